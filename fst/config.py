@@ -1,0 +1,240 @@
+"""YAML configs as typed dataclasses, with `--set key.sub=value` overrides and validation up front.
+
+Every check runs before any work starts, so a typo in a config costs a second, not a training run.
+Relative paths in a config are taken from the current directory, like any command-line path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fst.errors import ConfigError
+from fst.files import atomic_write
+from fst.vgg import BUNDLED_LAYERS, LAYERS
+
+
+@dataclass
+class DataConfig:
+    root: str = ""
+    image_size: int = field(default=256, metadata={"min": 16})
+    batch_size: int = field(default=4, metadata={"min": 1})
+    workers: int = field(default=4, metadata={"min": 0})
+
+
+@dataclass
+class ModelConfig:
+    width: int = field(default=32, metadata={"min": 1})
+    res_blocks: int = field(default=5, metadata={"min": 0})
+
+
+@dataclass
+class LossConfig:
+    vgg_weights: str = "bundled"
+    content_layer: str = "relu2_2"
+    content_weight: float = field(default=1.0, metadata={"min": 0.0})
+    style_layers: dict[str, float] = field(
+        default_factory=lambda: {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
+    )
+    style_weight: float = field(default=0.5, metadata={"min": 0.0})
+    tv_weight: float = field(default=10.0, metadata={"min": 0.0})
+    style_size: int = field(default=512, metadata={"min": 16})
+
+
+@dataclass
+class TrainConfig:
+    steps: int = field(default=40000, metadata={"min": 1})
+    lr: float = field(default=1e-3, metadata={"min": 0.0, "exclusive": True})
+    seed: int = field(default=0, metadata={"min": 0})
+    device: str = "auto"
+    log_every: int = field(default=50, metadata={"min": 1})
+    sample_every: int = field(default=1000, metadata={"min": 1})
+    checkpoint_every: int = field(default=2000, metadata={"min": 1})
+    keep_last: int = field(default=3, metadata={"min": 1})
+
+
+@dataclass
+class OutputConfig:
+    runs_dir: str = "runs"
+    exports_dir: str = "exports"
+
+
+@dataclass
+class Config:
+    name: str = ""
+    style_image: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+REQUIRED = ("name", "style_image", "data.root")
+
+
+def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
+    """Read `path`, apply `key.sub=value` overrides, validate everything, return a Config."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(e, 'problem', e)})") from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of config keys at the top level, got {type(raw).__name__}")
+    return config_from_dict(raw, overrides, source=str(path), check_paths=check_paths)
+
+
+def config_from_dict(
+    raw: dict[str, Any], overrides: list[str] = (), source: str = "config", check_paths: bool = True
+) -> Config:
+    """Build and validate a Config from a plain dict (a parsed YAML file or a checkpoint's saved config)."""
+    config = Config()
+    _fill(config, raw, prefix="", source=source)
+    for item in overrides:
+        _apply_override(config, item)
+    for key in REQUIRED:
+        if _get(config, key) == "":
+            raise ConfigError(f"{source}: missing required key '{key}'")
+    _check_semantics(config, source)
+    if check_paths:
+        check_config_paths(config, source)
+    return config
+
+
+def check_config_paths(config: Config, source: str = "config") -> None:
+    """The style image must be a file and the data root a folder; checked before any work starts."""
+    if not Path(config.style_image).is_file():
+        raise ConfigError(f"{source}: style_image: file not found: {config.style_image}")
+    if not Path(config.data.root).is_dir():
+        raise ConfigError(f"{source}: data.root: folder not found: {config.data.root}")
+
+
+def save_config(config: Config, path: Path) -> None:
+    """Write the resolved config (defaults and overrides included) so a run can be reproduced from it alone."""
+    with atomic_write(path) as tmp:
+        tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+
+
+def _fill(obj: Any, raw: dict[str, Any], prefix: str, source: str) -> None:
+    fields = {f.name: f for f in dataclasses.fields(obj)}
+    for key, value in raw.items():
+        dotted = f"{prefix}{key}"
+        if key not in fields:
+            section = f"'{prefix[:-1]}'" if prefix else "the top level"
+            raise ConfigError(f"{source}: unknown key '{dotted}'; valid keys in {section}: {', '.join(fields)}")
+        if dataclasses.is_dataclass(_field_type(obj, key)):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{source}: {dotted} = {value!r}: expected a mapping of keys")
+            _fill(getattr(obj, key), value, prefix=f"{dotted}.", source=source)
+        else:
+            setattr(obj, key, _coerce(obj, fields[key], value, dotted, source))
+
+
+def _field_type(obj: Any, name: str) -> Any:
+    return typing.get_type_hints(type(obj))[name]
+
+
+def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str) -> Any:
+    """Check one value against its field's type and range; ints are accepted where floats are expected."""
+    kind = _field_type(obj, f.name)
+    bad = f"{source}: {dotted} = {value!r}: expected "
+    if kind is str:
+        if not isinstance(value, str) or value == "":
+            raise ConfigError(bad + "a non-empty string")
+        return value
+    if kind is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(bad + f"an integer{_range_text(f)}")
+        _check_range(value, f, bad + f"an integer{_range_text(f)}")
+        return value
+    if kind is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ConfigError(bad + f"a finite number{_range_text(f)}")
+        _check_range(value, f, bad + f"a number{_range_text(f)}")
+        return float(value)
+    if typing.get_origin(kind) is dict:
+        if not isinstance(value, dict) or not value:
+            raise ConfigError(bad + "a non-empty mapping of layer name to weight, e.g. {relu2_2: 1.0}")
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise ConfigError(f"{source}: {dotted}.{k} = {v!r}: expected a finite number >= 0")
+            out[str(k)] = float(v)
+        return out
+    raise AssertionError(f"unhandled config type {kind}")
+
+
+def _range_text(f: dataclasses.Field) -> str:
+    if "min" not in f.metadata:
+        return ""
+    return f" {'>' if f.metadata.get('exclusive') else '>='} {f.metadata['min']}"
+
+
+def _check_range(value: float, f: dataclasses.Field, message: str) -> None:
+    low = f.metadata.get("min")
+    if low is not None and (value < low or (f.metadata.get("exclusive") and value == low)):
+        raise ConfigError(message)
+
+
+def _apply_override(config: Config, item: str) -> None:
+    """`a.b=value`: the value is parsed as YAML, then typed and checked like the same key in a file."""
+    source = f"--set {item}"
+    key, sep, text = item.partition("=")
+    if not sep or not key:
+        raise ConfigError(f"{source}: expected key.sub=value, e.g. --set train.steps=1000")
+    try:
+        value = yaml.safe_load(text) if text != "" else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"{source}: the value is not valid YAML") from None
+    parts = key.split(".")
+    if parts[:2] == ["loss", "style_layers"] and len(parts) == 3:
+        value = {**config.loss.style_layers, parts[2]: value}
+        parts = parts[:2]
+    raw: Any = value
+    for part in reversed(parts):
+        raw = {part: raw}
+    _fill(config, raw, prefix="", source=source)
+
+
+def _get(config: Config, dotted: str) -> Any:
+    obj: Any = config
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check_semantics(config: Config, source: str) -> None:
+    """Checks that involve more than one key or the set of known VGG layers."""
+    loss = config.loss
+    known = BUNDLED_LAYERS if loss.vgg_weights == "bundled" else LAYERS
+    hint = " (the bundled weights stop at relu4_3)" if loss.vgg_weights == "bundled" else ""
+    if loss.content_layer not in known:
+        raise ConfigError(
+            f"{source}: loss.content_layer = {loss.content_layer!r}: expected one of {', '.join(known)}{hint}"
+        )
+    for layer in loss.style_layers:
+        if layer not in known:
+            raise ConfigError(
+                f"{source}: loss.style_layers.{layer}: unknown layer; expected one of {', '.join(known)}{hint}"
+            )
+    if not any(loss.style_layers.values()) or loss.style_weight == 0:
+        raise ConfigError(f"{source}: loss.style_weight and loss.style_layers: at least one style weight must be > 0")
+    device = config.train.device
+    if device not in ("auto", "cpu", "cuda", "mps") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ConfigError(f"{source}: train.device = {device!r}: expected auto, cpu, cuda, cuda:N or mps")

@@ -1,0 +1,157 @@
+"""Photos from a folder tree as training batches, with a data order that survives a resume exactly.
+
+Randomness (the epoch's shuffle, each crop and flip) is a pure function of the seed and the sample's position in
+the run, never of a worker's RNG state: resuming at step N only has to start the sampler at position
+N * batch_size, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset, Sampler
+
+from fst.errors import FstError
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """Every image file under `root`, at any depth, in a stable (sorted) order."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FstError(f"data folder not found: {root}")
+    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if not paths:
+        raise FstError(f"no images under {root} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} at any depth)")
+    return paths
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """Open any common image as 8-bit RGB: EXIF orientation applied, transparency composited onto white.
+
+    Grayscale, CMYK, palette and 16-bit images are converted; 16-bit values are scaled, not clipped.
+    Raises OSError (or a subclass) for an unreadable or truncated file.
+    """
+    with Image.open(path) as image:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif image.mode == "F":
+        image = image.point(lambda v: v * 255).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, rgba)
+    return image.convert("RGB")
+
+
+def to_tensor(image: Image.Image) -> torch.Tensor:
+    """PIL RGB -> float32 (3, H, W) in [0, 1]."""
+    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
+    return data.view(image.height, image.width, 3).permute(2, 0, 1).float().div(255)
+
+
+def to_image(tensor: torch.Tensor) -> Image.Image:
+    """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value."""
+    data = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu()
+    return Image.frombytes("RGB", (data.shape[1], data.shape[0]), data.numpy().tobytes())
+
+
+def resize_short_side(image: Image.Image, size: int) -> Image.Image:
+    width, height = image.size
+    scale = size / min(width, height)
+    new = (max(size, round(width * scale)), max(size, round(height * scale)))
+    return image.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def center_crop(image: Image.Image, size: int) -> Image.Image:
+    """Short side resized to `size`, then the central size x size square (for fixed sample photos)."""
+    image = resize_short_side(image, size)
+    left, top = (image.width - size) // 2, (image.height - size) // 2
+    return image.crop((left, top, left + size, top + size))
+
+
+class PhotoDataset(Dataset):
+    """Square training crops: short side resized to `image_size`, a random crop, a random horizontal flip.
+
+    Items are indexed by (image index, augmentation seed) pairs from PositionSampler. A file that cannot be decoded
+    is replaced by the next readable one in the list and reported with the item, so the main process can warn once
+    per file and count them: a run never dies on a bad file.
+    """
+
+    def __init__(self, paths: list[Path], image_size: int) -> None:
+        self.paths = paths
+        self.image_size = image_size
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, item: tuple[int, int]) -> tuple[torch.Tensor, list[str]]:
+        index, seed = item
+        bad: list[str] = []
+        for offset in range(len(self.paths)):
+            path = self.paths[(index + offset) % len(self.paths)]
+            try:
+                image = load_rgb(path)
+                break
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                bad.append(f"{path} ({e})")
+        else:
+            raise FstError(f"none of the {len(self.paths)} images could be read; the last error: {bad[-1]}")
+        rng = random.Random(seed)
+        image = resize_short_side(image, self.image_size)
+        left = rng.randint(0, image.width - self.image_size)
+        top = rng.randint(0, image.height - self.image_size)
+        image = image.crop((left, top, left + self.image_size, top + self.image_size))
+        if rng.random() < 0.5:
+            image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        return to_tensor(image), bad
+
+
+def collate(items: list[tuple[torch.Tensor, list[str]]]) -> tuple[torch.Tensor, list[str]]:
+    return torch.stack([image for image, _ in items]), [b for _, bad in items for b in bad]
+
+
+class PositionSampler(Sampler):
+    """An endless stream of (image index, augmentation seed), starting at sample position `start`.
+
+    Position p belongs to epoch p // n, which is a fresh permutation drawn from (seed, epoch); the augmentation
+    seed is drawn from (seed, p). `rank` and `world_size` give each of several processes every world_size-th
+    position, so together they see exactly the samples one process would.
+    """
+
+    def __init__(self, size: int, seed: int, start: int = 0, rank: int = 0, world_size: int = 1) -> None:
+        self.size = size
+        self.seed = seed
+        self.start = start
+        self.rank = rank
+        self.world_size = world_size
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, order = -1, None
+        position = self.start * self.world_size + self.rank
+        while True:
+            if position // self.size != epoch:
+                epoch = position // self.size
+                order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+            yield int(order[position % self.size]), self.seed * 2**40 + position
+            position += self.world_size
+
+
+class BadFileLog:
+    """Remembers unreadable files so each is reported once and counted in the end-of-run summary."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def new(self, reports: list[str]) -> list[str]:
+        """The reports not seen before (a bad file comes back every epoch)."""
+        fresh = [r for r in dict.fromkeys(reports) if r not in self.seen]
+        self.seen.update(fresh)
+        return fresh

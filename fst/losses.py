@@ -1,0 +1,83 @@
+"""Perceptual losses: content (feature distance), style (Gram matrices) and total variation.
+
+Normalization. Each term is divided by the size of its target, so it is a relative error:
+
+    content = |F(y) - F(x)|^2 / |F(x)|^2                 at the content layer (F: VGG activations)
+    style   = sum_l w_l |G_l(y) - G_l(s)|^2 / |G_l(s)|^2   G: Gram matrix / (C*H*W), s: the style image
+    tv      = mean |y(i+1, j) - y(i, j)| + mean |y(i, j+1) - y(i, j)|   on the [0, 1] output image
+
+Scaling a layer's activations by any factor leaves content and style unchanged, so the same weights work
+with the bundled Caffe-scale VGG16 and with torchvision's retrained one, whose activations differ in scale
+layer by layer. Relative errors also make content, style and tv comparable numbers near 1 or below, so the
+weights say what matters, not how big each layer happens to be.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fst.config import LossConfig
+from fst.vgg import RELU_INDEX, VGG16Features
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, C) Gram matrices divided by C*H*W, so image size does not change the scale."""
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    return flat @ flat.transpose(1, 2) / (c * h * w)
+
+
+def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared feature distance relative to the target's energy (see the module docstring)."""
+    return (output - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+
+
+def style_loss(output_gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Mean over the batch of the squared Gram distance relative to the style Gram's energy."""
+    n = output_gram.shape[0]
+    return (output_gram - target_gram).pow(2).sum() / (n * target_gram.pow(2).sum().clamp_min(1e-12))
+
+
+def total_variation(image: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference between neighbouring pixels, down and across."""
+    down = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
+    across = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
+    return down + across
+
+
+class PerceptualLoss(nn.Module):
+    """The whole training objective for one style: weighted content + style + total variation.
+
+    The style image's Gram matrices are computed once here. Photos go through VGG only up to the content layer;
+    stylized images go through once, up to the deepest layer any term needs. The same module scores Gatys-style
+    optimization, so fast networks and optimization are measured against one yardstick.
+    """
+
+    def __init__(self, vgg: VGG16Features, config: LossConfig, style_image: torch.Tensor) -> None:
+        super().__init__()
+        self.vgg = vgg
+        self.content_layer = config.content_layer
+        self.style_weights = {layer: w for layer, w in config.style_layers.items() if w > 0}
+        self.content_weight = config.content_weight
+        self.style_weight = config.style_weight
+        self.tv_weight = config.tv_weight
+        self.output_layers = tuple(sorted({self.content_layer, *self.style_weights}, key=lambda name: RELU_INDEX[name]))
+        with torch.no_grad():
+            features = vgg(style_image, tuple(self.style_weights))
+        for layer, f in features.items():
+            self.register_buffer(f"gram_{layer}", gram_matrix(f), persistent=False)
+
+    def forward(self, output: torch.Tensor, photo: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Loss terms (unweighted) and their weighted sum under 'total'."""
+        with torch.no_grad():
+            target = self.vgg(photo, (self.content_layer,))[self.content_layer]
+        features = self.vgg(output, self.output_layers)
+        content = content_loss(features[self.content_layer], target)
+        style = sum(
+            w * style_loss(gram_matrix(features[layer]), getattr(self, f"gram_{layer}"))
+            for layer, w in self.style_weights.items()
+        )
+        tv = total_variation(output)
+        total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        return {"total": total, "content": content, "style": style, "tv": tv}

@@ -1,0 +1,73 @@
+"""The image transformation network of Johnson et al. (2016), with instance normalization.
+
+Changes from the paper, all standard since: instance norm instead of batch norm (Ulyanov et al. 2016),
+reflection padding instead of zero padding (no dark borders), and nearest upsampling followed by a convolution
+instead of transposed convolutions (no checkerboard artifacts, Odena et al. 2016).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ConvLayer(nn.Sequential):
+    """Reflection pad, convolution, then (optionally) instance norm and ReLU."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, norm: bool = True, relu: bool = True):
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
+        if norm:
+            layers.append(nn.InstanceNorm2d(cout, affine=True))
+        if relu:
+            layers.append(nn.ReLU())
+        super().__init__(*layers)
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(ConvLayer(channels, channels, 3), ConvLayer(channels, channels, 3, relu=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x)
+
+
+class UpsampleConv(nn.Module):
+    """Nearest-neighbour 2x upsampling, then a convolution."""
+
+    def __init__(self, cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv = ConvLayer(cin, cout, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+
+
+class TransformerNet(nn.Module):
+    """RGB image in [0, 1] of any size -> stylized RGB image in [0, 1] of the same size.
+
+    The two stride-2 convolutions need sides divisible by 4: other sizes are reflection-padded on the right and
+    bottom and cropped back after, so every pixel of the output corresponds to one of the input.
+    """
+
+    def __init__(self, width: int = 32, res_blocks: int = 5) -> None:
+        super().__init__()
+        self.width = width
+        self.res_blocks = res_blocks
+        self.net = nn.Sequential(
+            ConvLayer(3, width, 9),
+            ConvLayer(width, 2 * width, 3, stride=2),
+            ConvLayer(2 * width, 4 * width, 3, stride=2),
+            *[ResidualBlock(4 * width) for _ in range(res_blocks)],
+            UpsampleConv(4 * width, 2 * width),
+            UpsampleConv(2 * width, width),
+            ConvLayer(width, 3, 9, norm=False, relu=False),
+        )
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        pad_bottom, pad_right = (-height) % 4, (-width) % 4
+        x = F.pad(image, (0, pad_right, 0, pad_bottom), mode="reflect")
+        # A sigmoid keeps the output a valid image without the dead gradients of clamping.
+        return torch.sigmoid(self.net(x))[..., :height, :width]

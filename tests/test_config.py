@@ -1,0 +1,111 @@
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from fst.config import load_config
+from fst.errors import ConfigError
+
+from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
+
+
+def write(tmp_path, text):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+BASE = f"name: t\nstyle_image: {STARRY_NIGHT}\ndata: {{root: {DEMO_PHOTOS}}}\n"
+
+
+def test_defaults_and_types(tmp_path):
+    config = load_config(write(tmp_path, BASE + "train: {steps: 7, lr: 1}\n"))
+    assert config.train.steps == 7
+    assert config.train.lr == 1.0 and isinstance(config.train.lr, float)
+    assert config.data.image_size == 256 and config.model.width == 32 and config.model.res_blocks == 5
+    assert config.loss.content_layer == "relu2_2"
+    assert list(config.loss.style_layers) == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+
+
+def test_overrides_are_typed(tmp_path):
+    config = load_config(
+        write(tmp_path, BASE),
+        ["train.steps=12", "loss.style_weight=2.5", "loss.style_layers.relu3_3=0", "train.device=cpu"],
+    )
+    assert config.train.steps == 12
+    assert config.loss.style_weight == 2.5
+    assert config.loss.style_layers["relu3_3"] == 0.0 and config.loss.style_layers["relu1_2"] == 1.0
+    assert config.train.device == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("text", "overrides", "message"),
+    [
+        (BASE + "train: {stepz: 3}\n", [],
+         "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
+         "sample_every, checkpoint_every, keep_last"),
+        (BASE + "colour: red\n", [],
+         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, data, model, loss, train, output"),
+        (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
+        (BASE + "train: {steps: 0}\n", [], "c.yaml: train.steps = 0: expected an integer >= 1"),
+        (BASE + "train: {steps: 2.5}\n", [], "c.yaml: train.steps = 2.5: expected an integer >= 1"),
+        (BASE + "train: {lr: 0}\n", [], "c.yaml: train.lr = 0: expected a number > 0.0"),
+        (BASE + "train: {lr: .nan}\n", [], "c.yaml: train.lr = nan: expected a finite number > 0.0"),
+        (BASE + "data: 5\n", [], "c.yaml: data = 5: expected a mapping of keys"),
+        (BASE + "loss: {content_layer: relu9_9}\n", [],
+         "c.yaml: loss.content_layer = 'relu9_9': expected one of relu1_1, relu1_2, relu2_1, relu2_2, relu3_1, "
+         "relu3_2, relu3_3, relu4_1, relu4_2, relu4_3 (the bundled weights stop at relu4_3)"),
+        (BASE + "loss: {style_layers: {relu5_1: 1}}\n", [],
+         "c.yaml: loss.style_layers.relu5_1: unknown layer; expected one of relu1_1, relu1_2, relu2_1, relu2_2, "
+         "relu3_1, relu3_2, relu3_3, relu4_1, relu4_2, relu4_3 (the bundled weights stop at relu4_3)"),
+        (BASE + "loss: {style_layers: {relu1_2: -1}}\n", [], "c.yaml: loss.style_layers.relu1_2 = -1: expected a finite number >= 0"),
+        (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
+        (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
+        (BASE, ["train.stepz=3"], "--set train.stepz=3: unknown key 'train.stepz'; valid keys in 'train': steps, lr, "
+         "seed, device, log_every, sample_every, checkpoint_every, keep_last"),
+        (BASE, ["trainsteps"], "--set trainsteps: expected key.sub=value, e.g. --set train.steps=1000"),
+        ("name: t\ndata: {root: x}\n", [], "c.yaml: missing required key 'style_image'"),
+        (BASE, ["style_image=nope/starry.jpg"], "c.yaml: style_image: file not found: nope/starry.jpg"),
+        (BASE, ["data.root=nope/photos"], "c.yaml: data.root: folder not found: nope/photos"),
+        ("- a\n- b\n", [], "c.yaml: expected a mapping of config keys at the top level, got list"),
+    ],
+)  # fmt: skip
+def test_errors_name_key_value_and_expectation(tmp_path, text, overrides, message):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), overrides)
+    assert str(info.value) == message.replace("c.yaml", str(tmp_path / "c.yaml"), 1)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"c.yaml: line 2 is not valid YAML"):
+        load_config(write(tmp_path, "name: t\nfoo: bar: baz\n"))
+
+
+def test_missing_config_file(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found: .*missing.yaml"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_shipped_configs_are_valid():
+    for path in sorted((REPO / "configs").glob("*.yaml")):
+        load_config(path, check_paths=False)
+
+
+def test_cli_prints_one_line_and_exits_2(tmp_path):
+    path = write(tmp_path, BASE + "model: {widht: 16}\n")
+    result = subprocess.run(
+        [sys.executable, str(REPO / "train.py"), "--config", str(path)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr == (f"error: {path}: unknown key 'model.widht'; valid keys in 'model': width, res_blocks\n")
+    assert result.stdout == ""
+
+
+def test_resolved_config_round_trips(tmp_path):
+    from fst.config import config_from_dict, save_config
+
+    config = load_config(write(tmp_path, BASE), ["train.steps=5"])
+    save_config(config, tmp_path / "resolved.yaml")
+    again = config_from_dict(yaml.safe_load((tmp_path / "resolved.yaml").read_text()))
+    assert again == config

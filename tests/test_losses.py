@@ -1,0 +1,62 @@
+import copy
+
+import pytest
+import torch
+
+from fst.config import LossConfig
+from fst.losses import PerceptualLoss, content_loss, gram_matrix, style_loss, total_variation
+from fst.vgg import load_vgg16
+
+
+def test_gram_matrix_by_hand():
+    # one image, 2 channels, 1x2 pixels: channel a = (1, 2), channel b = (3, 4)
+    features = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])
+    # a.a = 5, a.b = 11, b.b = 25, divided by C*H*W = 4
+    expected = torch.tensor([[[5.0, 11.0], [11.0, 25.0]]]) / 4
+    assert torch.equal(gram_matrix(features), expected)
+
+
+def test_content_loss_by_hand():
+    target = torch.tensor([1.0, 2.0, 2.0])  # energy 9
+    output = torch.tensor([1.0, 3.0, 0.0])  # squared distance 0 + 1 + 4 = 5
+    assert content_loss(output, target).item() == pytest.approx(5 / 9, rel=1e-6)
+
+
+def test_style_loss_by_hand():
+    target = torch.tensor([[[1.0, 0.0], [0.0, 2.0]]])  # energy 5
+    output = torch.tensor([[[2.0, 0.0], [0.0, 2.0]], [[1.0, 1.0], [1.0, 2.0]]])  # distances 1 and 2
+    assert style_loss(output, target).item() == pytest.approx((1 + 2) / (2 * 5), rel=1e-6)
+
+
+def test_total_variation_by_hand():
+    image = torch.tensor([[[[0.0, 1.0], [0.5, 0.5]]]])
+    # down: |0.5-0| , |0.5-1| -> mean 0.5; across: |1-0|, |0.5-0.5| -> mean 0.5
+    assert total_variation(image).item() == 1.0
+
+
+def test_terms_do_not_depend_on_activation_scale():
+    """Scaling conv1_1 scales every later activation alike; the normalized terms must not move."""
+    config = LossConfig(style_layers={"relu1_2": 1.0, "relu2_2": 0.5}, tv_weight=0.3)
+    vgg = load_vgg16("bundled", "relu2_2")
+    scaled = copy.deepcopy(vgg)
+    with torch.no_grad():
+        scaled.features[0].weight.mul_(7.0)
+        scaled.features[0].bias.mul_(7.0)
+    generator = torch.Generator().manual_seed(0)
+    style, photo, output = (torch.rand(2, 3, 32, 32, generator=generator) for _ in range(3))
+    a = PerceptualLoss(vgg, config, style[:1])(output, photo)
+    b = PerceptualLoss(scaled, config, style[:1])(output, photo)
+    assert scaled(photo, ("relu2_2",))["relu2_2"].norm() > 6 * vgg(photo, ("relu2_2",))["relu2_2"].norm()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-3, atol=0)  # float32 rounding only
+
+
+def test_total_is_the_weighted_sum_and_identity_has_zero_content():
+    config = LossConfig(style_layers={"relu1_2": 1.0}, content_weight=2.0, style_weight=3.0, tv_weight=5.0)
+    loss = PerceptualLoss(load_vgg16("bundled", "relu2_2"), config, torch.rand(1, 3, 32, 32))
+    photo = torch.rand(2, 3, 24, 24)
+    terms = loss(photo, photo)
+    assert terms["content"].item() == 0.0
+    expected = 2 * terms["content"] + 3 * terms["style"] + 5 * terms["tv"]
+    torch.testing.assert_close(terms["total"], expected)
+    assert loss(photo.flip(-1), photo)["content"] > 0.1

@@ -1,0 +1,131 @@
+import math
+import signal
+import subprocess
+import sys
+
+import pytest
+import torch
+import yaml
+
+from fst.checkpoint import list_checkpoints, load_checkpoint, load_model
+from fst.config import LossConfig
+from fst.data import PhotoDataset, find_images
+from fst.errors import ConfigError, FstError
+from fst.losses import PerceptualLoss
+from fst.trainer import Trainer, load_style_image, sample_grid
+from fst.transformer import TransformerNet
+from fst.vgg import load_vgg16
+
+from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT, tiny_config
+
+
+def test_a_few_steps_on_a_fixed_batch_lower_the_loss():
+    torch.manual_seed(0)
+    loss_fn = PerceptualLoss(
+        load_vgg16("bundled", "relu2_2"),
+        LossConfig(style_layers={"relu1_2": 1.0, "relu2_2": 1.0}, content_weight=1.0, style_weight=0.5, tv_weight=10.0),
+        load_style_image(str(STARRY_NIGHT), 64),
+    )
+    model = TransformerNet(width=8, res_blocks=1)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    dataset = PhotoDataset(find_images(DEMO_PHOTOS), image_size=32)
+    photos = torch.stack([dataset[(i, i)][0] for i in range(2)])
+    history = []
+    for _ in range(25):
+        loss = loss_fn(model(photos), photos)["total"]
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(loss.item())
+    assert history[-1] < 0.6 * history[0], history
+
+
+def test_run_writes_everything_a_run_promises(tmp_path):
+    config = tiny_config(tmp_path, train={"keep_last": 1})
+    result = Trainer(config, progress=False).run()
+    run = tmp_path / "runs" / "tiny"
+    assert result.step == 4 and result.run_dir == run
+    assert [p.name for p in list_checkpoints(run)] == ["step_0000004.pt"]  # keep_last: 1
+    assert (run / "last.pt").samefile(run / "checkpoints" / "step_0000004.pt")
+    assert yaml.safe_load((run / "config.yaml").read_text()) == config.to_dict()
+    assert sorted(p.name for p in (run / "samples").iterdir()) == ["step_0000002.png", "step_0000004.png"]
+    assert list(run.glob("events.out.tfevents.*"))
+    assert result.onnx_path == tmp_path / "exports" / "tiny.onnx" and result.onnx_path.is_file()
+    assert result.images_per_second > 0
+    model, state = load_model(run / "last.pt")
+    assert state["step"] == 4 and state["config"]["name"] == "tiny"
+
+
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
+    straight = Trainer(tiny_config(tmp_path / "a", train={"steps": 6}), progress=False)
+    straight.run()
+    Trainer(tiny_config(tmp_path / "b", train={"steps": 3}), progress=False).run()
+    resumed = Trainer(tiny_config(tmp_path / "b", train={"steps": 6}), resume="auto", progress=False)
+    assert resumed.step == 3
+    resumed.run()
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    a = load_checkpoint(tmp_path / "a" / "runs" / "tiny" / "last.pt")["optimizer"]["state"]
+    b = load_checkpoint(tmp_path / "b" / "runs" / "tiny" / "last.pt")["optimizer"]["state"]
+    assert all(torch.equal(a[i]["exp_avg_sq"], b[i]["exp_avg_sq"]) for i in a)
+
+
+def test_existing_run_needs_resume_or_restart(tmp_path):
+    Trainer(tiny_config(tmp_path, train={"steps": 2}), progress=False).run()
+    with pytest.raises(ConfigError, match=r"already holds a run \(last checkpoint step_0000002.pt\): continue it"):
+        Trainer(tiny_config(tmp_path), progress=False)
+    with pytest.raises(ConfigError, match=r"the config changes the network \(model.width: 8 -> 16\)"):
+        Trainer(tiny_config(tmp_path, model={"width": 16}), resume="auto", progress=False)
+    fresh = Trainer(tiny_config(tmp_path), restart=True, progress=False)
+    assert fresh.step == 0 and not list_checkpoints(tmp_path / "runs" / "tiny")
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
+    trainer = Trainer(tiny_config(tmp_path, train={"steps": 10}), progress=False)
+    real_loss = trainer.loss_fn
+    calls = []
+
+    def poisoned(output, photo):
+        calls.append(1)
+        terms = real_loss(output, photo)
+        if len(calls) == 3:
+            terms["total"] = terms["total"] * math.nan
+        return terms
+
+    trainer.loss_fn = poisoned
+    with pytest.raises(FstError) as info:
+        trainer.run()
+    last = tmp_path / "runs" / "tiny" / "checkpoints" / "step_0000002.pt"
+    assert str(info.value).startswith("the loss is not finite at step 3 (total nan, content ")
+    assert f"the last good checkpoint is {last}; try a lower train.lr (now 0.001)" in str(info.value)
+    assert [p.name for p in list_checkpoints(tmp_path / "runs" / "tiny")] == ["step_0000002.pt"]
+    model, state = load_model(tmp_path / "runs" / "tiny" / "last.pt")
+    assert state["step"] == 2 and all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_sigint_saves_a_loadable_checkpoint(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(tmp_path, train={"steps": 100000}, data={"workers": 1}).to_dict()))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--config", str(config), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    for line in process.stdout:  # wait until training has taken a few steps
+        if line.startswith("step 3/"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGINT
+    assert "Traceback" not in stderr
+    assert stderr.startswith("stopped by SIGINT at step ") and stderr.endswith("; continue with --resume auto\n")
+    model, state = load_model(tmp_path / "runs" / "tiny" / "last.pt")
+    assert state["step"] >= 3 and "optimizer" in state
+    resumed = Trainer(tiny_config(tmp_path, train={"steps": 100000}), resume="auto", progress=False)
+    assert resumed.step == state["step"]
+
+
+def test_sample_grid_layout():
+    photos, stylized = torch.zeros(2, 3, 4, 5), torch.full((2, 3, 4, 5), 0.5)
+    grid = sample_grid(photos, stylized, gap=1)
+    assert grid.shape == (3, 2 * 4 + 3, 2 * 5 + 3)
+    assert grid[:, 1:5, 1:6].eq(0).all() and grid[:, 6:10, 7:12].eq(0.5).all() and grid[:, 0, :].eq(1).all()

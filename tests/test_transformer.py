@@ -1,0 +1,33 @@
+import pytest
+import torch
+
+from fst.transformer import TransformerNet
+
+
+@pytest.mark.parametrize("size", [(33, 47), (8, 8), (64, 30), (101, 9)])
+def test_any_size_in_same_size_out_in_unit_range(size):
+    model = TransformerNet(width=8, res_blocks=2).eval()
+    out = model(torch.rand(2, 3, *size))
+    assert out.shape == (2, 3, *size)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_images_in_a_batch_do_not_affect_each_other():
+    torch.manual_seed(0)
+    model = TransformerNet(width=8, res_blocks=1).eval()
+    batch = torch.rand(3, 3, 20, 28)
+    with torch.no_grad():
+        together = model(batch)
+        alone = model(batch[1:2])
+    torch.testing.assert_close(together[1:2], alone, rtol=1e-5, atol=1e-6)
+
+
+def test_default_architecture():
+    model = TransformerNet()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [c.kernel_size[0] for c in convs] == [9, 3, 3] + [3] * 10 + [3, 3, 9]
+    assert [c.out_channels for c in convs] == [32, 64, 128] + [128] * 10 + [64, 32, 3]
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+    assert len(norms) == len(convs) - 1 and all(n.affine for n in norms)
+    assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
+    assert sum(p.numel() for p in model.parameters()) == 1_679_235
