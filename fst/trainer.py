@@ -9,6 +9,7 @@ of the seed and the step (see fst.data), so N steps + resume + M steps equals N 
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import signal
 import sys
@@ -160,10 +161,10 @@ class Trainer:
 
     def _restore(self, path: Path) -> None:
         state = load_checkpoint(path)
-        if "optimizer" not in state or "samples_seen" not in state:
+        if any(key not in state for key in ("optimizer", "samples_seen", "rng")):
             raise FstError(f"cannot resume from {path}: it holds a network but no training state")
         saved_model = state["config"]["model"]
-        current = self.config.model.__dict__
+        current = dataclasses.asdict(self.config.model)
         if saved_model != current:
             diffs = ", ".join(
                 f"model.{k}: {saved_model.get(k)} -> {v}" for k, v in current.items() if saved_model.get(k) != v
@@ -173,6 +174,9 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         for group in self.optimizer.param_groups:
             group["lr"] = self.config.train.lr
+        torch.set_rng_state(state["rng"]["torch"])
+        if state["rng"]["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
         self.step = state["step"]
         self.samples_seen = state["samples_seen"]
         self.resumed_from = path
@@ -185,6 +189,7 @@ class Trainer:
             "config": self.config.to_dict(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()},
         }
 
     def _save(self) -> Path:
