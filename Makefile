@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: setup test demo clean
+.PHONY: setup test demo bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,3 +26,6 @@ demo: setup
 
 clean:
 	rm -rf runs exports/demo.onnx exports/demo-samples
+
+bench: setup
+	$(PY) bench/infer.py

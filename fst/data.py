@@ -17,7 +17,7 @@ from torch.utils.data import Dataset, Sampler
 
 from fst.errors import FstError
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -31,8 +31,8 @@ def find_images(root: str | Path) -> list[Path]:
     return paths
 
 
-def load_rgb(path: str | Path) -> Image.Image:
-    """Open any common image as 8-bit RGB: EXIF orientation applied, transparency composited onto white.
+def open_image(path: str | Path) -> Image.Image:
+    """Open any common image as 8-bit RGB, or RGBA when it has transparency, with EXIF orientation applied.
 
     Grayscale, CMYK, palette and 16-bit images are converted; 16-bit values are scaled, not clipped.
     Raises OSError (or a subclass) for an unreadable or truncated file.
@@ -45,10 +45,21 @@ def load_rgb(path: str | Path) -> Image.Image:
     elif image.mode == "F":
         image = image.point(lambda v: v * 255).convert("L")
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
+        return image.convert("RGBA")
     return image.convert("RGB")
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """open_image, with any transparency composited onto white: what the network sees when training."""
+    return flatten(open_image(path))
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """RGBA -> RGB on a white background; RGB unchanged."""
+    if image.mode != "RGBA":
+        return image
+    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, image).convert("RGB")
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:

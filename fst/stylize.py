@@ -1,7 +1,14 @@
 """Stylize images with a trained network: an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch).
 
-from fst.stylize import Stylizer
-Stylizer("exports/demo.onnx").stylize(Image.open("photo.jpg")).save("out.jpg")
+    from fst import Stylizer
+    Stylizer("exports/demo.onnx").stylize(Image.open("photo.jpg")).save("out.jpg")
+
+Large images can be stylized in tiles. Instance normalization makes each output pixel depend on statistics of the
+whole image, so tiles normalized on their own would each get a different look; here every tile is normalized with
+the statistics of a thumbnail of the whole image (Chen et al. 2022, "Towards Ultra-Resolution Neural Style
+Transfer via Thumbnail Instance Normalization"), and overlapping tiles are blended with linear ramps. The thumbnail's
+long side is twice the tile size: statistics from smaller thumbnails drift visibly (4/255 mean difference at 1x
+against 1/255 at 2x on the sample photos), so that pass needs four times a tile's memory.
 """
 
 from __future__ import annotations
@@ -9,58 +16,309 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 from fst.checkpoint import load_model
-from fst.data import IMAGE_EXTENSIONS, load_rgb, to_image, to_tensor
+from fst.data import open_image, to_image, to_tensor
 from fst.errors import FstError, run_cli
-from fst.files import atomic_write
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
+THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
+Stats = list[tuple[torch.Tensor, torch.Tensor]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
+
+
+class TorchBackend:
+    """A training checkpoint run by PyTorch; fp16 autocast and channels_last on CUDA."""
+
+    def __init__(self, path: Path, device: torch.device) -> None:
+        self.model, _ = load_model(path)
+        self.device = device
+        self.model.to(device)
+        if device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device)
+        if self.device.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.float16):
+                return self.model(images.contiguous(memory_format=torch.channels_last)).float().cpu()
+        return self.model(images).cpu()
+
+    def norm_stats(self, images: torch.Tensor) -> Stats:
+        stats: Stats = []
+
+        def record(_module, args):
+            x = args[0].float()
+            stats.append((x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)))
+
+        hooks = [norm.register_forward_pre_hook(record) for norm in self.norms]
+        try:
+            self(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return stats
+
+    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+        pending = iter(stats)
+
+        def replace(module, args, _output):
+            mean, var = next(pending)
+            x = (args[0].float() - mean) / torch.sqrt(var + module.eps)
+            return (x * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)).to(args[0].dtype)
+
+        hooks = [norm.register_forward_hook(replace) for norm in self.norms]
+        try:
+            return self(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+
+class OnnxBackend:
+    """An exported model run by onnxruntime (CUDA provider first when asked for and available)."""
+
+    def __init__(self, path: Path, cuda: bool) -> None:
+        import onnx
+        import onnxruntime
+
+        self.providers = ["CPUExecutionProvider"]
+        if cuda and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+            self.providers.insert(0, "CUDAExecutionProvider")
+        try:
+            self.proto = onnx.load(str(path))
+            self.session = onnxruntime.InferenceSession(self.proto.SerializeToString(), providers=self.providers)
+        except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
+            raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
+        self.metadata = {p.key: p.value for p in self.proto.metadata_props}
+        self._stats_session = self._apply_session = None
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"image": images.numpy()})[0])
+
+    def _session(self, proto):
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(proto.SerializeToString(), providers=self.providers)
+
+    def norm_stats(self, images: torch.Tensor) -> Stats:
+        if self._stats_session is None:
+            self._stats_session = self._session(with_norm_stat_outputs(self.proto))
+        outputs = self._stats_session.run(None, {"image": images.numpy()})[1:]
+        return [(torch.from_numpy(m), torch.from_numpy(v)) for m, v in zip(outputs[0::2], outputs[1::2])]
+
+    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+        if self._apply_session is None:
+            self._apply_session = self._session(with_norm_stat_inputs(self.proto))
+        feeds = {"image": images.numpy()}
+        for i, (mean, var) in enumerate(stats):
+            feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean.numpy(), var.numpy()
+        return torch.from_numpy(self._apply_session.run(None, feeds)[0])
+
+
+def _norm_nodes(proto) -> list:
+    nodes = [n for n in proto.graph.node if n.op_type == "InstanceNormalization"]
+    if not nodes:
+        raise FstError("this ONNX model has no InstanceNormalization nodes, so it cannot be tiled; run it whole")
+    return nodes
+
+
+def _axes_constant(graph, name: str) -> str:
+    from onnx import helper
+
+    graph.initializer.append(helper.make_tensor(name, 7, [2], [2, 3]))  # int64 axes H, W
+    return name
+
+
+def with_norm_stat_outputs(proto):
+    """A copy of the model that also outputs the mean and variance of every instance norm's input."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    graph = model.graph
+    axes = _axes_constant(graph, "fst_hw_axes")
+    for i, node in enumerate(_norm_nodes(model)):
+        x, mean, var = node.input[0], f"fst_norm{i}_mean", f"fst_norm{i}_var"
+        graph.node.extend(
+            [
+                helper.make_node("ReduceMean", [x, axes], [mean], keepdims=1),
+                helper.make_node("Sub", [x, mean], [f"fst_norm{i}_centered"]),
+                helper.make_node("Mul", [f"fst_norm{i}_centered"] * 2, [f"fst_norm{i}_squared"]),
+                helper.make_node("ReduceMean", [f"fst_norm{i}_squared", axes], [var], keepdims=1),
+            ]
+        )
+        for name in (mean, var):
+            graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    return model
+
+
+def with_norm_stat_inputs(proto):
+    """A copy of the model whose instance norms use given statistics (inputs fst_normI_mean/var) instead of their
+    own: y = (x - mean) / sqrt(var + eps) * scale + bias."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    graph = model.graph
+    _norm_nodes(model)  # raises if there are none
+    unsqueeze_axes = "fst_unsqueeze_axes"
+    graph.initializer.append(helper.make_tensor(unsqueeze_axes, 7, [2], [1, 2]))
+    nodes = []
+    i = -1
+    for node in graph.node:
+        if node.op_type != "InstanceNormalization":
+            nodes.append(node)
+            continue
+        i += 1
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        x, scale, bias = node.input
+        p = f"fst_norm{i}_"
+        graph.initializer.append(helper.make_tensor(p + "eps", onnx.TensorProto.FLOAT, [], [eps]))
+        for name in ("mean", "var"):
+            graph.input.append(helper.make_tensor_value_info(p + name, onnx.TensorProto.FLOAT, [None, None, 1, 1]))
+        nodes += [
+            helper.make_node("Sub", [x, p + "mean"], [p + "centered"]),
+            helper.make_node("Add", [p + "var", p + "eps"], [p + "var_eps"]),
+            helper.make_node("Sqrt", [p + "var_eps"], [p + "std"]),
+            helper.make_node("Div", [p + "centered", p + "std"], [p + "normalized"]),
+            helper.make_node("Unsqueeze", [scale, unsqueeze_axes], [p + "scale"]),
+            helper.make_node("Unsqueeze", [bias, unsqueeze_axes], [p + "bias"]),
+            helper.make_node("Mul", [p + "normalized", p + "scale"], [p + "scaled"]),
+            helper.make_node("Add", [p + "scaled", p + "bias"], [node.output[0]]),
+        ]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model
+
+
+def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
+    """Tile origins covering [0, length) with at least `overlap` pixels shared by neighbours.
+
+    Origins are multiples of 4, the network's total stride, so every tile samples the same pixel grid as the whole
+    image would; the last tile ends at `length` and may be up to 3 pixels longer than `tile`.
+    """
+    if length <= tile:
+        return [0]
+    stride = (tile - overlap) // 4 * 4
+    last = (length - tile) // 4 * 4
+    return [*range(0, last, stride), last]
+
+
+def blend_ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
+    """1-D weights: rising over the first `overlap` pixels if fade_in, falling over the last if fade_out."""
+    ramp = torch.ones(length)
+    if overlap > 0:
+        edge = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
+        if fade_in:
+            ramp[:overlap] = torch.minimum(ramp[:overlap], edge)
+        if fade_out:
+            ramp[-overlap:] = torch.minimum(ramp[-overlap:], edge.flip(0))
+    return ramp
+
+
+def preserve_colors(photo: Image.Image, stylized: Image.Image) -> Image.Image:
+    """The stylized luminance with the photo's colour (YCbCr chroma), as in Gatys et al. 2016."""
+    luma = stylized.convert("YCbCr").getchannel("Y")
+    _, cb, cr = photo.convert("YCbCr").split()
+    return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
 
 
 class Stylizer:
-    """One loaded model; `stylize` maps a PIL image to a stylized PIL RGB image of the same size."""
+    """One loaded model. `stylize(image)` returns a stylized PIL image of the same size (RGBA when the input has
+    transparency: the alpha channel is carried through unchanged).
 
-    def __init__(self, model: str | Path, device: str = "auto") -> None:
-        self.path = Path(model)
-        if not self.path.is_file():
-            raise FstError(f"model not found: {self.path} (expected an .onnx file or a training checkpoint .pt)")
+    tile / overlap: stylize in tiles of at most tile x tile pixels (see the module docstring).
+    preserve_colors: keep the photo's colours, take only the luminance from the style.
+    strength: 1 is the network's output, 0 the photo, in between a linear blend.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        device: str = "auto",
+        tile: int | None = None,
+        overlap: int = 64,
+        preserve_colors: bool = False,
+        strength: float = 1.0,
+    ) -> None:
+        path = Path(model)
+        if not path.is_file():
+            raise FstError(f"model not found: {path} (expected an .onnx file or a training checkpoint .pt)")
         if device not in ("auto", "cpu", "cuda"):
-            raise FstError(f"--device {device!r}: expected auto, cpu or cuda")
+            raise FstError(f"device {device!r}: expected auto, cpu or cuda")
+        if tile is not None and tile < 4 * MIN_SIDE:
+            raise FstError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
+        if tile is not None and not 0 <= overlap < tile // 2:
+            raise FstError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {tile // 2}")
+        if not 0.0 <= strength <= 1.0:
+            raise FstError(f"strength {strength}: expected a number from 0 to 1")
         cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-        if self.path.suffix == ".onnx":
-            import onnxruntime
+        if path.suffix == ".onnx":
+            if device == "cuda":
+                import onnxruntime
 
-            available = onnxruntime.get_available_providers()
-            if device == "cuda" and "CUDAExecutionProvider" not in available:
-                raise FstError("--device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
-            providers = ["CUDAExecutionProvider"] if cuda and "CUDAExecutionProvider" in available else []
-            try:
-                self.session = onnxruntime.InferenceSession(
-                    str(self.path), providers=[*providers, "CPUExecutionProvider"]
-                )
-            except Exception as e:  # onnxruntime raises its own exception types for unreadable models
-                raise FstError(f"{self.path} is not a loadable ONNX model ({e})") from None
-            self.model = None
+                if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+                    raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
+            self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
         else:
             if device == "cuda" and not torch.cuda.is_available():
-                raise FstError("--device cuda: PyTorch sees no CUDA device here")
-            self.device = torch.device("cuda" if cuda else "cpu")
-            self.model, _ = load_model(self.path)
-            self.model.to(self.device)
+                raise FstError("device cuda: PyTorch sees no CUDA device here")
+            self.backend = TorchBackend(path, torch.device("cuda" if cuda else "cpu"))
+        self.path = path
+        self.tile, self.overlap = tile, overlap
+        self.preserve_colors, self.strength = preserve_colors, strength
 
     def stylize(self, image: Image.Image) -> Image.Image:
         if min(image.size) < MIN_SIDE:
             raise FstError(f"image of {image.width}x{image.height} is too small: each side must be at least {MIN_SIDE}")
-        batch = to_tensor(image.convert("RGB")).unsqueeze(0)
-        if self.model is None:
-            out = torch.from_numpy(self.session.run(None, {"image": batch.numpy()})[0])
+        alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+        photo = image.convert("RGB")
+        batch = to_tensor(photo).unsqueeze(0)
+        if self.tile is not None and max(photo.size) > self.tile:
+            out = self._tiled(batch)
         else:
-            with torch.no_grad():
-                out = self.model(batch.to(self.device))
-        return to_image(out[0])
+            out = self.backend(batch)
+        result = to_image(out[0])
+        if self.preserve_colors:
+            result = preserve_colors(photo, result)
+        if self.strength < 1.0:
+            result = Image.blend(photo, result, self.strength)
+        if alpha is not None:
+            result.putalpha(alpha)
+        return result
+
+    def _tiled(self, image: torch.Tensor) -> torch.Tensor:
+        _, _, height, width = image.shape
+        scale = THUMBNAIL_TILES * self.tile / max(height, width)
+        if scale < 1:
+            size = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
+            image_for_stats = F.interpolate(image, size=size, mode="bilinear", antialias=True).clamp(0, 1)
+        else:
+            image_for_stats = image
+        stats = self.backend.norm_stats(image_for_stats)
+        total = torch.zeros(1, 3, height, width)
+        weight = torch.zeros(1, 1, height, width)
+        rows = tile_starts(height, self.tile, self.overlap)
+        columns = tile_starts(width, self.tile, self.overlap)
+        for top in rows:
+            for left in columns:
+                bottom = height if top == rows[-1] else top + self.tile
+                right = width if left == columns[-1] else left + self.tile
+                out = self.backend.with_stats(image[..., top:bottom, left:right], stats)
+                ramp_y = blend_ramp(bottom - top, self.overlap, top > 0, bottom < height)
+                ramp_x = blend_ramp(right - left, self.overlap, left > 0, right < width)
+                w = ramp_y[:, None] * ramp_x[None, :]
+                total[..., top:bottom, left:right] += out * w
+                weight[..., top:bottom, left:right] += w
+        return total / weight
 
 
 def resize_long_side(image: Image.Image, size: int) -> Image.Image:
@@ -69,77 +327,108 @@ def resize_long_side(image: Image.Image, size: int) -> Image.Image:
     return image.resize(new, Image.Resampling.LANCZOS)
 
 
-def plan_outputs(inputs: list[str], output: str) -> list[tuple[Path, Path]]:
-    """(input, output) pairs: a single file maps to `output` as a file; folders map into `output` as a tree."""
-    pairs: list[tuple[Path, Path]] = []
-    out = Path(output)
-    for name in inputs:
-        path = Path(name)
-        if path.is_dir():
-            files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
-            if not files:
-                raise FstError(f"no images under {path}")
-            pairs += [(f, out / f.relative_to(path)) for f in files]
-        elif path.is_file():
-            pairs.append((path, out if len(inputs) == 1 and out.suffix else out / path.name))
-        else:
-            raise FstError(f"input not found: {path}")
-    if out.suffix and len(pairs) > 1:
-        raise FstError(f"--output {out} looks like a file, but there are {len(pairs)} images: give a folder")
-    sources = {p.resolve() for p, _ in pairs}
-    for source, target in pairs:
-        if target.resolve() in sources:
-            raise FstError(f"refusing to write over the input {target}: choose another --output")
-        if target.suffix.lower() not in IMAGE_EXTENSIONS:
-            raise FstError(
-                f"--output {target}: unknown image type {target.suffix!r}; use one of {sorted(IMAGE_EXTENSIONS)}"
-            )
-    return pairs
-
-
-def save_image(image: Image.Image, path: Path) -> None:
-    with atomic_write(path) as tmp:
-        image.save(tmp, quality=95) if path.suffix.lower() in (".jpg", ".jpeg") else image.save(tmp)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """`python infer.py --model M --input A [B ...] --output O`; exit code 1 when any image failed."""
+    """`python infer.py --model M --input A [B ...] --output O`; exit code 1 when any input failed."""
     import argparse
 
     from tqdm import tqdm
 
-    parser = argparse.ArgumentParser(prog="infer.py", description="Stylize images with a trained fst model.")
+    from fst.media import count_frames, plan_jobs, save_image, transform_video
+
+    parser = argparse.ArgumentParser(prog="infer.py", description="Stylize images and videos with a trained fst model.")
     parser.add_argument("--model", required=True, help="exported .onnx file or training checkpoint .pt")
-    parser.add_argument("--input", required=True, nargs="+", help="image files and/or folders (searched recursively)")
-    parser.add_argument("--output", required=True, help="output file (one input image) or folder")
+    parser.add_argument(
+        "--input", required=True, nargs="+",
+        help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
+    )  # fmt: skip
+    parser.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
     parser.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    parser.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
+    parser.add_argument("--overlap", type=int, default=64, help="pixels shared by neighbouring tiles (default 64)")
+    parser.add_argument(
+        "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
+    )
+    parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     args = parser.parse_args(argv)
     if args.size is not None and args.size < MIN_SIDE:
         raise FstError(f"--size {args.size}: expected at least {MIN_SIDE}")
 
-    pairs = plan_outputs(args.input, args.output)
-    stylizer = Stylizer(args.model, args.device)
-    failed = skipped = 0
-    bar = tqdm(pairs, unit="img", dynamic_ncols=True, disable=len(pairs) < 2)
-    for source, target in bar:
-        if target.exists() and not args.overwrite:
-            tqdm.write(f"kept existing {target} (use --overwrite to replace it)")
-            skipped += 1
+    webcam = [name for name in args.input if name.startswith("webcam:")]
+    if webcam:
+        if len(args.input) > 1 or not webcam[0][7:].isdigit():
+            raise FstError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
+    elif args.output is None:
+        raise FstError("--output is required (a file for one input, else a folder)")
+    jobs = [] if webcam else plan_jobs(args.input, args.output)
+    stylizer = Stylizer(args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength)
+
+    def transform(image: Image.Image) -> Image.Image:
+        return stylizer.stylize(resize_long_side(image, args.size) if args.size else image)
+
+    if webcam:
+        return run_webcam(int(webcam[0][7:]), transform, args.output)
+
+    images = [job for job in jobs if not job.is_video]
+    failed = kept = 0
+    with tqdm(total=len(images), unit="img", dynamic_ncols=True, disable=len(images) < 2) as bar:
+        for job in images:
+            bar.update(1)
+            if job.target.exists() and not args.overwrite:
+                tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+                kept += 1
+                continue
+            try:
+                image = open_image(job.source)
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                tqdm.write(f"error: cannot read {job.source} ({e}); skipped")
+                failed += 1
+                continue
+            save_image(transform(image), job.target)
+    for job in jobs:
+        if not job.is_video:
+            continue
+        if job.target.exists() and not args.overwrite:
+            print(f"kept existing {job.target} (use --overwrite to replace it)")
+            kept += 1
             continue
         try:
-            image = load_rgb(source)
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
-            tqdm.write(f"error: cannot read {source} ({e}); skipped")
+            total = count_frames(job.source)
+        except Exception as e:  # PyAV raises many FFmpeg error types
+            print(f"error: cannot read video {job.source} ({e}); skipped", file=sys.stderr)
             failed += 1
             continue
-        if args.size:
-            image = resize_long_side(image, args.size)
-        save_image(stylizer.stylize(image), target)
-    done = len(pairs) - failed - skipped
-    print(f"wrote {done} image{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
+        with tqdm(total=total, unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
+            transform_video(job.source, job.target, transform, lambda: bar.update(1))
+    done = len(jobs) - failed - kept
+    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
     return 1 if failed else 0
+
+
+def run_webcam(index: int, transform, output: str | None) -> int:
+    """Live preview in a window (q or Esc quits); frames are also recorded to `output` when given."""
+    from fst.media import import_cv2, webcam_frames
+
+    cv2 = import_cv2()
+    frames = webcam_frames(index)
+    writer = None
+    try:
+        for frame in frames:
+            styled = transform(frame)
+            cv2.imshow(
+                f"fst webcam:{index} (q quits)", cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR)
+            )
+            if output is not None:
+                writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.size)
+                writer.write(cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR))
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                break
+    finally:
+        if writer is not None:
+            writer.release()
+        cv2.destroyAllWindows()
+    return 0
 
 
 def cli() -> None:

@@ -6,8 +6,10 @@ import torch
 
 from fst import __version__
 from fst.errors import FstError
-from fst.export import MAX_ABS_ERROR, export_onnx, max_abs_error
+from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, psnr_against
 from fst.transformer import TransformerNet
+
+from conftest import DEMO_PHOTOS, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +20,9 @@ def exported(tmp_path_factory):
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
     path = tmp_path_factory.mktemp("export") / "m.onnx"
-    error = export_onnx(model, path, {"style": "test", "image_size": "32"})
-    return model, path, error
+    report = export_onnx(model, path, {"style": "test", "image_size": "32"})
+    assert report.precision == "fp32" and report.psnr_db is None and report.path == path
+    return model, path, report.max_abs_error
 
 
 def test_export_matches_pytorch_on_untraced_sizes(exported):
@@ -72,3 +75,65 @@ def test_max_abs_error_sees_a_different_model(exported, tmp_path):
     _, path, _ = exported
     other = TransformerNet(width=8, res_blocks=2).eval()
     assert max_abs_error(other, path) > 1e-3
+
+
+@pytest.fixture(scope="module")
+def photos():
+    from fst.export import sample_photos
+
+    return sample_photos(DEMO_PHOTOS, count=4, size=96)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A briefly trained network: quantization is judged on the activations of a real style network."""
+    from fst.trainer import Trainer
+
+    config = tiny_config(tmp_path_factory.mktemp("trained"), train={"steps": 30, "lr": 0.005, "sample_every": 30})
+    trainer = Trainer(config, progress=False)
+    trainer.run()
+    return trainer.model
+
+
+@pytest.mark.parametrize("precision", ["fp16", "int8"])
+def test_reduced_precision_reports_psnr(trained, photos, tmp_path, precision):
+    model = trained
+    path = tmp_path / f"m-{precision}.onnx"
+    report = export_onnx(model, path, {"style": "test"}, precision, photos)
+    assert report.psnr_db >= MIN_PSNR_DB
+    assert report.psnr_db == pytest.approx(psnr_against(model, path, photos))
+    proto = onnx.load(path)
+    assert {p.key: p.value for p in proto.metadata_props}["precision"] == precision
+    ops = {n.op_type for n in proto.graph.node}
+    assert ("DequantizeLinear" in ops) == (precision == "int8")
+    if precision == "fp16":
+        conv = next(i for i in proto.graph.initializer if i.name.endswith("net.0.1.weight"))
+        assert conv.data_type == onnx.TensorProto.FLOAT16
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].type == "tensor(float)" and session.get_outputs()[0].type == "tensor(float)"
+
+
+def test_low_psnr_is_refused_with_the_figure(exported, photos, tmp_path, monkeypatch):
+    model, _, _ = exported
+    monkeypatch.setattr("fst.export.MIN_PSNR_DB", 99.0)
+    path = tmp_path / "m-int8.onnx"
+    with pytest.raises(
+        FstError,
+        match=r"the int8 export of m-int8.onnx reaches only \d+\.\d dB PSNR against fp32 on "
+        r"4 sample photos, below the 99 dB required; nothing was written",
+    ):
+        export_onnx(model, path, {}, "int8", photos)
+    assert not path.exists() and not list(tmp_path.iterdir())
+
+
+def test_export_command_line(tmp_path):
+    from fst.checkpoint import save_checkpoint
+    from fst.export import main
+
+    config = tiny_config(tmp_path)
+    model = TransformerNet(config.model.width, config.model.res_blocks)
+    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
+    assert main([str(checkpoint), "-o", str(tmp_path / "out" / "m.onnx")]) == 0
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "out" / "m.onnx").metadata_props}
+    assert meta["style"] == "tiny" and meta["steps"] == "7" and meta["image_size"] == "32"
+    assert meta["style_image"] == "starry_night.jpg" and meta["precision"] == "fp32"

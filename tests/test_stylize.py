@@ -1,4 +1,5 @@
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -83,3 +84,160 @@ def test_clear_errors(tmp_path):
         Stylizer(junk)
     with pytest.raises(FstError, match="input not found: missing.jpg"):
         main(["--model", str(junk), "--input", "missing.jpg", "--output", str(tmp_path / "o.jpg")])
+
+
+def test_alpha_is_carried_through(models, tmp_path):
+    _, onnx_path = models
+    image = Image.open(DEMO_PHOTOS / "chelsea.jpg").resize((48, 32)).convert("RGBA")
+    alpha = Image.linear_gradient("L").resize((48, 32))
+    image.putalpha(alpha)
+    image.save(tmp_path / "cut.png")
+    assert (
+        main(["--model", str(onnx_path), "--input", str(tmp_path / "cut.png"), "--output", str(tmp_path / "o.png")])
+        == 0
+    )
+    out = Image.open(tmp_path / "o.png")
+    assert out.mode == "RGBA" and out.size == (48, 32)
+    assert list(out.getchannel("A").getdata()) == list(alpha.getdata())
+    assert (
+        main(["--model", str(onnx_path), "--input", str(tmp_path / "cut.png"), "--output", str(tmp_path / "o.jpg")])
+        == 0
+    )
+    assert Image.open(tmp_path / "o.jpg").mode == "RGB"  # jpeg holds no alpha: composited onto white
+
+
+def test_grayscale_and_16bit_inputs(models, tmp_path):
+    _, onnx_path = models
+    Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("L").resize((40, 30)).save(tmp_path / "gray.png")
+    deep = Image.new("I;16", (40, 30))
+    deep.putdata([x * 1600 for y in range(30) for x in range(40)])
+    deep.save(tmp_path / "deep.png")
+    assert main(["--model", str(onnx_path), "--input", str(tmp_path / "gray.png"), str(tmp_path / "deep.png"),
+                 "--output", str(tmp_path / "out")]) == 0  # fmt: skip
+    for name in ("gray.png", "deep.png"):
+        out = Image.open(tmp_path / "out" / name)
+        assert out.mode == "RGB" and out.size == (40, 30)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "checkpoint"])
+def test_tiled_equals_whole_when_statistics_are_exact(models, backend):
+    """An image at most 2 tiles long gets exact instance-norm statistics: only the seams could differ."""
+    checkpoint, onnx_path = models
+    model = onnx_path if backend == "onnx" else checkpoint
+    photo = Image.open(DEMO_PHOTOS / "coffee.jpg").resize((150, 101))
+    whole = np.asarray(Stylizer(model, "cpu").stylize(photo), dtype=float)
+    tiled = np.asarray(Stylizer(model, "cpu", tile=80, overlap=32).stylize(photo), dtype=float)
+    butted = np.asarray(Stylizer(model, "cpu", tile=80, overlap=0).stylize(photo), dtype=float)
+    assert tiled.shape == whole.shape
+    assert np.abs(tiled - whole).mean() <= 2  # the promise: 2/255 on [0, 1], here on 0..255
+    assert np.abs(tiled - whole).mean() < 0.6 * np.abs(butted - whole).mean()  # blending hides the seams
+
+
+def test_tiles_cover_the_image_on_the_network_stride():
+    from fst.stylize import blend_ramp, tile_starts
+
+    assert tile_starts(100, 128, 16) == [0]
+    starts = tile_starts(301, 128, 40)
+    assert all(s % 4 == 0 for s in starts) and starts[0] == 0 and starts[-1] + 128 + 3 >= 301
+    assert all(b - a <= 128 - 40 for a, b in zip(starts, starts[1:]))
+    ramp = blend_ramp(10, 4, fade_in=True, fade_out=False)
+    assert ramp.tolist() == [0.125, 0.375, 0.625, 0.875, 1, 1, 1, 1, 1, 1]
+
+
+def test_onnx_statistics_graphs_match_pytorch(models):
+    checkpoint, onnx_path = models
+    torch_stylizer, onnx_stylizer = Stylizer(checkpoint, "cpu"), Stylizer(onnx_path, "cpu")
+    images = torch.rand(1, 3, 40, 56)
+    a, b = torch_stylizer.backend.norm_stats(images), onnx_stylizer.backend.norm_stats(images)
+    assert len(a) == len(b) == 7  # 3 downsampling convs, 2 in the residual block, 2 upsampling
+    for (mean_a, var_a), (mean_b, var_b) in zip(a, b):
+        torch.testing.assert_close(mean_b, mean_a, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(var_b, var_a, rtol=1e-4, atol=1e-5)
+    tile = images[..., :24, :32]
+    torch.testing.assert_close(
+        onnx_stylizer.backend.with_stats(tile, a), torch_stylizer.backend.with_stats(tile, a), rtol=0, atol=1e-4
+    )
+
+
+def test_preserve_colors_and_strength(models):
+    _, onnx_path = models
+    photo = Image.open(DEMO_PHOTOS / "coffee.jpg").resize((60, 40))
+    assert np.array_equal(np.asarray(Stylizer(onnx_path, strength=0.0).stylize(photo)), np.asarray(photo))
+    kept = Stylizer(onnx_path, preserve_colors=True).stylize(photo).convert("YCbCr")
+    original = photo.convert("YCbCr")
+    for channel in ("Cb", "Cr"):
+        diff = np.abs(
+            np.asarray(kept.getchannel(channel), dtype=int) - np.asarray(original.getchannel(channel), dtype=int)
+        )
+        assert diff.mean() < 1.5  # the photo's chroma, up to YCbCr -> RGB -> YCbCr rounding
+    styled = np.asarray(Stylizer(onnx_path).stylize(photo), dtype=float)
+    half = np.asarray(Stylizer(onnx_path, strength=0.5).stylize(photo), dtype=float)
+    assert np.abs(half - (styled + np.asarray(photo, dtype=float)) / 2).max() <= 1
+
+
+def test_globs_mirror_below_the_pattern(models, tmp_path):
+    _, onnx_path = models
+    (tmp_path / "in" / "a").mkdir(parents=True)
+    for name in ("a/x.jpg", "y.jpg", "z.txt"):
+        Image.new("RGB", (16, 16), "red").save(tmp_path / "in" / name, "JPEG")
+    pattern = str(tmp_path / "in" / "**" / "*.jpg")
+    assert main(["--model", str(onnx_path), "--input", pattern, "--output", str(tmp_path / "out")]) == 0
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "a", "a/x.jpg", "y.jpg",
+    ]  # fmt: skip
+
+
+def make_video(path, width, height, frames, audio=True):
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = width, height, "yuv444p" if width % 2 else "yuv420p"
+        sound = container.add_stream("aac", rate=16000) if audio else None
+        for i in range(frames):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[:, : 5 * i] = 200
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        if sound is not None:
+            tone = (0.3 * np.sin(np.arange(1600 * frames) * 2 * np.pi * 440 / 16000)).astype(np.float32)[None]
+            for start in range(0, tone.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+
+
+def describe_video(path):
+    import av
+
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        return frames, (video.width, video.height), sorted(s.type for s in container.streams)
+
+
+@pytest.mark.parametrize(("size", "audio"), [((64, 48), True), ((33, 25), False)])
+def test_video_keeps_frame_count_size_and_audio(models, tmp_path, size, audio):
+    checkpoint, _ = models
+    make_video(tmp_path / "clip.mp4", *size, frames=12, audio=audio)
+    assert (
+        main(["--model", str(checkpoint), "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out.mp4")])
+        == 0
+    )
+    expected_streams = ["audio", "video"] if audio else ["video"]
+    assert describe_video(tmp_path / "out.mp4") == (12, size, expected_streams)
+    assert describe_video(tmp_path / "clip.mp4") == (12, size, expected_streams)
+
+
+def test_webcam_errors_are_clear(models, monkeypatch):
+    _, onnx_path = models
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as if OpenCV were not installed
+    with pytest.raises(FstError, match=r"--input webcam:N needs OpenCV: pip install 'fst\[webcam\]'"):
+        main(["--model", str(onnx_path), "--input", "webcam:0"])
+    with pytest.raises(FstError, match="--input webcam:N takes a camera index"):
+        main(["--model", str(onnx_path), "--input", "webcam:front"])

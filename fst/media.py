@@ -1,0 +1,195 @@
+"""What infer.py reads and writes: image files, folders and globs, video files (PyAV) and a webcam (OpenCV).
+
+Every output is written to a temp file and renamed into place, so an interrupted run never leaves half a file,
+and nothing is ever written over one of the inputs.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+from PIL import Image
+
+from fst.data import IMAGE_EXTENSIONS, flatten
+from fst.errors import FstError
+from fst.files import atomic_write
+
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+ALPHA_FORMATS = {".png", ".webp", ".tif", ".tiff"}
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    target: Path
+
+    @property
+    def is_video(self) -> bool:
+        return self.source.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def _media_under(folder: Path) -> list[Path]:
+    kinds = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in kinds and p.is_file())
+
+
+def plan_jobs(inputs: list[str], output: str) -> list[Job]:
+    """Pair every input with its output path.
+
+    One input file and an output with a file suffix: that file. Otherwise `output` is a folder: files keep their
+    names, folders are mirrored (recursively), glob patterns keep the path below the pattern's fixed part.
+    """
+    out = Path(output)
+    jobs: list[Job] = []
+    for name in inputs:
+        path = Path(name)
+        if path.is_dir():
+            found = _media_under(path)
+            if not found:
+                raise FstError(f"no images or videos under {path}")
+            jobs += [Job(f, out / f.relative_to(path)) for f in found]
+        elif path.is_file():
+            single = len(inputs) == 1 and out.suffix != "" and not out.is_dir()
+            jobs.append(Job(path, out if single else out / path.name))
+        elif glob.has_magic(name):
+            matches = [Path(m) for m in sorted(glob.glob(name, recursive=True)) if Path(m).is_file()]
+            matches = [m for m in matches if m.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS]
+            if not matches:
+                raise FstError(f"no images or videos match {name}")
+            base = Path(name.split("*")[0].split("?")[0].split("[")[0])
+            base = base if name.endswith("/") or base.is_dir() else base.parent
+            jobs += [Job(m, out / m.relative_to(base)) for m in matches]
+        else:
+            raise FstError(f"input not found: {name}")
+    _check_jobs(jobs, out)
+    return jobs
+
+
+def _check_jobs(jobs: list[Job], out: Path) -> None:
+    if len(jobs) > 1 and out.suffix and not out.is_dir():
+        raise FstError(f"--output {out} looks like a file, but there are {len(jobs)} inputs: give a folder")
+    sources = {job.source.resolve() for job in jobs}
+    targets: set[Path] = set()
+    for job in jobs:
+        target = job.target.resolve()
+        if target in sources:
+            raise FstError(f"refusing to write over the input {job.target}: choose another --output")
+        if target in targets:
+            raise FstError(f"two inputs would both be written to {job.target}: stylize them into separate folders")
+        targets.add(target)
+        wanted = VIDEO_EXTENSIONS if job.is_video else IMAGE_EXTENSIONS
+        if job.target.suffix.lower() not in wanted:
+            kind = "video" if job.is_video else "image"
+            raise FstError(
+                f"--output {job.target}: {job.target.suffix or 'no suffix'} is not a {kind} type; "
+                f"use one of {', '.join(sorted(wanted))}"
+            )
+
+
+def save_image(image: Image.Image, path: Path) -> None:
+    """Atomic write; alpha is kept where the format holds it (png, webp, tif), else composited onto white."""
+    if image.mode == "RGBA" and path.suffix.lower() not in ALPHA_FORMATS:
+        image = flatten(image)
+    with atomic_write(path) as tmp:
+        if path.suffix.lower() in (".jpg", ".jpeg"):
+            image.save(tmp, quality=95)
+        else:
+            image.save(tmp)
+
+
+def transform_video(
+    source: Path, target: Path, transform: Callable[[Image.Image], Image.Image], on_frame: Callable[[], None]
+) -> int:
+    """Re-encode `source` with every frame passed through `transform`; copy the audio stream if there is one.
+
+    Frames keep their timestamps, so the frame count and timing match the input. The video is H.264 (yuv420p when
+    both sides are even, yuv444p otherwise, which keeps odd sizes exact). Returns the number of frames written.
+    """
+    import av
+
+    try:
+        source_container = av.open(str(source))
+    except av.error.FFmpegError as e:
+        raise FstError(f"cannot read video {source} ({e})") from None
+    frames = 0
+    with source_container as src, atomic_write(target) as tmp:
+        if not src.streams.video:
+            raise FstError(f"{source} has no video stream")
+        video_in = src.streams.video[0]
+        audio_in = src.streams.audio[0] if src.streams.audio else None
+        with av.open(str(tmp), "w") as dst:
+            video_out = None
+            audio_out = dst.add_stream_from_template(audio_in) if audio_in is not None else None
+            # The output size is known only after the first frame is stylized, and no stream can be added once a
+            # packet is written, so audio that comes first waits here.
+            waiting_audio = []
+            streams = [s for s in (video_in, audio_in) if s is not None]
+            for packet in src.demux(streams):
+                if packet.stream is audio_in:
+                    if packet.dts is not None:
+                        packet.stream = audio_out
+                        waiting_audio.append(packet) if video_out is None else dst.mux(packet)
+                    continue
+                for frame in packet.decode():
+                    image = transform(frame.to_image())
+                    if video_out is None:
+                        video_out = _add_video_stream(dst, video_in, image.size)
+                        for waiting in waiting_audio:
+                            dst.mux(waiting)
+                    out_frame = av.VideoFrame.from_image(image.convert("RGB"))
+                    out_frame.pts, out_frame.time_base = frame.pts, frame.time_base
+                    dst.mux(video_out.encode(out_frame))
+                    frames += 1
+                    on_frame()
+            if video_out is None:
+                raise FstError(f"{source} has no decodable video frames")
+            dst.mux(video_out.encode())
+    return frames
+
+
+def _add_video_stream(container, template, size: tuple[int, int]):
+    rate = template.average_rate or template.guessed_rate or Fraction(30)
+    stream = container.add_stream("libx264", rate=rate)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
+    stream.time_base = template.time_base
+    stream.options = {"crf": "18", "preset": "medium"}
+    return stream
+
+
+def count_frames(path: Path) -> int:
+    """Frames in a video's first video stream (from the header when it says, else by decoding)."""
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return stream.frames or sum(1 for _ in container.decode(stream))
+
+
+def import_cv2():
+    """OpenCV is an optional extra, used only for webcams."""
+    try:
+        import cv2
+    except ImportError:
+        raise FstError("--input webcam:N needs OpenCV: pip install 'fst[webcam]' (or opencv-python)") from None
+    return cv2
+
+
+def webcam_frames(index: int) -> Iterator[Image.Image]:
+    """Frames from camera `index` through OpenCV, as PIL RGB images."""
+    cv2 = import_cv2()
+    capture = cv2.VideoCapture(index)
+    if not capture.isOpened():
+        raise FstError(f"no camera at index {index} (try webcam:0, or check that the camera is free)")
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    finally:
+        capture.release()
