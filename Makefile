@@ -29,3 +29,4 @@ clean:
 
 bench: setup
 	$(PY) bench/infer.py
+	$(PY) bench/train.py

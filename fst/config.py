@@ -57,6 +57,8 @@ class TrainConfig:
     sample_every: int = field(default=1000, metadata={"min": 1})
     checkpoint_every: int = field(default=2000, metadata={"min": 1})
     keep_last: int = field(default=3, metadata={"min": 1})
+    precision: str = "fp32"
+    compile: bool = False
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Config:
 
 
 REQUIRED = ("name", "style_image", "data.root")
+PRECISIONS = ("fp32", "bf16", "fp16")
 
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
@@ -154,6 +157,10 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
     """Check one value against its field's type and range; ints are accepted where floats are expected."""
     kind = _field_type(obj, f.name)
     bad = f"{source}: {dotted} = {value!r}: expected "
+    if kind is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(bad + "true or false")
+        return value
     if kind is str:
         if not isinstance(value, str) or value == "":
             raise ConfigError(bad + "a non-empty string")
@@ -235,6 +242,10 @@ def _check_semantics(config: Config, source: str) -> None:
             )
     if not any(loss.style_layers.values()) or loss.style_weight == 0:
         raise ConfigError(f"{source}: loss.style_weight and loss.style_layers: at least one style weight must be > 0")
+    if config.train.precision not in PRECISIONS:
+        raise ConfigError(
+            f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
     device = config.train.device
     if device not in ("auto", "cpu", "cuda", "mps") and not (device.startswith("cuda:") and device[5:].isdigit()):
         raise ConfigError(f"{source}: train.device = {device!r}: expected auto, cpu, cuda, cuda:N or mps")

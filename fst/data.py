@@ -130,11 +130,12 @@ def collate(items: list[tuple[torch.Tensor, list[str]]]) -> tuple[torch.Tensor, 
 
 
 class PositionSampler(Sampler):
-    """An endless stream of (image index, augmentation seed), starting at sample position `start`.
+    """An endless stream of (image index, augmentation seed), from sample position `start` of the whole run.
 
     Position p belongs to epoch p // n, which is a fresh permutation drawn from (seed, epoch); the augmentation
     seed is drawn from (seed, p). `rank` and `world_size` give each of several processes every world_size-th
-    position, so together they see exactly the samples one process would.
+    position (start + rank, start + rank + world_size, ...), so together they see exactly the samples one
+    process would, and a resumed run continues from the same `start` with any number of processes.
     """
 
     def __init__(self, size: int, seed: int, start: int = 0, rank: int = 0, world_size: int = 1) -> None:
@@ -146,7 +147,7 @@ class PositionSampler(Sampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         epoch, order = -1, None
-        position = self.start * self.world_size + self.rank
+        position = self.start + self.rank
         while True:
             if position // self.size != epoch:
                 epoch = position // self.size

@@ -28,7 +28,8 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
     try:
         return main(argv) or 0
     except FstError as e:
-        print(f"{e.label}{e}", file=sys.stderr)
+        if str(e):  # empty for the other processes of a torchrun job, whose rank 0 already said it
+            print(f"{e.label}{e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

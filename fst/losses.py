@@ -6,6 +6,8 @@ Normalization. Each term is divided by the size of its target, so it is a relati
     style   = sum_l w_l |G_l(y) - G_l(s)|^2 / |G_l(s)|^2   G: Gram matrix / (C*H*W), s: the style image
     tv      = mean |y(i+1, j) - y(i, j)| + mean |y(i, j+1) - y(i, j)|   on the [0, 1] output image
 
+each computed per image and averaged over the batch, so a batch split across processes averages to the same loss.
+
 Scaling a layer's activations by any factor leaves content and style unchanged, so the same weights work
 with the bundled Caffe-scale VGG16 and with torchvision's retrained one, whose activations differ in scale
 layer by layer. Relative errors also make content, style and tv comparable numbers near 1 or below, so the
@@ -29,8 +31,9 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Squared feature distance relative to the target's energy (see the module docstring)."""
-    return (output - target).pow(2).sum() / target.pow(2).sum().clamp_min(1e-12)
+    """Per image, squared feature distance relative to the target's energy; mean over the batch."""
+    distance = (output - target).pow(2).flatten(1).sum(1)
+    return (distance / target.pow(2).flatten(1).sum(1).clamp_min(1e-12)).mean()
 
 
 def style_loss(output_gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
@@ -69,15 +72,20 @@ class PerceptualLoss(nn.Module):
             self.register_buffer(f"gram_{layer}", gram_matrix(f), persistent=False)
 
     def forward(self, output: torch.Tensor, photo: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss terms (unweighted) and their weighted sum under 'total'."""
+        """Loss terms (unweighted) and their weighted sum under 'total', all float32.
+
+        VGG runs in whatever autocast precision the caller chose; Gram matrices and every reduction run in float32,
+        where bf16's 8-bit mantissa would lose the small differences the loss is made of.
+        """
         with torch.no_grad():
             target = self.vgg(photo, (self.content_layer,))[self.content_layer]
         features = self.vgg(output, self.output_layers)
-        content = content_loss(features[self.content_layer], target)
-        style = sum(
-            w * style_loss(gram_matrix(features[layer]), getattr(self, f"gram_{layer}"))
-            for layer, w in self.style_weights.items()
-        )
-        tv = total_variation(output)
-        total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+        with torch.autocast(output.device.type, enabled=False):
+            content = content_loss(features[self.content_layer].float(), target.float())
+            style = sum(
+                w * style_loss(gram_matrix(features[layer].float()), getattr(self, f"gram_{layer}"))
+                for layer, w in self.style_weights.items()
+            )
+            tv = total_variation(output.float())
+            total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv}

@@ -111,10 +111,7 @@ def transform_video(
     """
     import av
 
-    try:
-        source_container = av.open(str(source))
-    except av.error.FFmpegError as e:
-        raise FstError(f"cannot read video {source} ({e})") from None
+    source_container = av.open(str(source))
     frames = 0
     with source_container as src, atomic_write(target) as tmp:
         if not src.streams.video:

@@ -331,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     """`python infer.py --model M --input A [B ...] --output O`; exit code 1 when any input failed."""
     import argparse
 
+    import av
     from tqdm import tqdm
 
     from fst.media import count_frames, plan_jobs, save_image, transform_video
@@ -394,13 +395,11 @@ def main(argv: list[str] | None = None) -> int:
             kept += 1
             continue
         try:
-            total = count_frames(job.source)
-        except Exception as e:  # PyAV raises many FFmpeg error types
-            print(f"error: cannot read video {job.source} ({e}); skipped", file=sys.stderr)
+            with tqdm(total=count_frames(job.source), unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
+                transform_video(job.source, job.target, transform, lambda: bar.update(1))
+        except (FstError, av.error.FFmpegError) as e:
+            print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
-            continue
-        with tqdm(total=total, unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-            transform_video(job.source, job.target, transform, lambda: bar.update(1))
     done = len(jobs) - failed - kept
     print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
     return 1 if failed else 0

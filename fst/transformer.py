@@ -16,7 +16,9 @@ class ConvLayer(nn.Sequential):
     """Reflection pad, convolution, then (optionally) instance norm and ReLU."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, norm: bool = True, relu: bool = True):
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), nn.Conv2d(cin, cout, kernel, stride)]
+        # Instance norm subtracts the mean, so a bias before it does nothing but drift on rounding noise.
+        conv = nn.Conv2d(cin, cout, kernel, stride, bias=not norm)
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), conv]
         if norm:
             layers.append(nn.InstanceNorm2d(cout, affine=True))
         if relu:

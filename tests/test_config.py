@@ -44,7 +44,7 @@ def test_overrides_are_typed(tmp_path):
     [
         (BASE + "train: {stepz: 3}\n", [],
          "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
-         "sample_every, checkpoint_every, keep_last"),
+         "sample_every, checkpoint_every, keep_last, precision, compile"),
         (BASE + "colour: red\n", [],
          "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, data, model, loss, train, output"),
         (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
@@ -63,7 +63,7 @@ def test_overrides_are_typed(tmp_path):
         (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
         (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
         (BASE, ["train.stepz=3"], "--set train.stepz=3: unknown key 'train.stepz'; valid keys in 'train': steps, lr, "
-         "seed, device, log_every, sample_every, checkpoint_every, keep_last"),
+         "seed, device, log_every, sample_every, checkpoint_every, keep_last, precision, compile"),
         (BASE, ["trainsteps"], "--set trainsteps: expected key.sub=value, e.g. --set train.steps=1000"),
         ("name: t\ndata: {root: x}\n", [], "c.yaml: missing required key 'style_image'"),
         (BASE, ["style_image=nope/starry.jpg"], "c.yaml: style_image: file not found: nope/starry.jpg"),

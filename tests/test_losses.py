@@ -17,9 +17,9 @@ def test_gram_matrix_by_hand():
 
 
 def test_content_loss_by_hand():
-    target = torch.tensor([1.0, 2.0, 2.0])  # energy 9
-    output = torch.tensor([1.0, 3.0, 0.0])  # squared distance 0 + 1 + 4 = 5
-    assert content_loss(output, target).item() == pytest.approx(5 / 9, rel=1e-6)
+    target = torch.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 2.0]])  # energies 9 and 4
+    output = torch.tensor([[1.0, 3.0, 0.0], [0.0, 1.0, 2.0]])  # squared distances 5 and 1
+    assert content_loss(output, target).item() == pytest.approx((5 / 9 + 1 / 4) / 2, rel=1e-6)
 
 
 def test_style_loss_by_hand():

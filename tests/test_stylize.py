@@ -241,3 +241,15 @@ def test_webcam_errors_are_clear(models, monkeypatch):
         main(["--model", str(onnx_path), "--input", "webcam:0"])
     with pytest.raises(FstError, match="--input webcam:N takes a camera index"):
         main(["--model", str(onnx_path), "--input", "webcam:front"])
+
+
+def test_a_corrupt_video_is_reported_and_the_rest_processed(models, tmp_path, capsys):
+    _, onnx_path = models
+    (tmp_path / "in").mkdir()
+    make_video(tmp_path / "in" / "good.mp4", 32, 24, frames=3, audio=False)
+    (tmp_path / "in" / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    Image.new("RGB", (16, 16), "blue").save(tmp_path / "in" / "still.png")
+    assert main(["--model", str(onnx_path), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
+    assert "bad.mp4" in capsys.readouterr().err
+    assert describe_video(tmp_path / "out" / "good.mp4")[:2] == (3, (32, 24))
+    assert (tmp_path / "out" / "still.png").is_file() and not (tmp_path / "out" / "bad.mp4").exists()

@@ -129,3 +129,45 @@ def test_sample_grid_layout():
     grid = sample_grid(photos, stylized, gap=1)
     assert grid.shape == (3, 2 * 4 + 3, 2 * 5 + 3)
     assert grid[:, 1:5, 1:6].eq(0).all() and grid[:, 6:10, 7:12].eq(0.5).all() and grid[:, 0, :].eq(1).all()
+
+
+def test_two_processes_under_torchrun_equal_one_with_the_same_global_batch(tmp_path):
+    config = tiny_config(tmp_path / "two", data={"batch_size": 1}, train={"steps": 3})
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(REPO / "train.py"), "--config", str(tmp_path / "two.yaml"), "--no-progress"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("done: step 3") == 1  # only rank 0 reports, checkpoints and exports
+    single = Trainer(tiny_config(tmp_path / "one", data={"batch_size": 2}, train={"steps": 3}), progress=False)
+    single.run()
+    pair, state = load_model(tmp_path / "two" / "runs" / "tiny" / "last.pt")
+    assert state["samples_seen"] == 6 == single.samples_seen
+    for key, value in single.model.state_dict().items():
+        torch.testing.assert_close(pair.state_dict()[key], value, rtol=0, atol=1e-3)  # Adam steps are ~1e-3
+    photos = torch.rand(2, 3, 40, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(pair(photos), single.model.eval()(photos), rtol=0, atol=1e-3)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("step 3/3")]
+    assert lines and f"loss {float(lines[0].split()[3]):.4g}" in lines[0]
+
+
+def test_bf16_reaches_the_loss_of_fp32(tmp_path):
+    finals = {}
+    for precision in ("fp32", "bf16"):
+        config = tiny_config(tmp_path / precision, train={"steps": 12, "lr": 0.005, "precision": precision})
+        trainer = Trainer(config, progress=False)
+        trainer.run()
+        photos = torch.stack([PhotoDataset(trainer.paths, 32)[(i, i)][0] for i in range(4)])
+        with torch.no_grad():
+            finals[precision] = trainer.loss_fn(trainer.model(photos), photos)["total"].item()
+    assert abs(finals["bf16"] - finals["fp32"]) / finals["fp32"] < 0.05, finals
+
+
+def test_fp16_needs_cuda(tmp_path):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(ConfigError, match="train.precision = 'fp16' needs a CUDA device"):
+        Trainer(tiny_config(tmp_path, train={"precision": "fp16"}), progress=False)

@@ -30,4 +30,5 @@ def test_default_architecture():
     norms = [m for m in model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
     assert len(norms) == len(convs) - 1 and all(n.affine for n in norms)
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
-    assert sum(p.numel() for p in model.parameters()) == 1_679_235
+    assert [c.bias is None for c in convs] == [True] * 15 + [False]  # instance norm follows all but the last
+    assert sum(p.numel() for p in model.parameters()) == 1_679_235 - (32 + 64 + 128 + 10 * 128 + 64 + 32)
