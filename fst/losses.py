@@ -77,8 +77,15 @@ class PerceptualLoss(nn.Module):
         VGG runs in whatever autocast precision the caller chose; Gram matrices and every reduction run in float32,
         where bf16's 8-bit mantissa would lose the small differences the loss is made of.
         """
-        with torch.no_grad():
-            target = self.vgg(photo, (self.content_layer,))[self.content_layer]
+        return self.against(output, self.content_target(photo))
+
+    @torch.no_grad()
+    def content_target(self, photo: torch.Tensor) -> torch.Tensor:
+        """The photo's activations at the content layer (VGG runs only that far)."""
+        return self.vgg(photo, (self.content_layer,))[self.content_layer]
+
+    def against(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """forward() with the content target already computed: optimizing one image reuses it every iteration."""
         features = self.vgg(output, self.output_layers)
         with torch.autocast(output.device.type, enabled=False):
             content = content_loss(features[self.content_layer].float(), target.float())

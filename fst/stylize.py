@@ -231,6 +231,19 @@ def preserve_colors(photo: Image.Image, stylized: Image.Image) -> Image.Image:
     return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
 
 
+def finish(
+    photo: Image.Image, stylized: Image.Image, alpha: Image.Image | None, keep_colors: bool, strength: float
+) -> Image.Image:
+    """What follows stylization: the photo's colours if asked, the blend with the photo, the alpha channel."""
+    if keep_colors:
+        stylized = preserve_colors(photo, stylized)
+    if strength < 1.0:
+        stylized = Image.blend(photo, stylized, strength)
+    if alpha is not None:
+        stylized.putalpha(alpha)
+    return stylized
+
+
 class Stylizer:
     """One loaded model. `stylize(image)` returns a stylized PIL image of the same size (RGBA when the input has
     transparency: the alpha channel is carried through unchanged).
@@ -286,14 +299,7 @@ class Stylizer:
             out = self._tiled(batch)
         else:
             out = self.backend(batch)
-        result = to_image(out[0])
-        if self.preserve_colors:
-            result = preserve_colors(photo, result)
-        if self.strength < 1.0:
-            result = Image.blend(photo, result, self.strength)
-        if alpha is not None:
-            result.putalpha(alpha)
-        return result
+        return finish(photo, to_image(out[0]), alpha, self.preserve_colors, self.strength)
 
     def _tiled(self, image: torch.Tensor) -> torch.Tensor:
         _, _, height, width = image.shape
@@ -328,7 +334,8 @@ def resize_long_side(image: Image.Image, size: int) -> Image.Image:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python infer.py --model M --input A [B ...] --output O`; exit code 1 when any input failed."""
+    """`python infer.py --model M --input A [B ...] --output O` (or `--optimize --style S` instead of `--model`);
+    exit code 1 when any input failed."""
     import argparse
 
     import av
@@ -337,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     from fst.media import count_frames, plan_jobs, save_image, transform_video
 
     parser = argparse.ArgumentParser(prog="infer.py", description="Stylize images and videos with a trained fst model.")
-    parser.add_argument("--model", required=True, help="exported .onnx file or training checkpoint .pt")
+    parser.add_argument("--model", help="exported .onnx file or training checkpoint .pt")
     parser.add_argument(
         "--input", required=True, nargs="+",
         help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
@@ -352,9 +359,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    gatys = parser.add_argument_group("optimization (Gatys et al.): no model, the image itself is optimized")
+    gatys.add_argument("--optimize", action="store_true", help="optimize each image under the training loss")
+    gatys.add_argument("--style", help="style image (with --optimize)")
+    gatys.add_argument("--iters", type=int, default=300, help="iterations (default 300)")
+    gatys.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default lbfgs")
+    gatys.add_argument("--lr", type=float, help="step size (default 1 for lbfgs, 0.01 for adam)")
+    gatys.add_argument("--config", help="a training config whose loss section to use (default: the defaults)")
     args = parser.parse_args(argv)
     if args.size is not None and args.size < MIN_SIDE:
         raise FstError(f"--size {args.size}: expected at least {MIN_SIDE}")
+    if args.optimize:
+        return optimize_main(args)
+    if args.model is None:
+        raise FstError("--model is required (an .onnx file or a checkpoint), or --optimize with --style")
 
     webcam = [name for name in args.input if name.startswith("webcam:")]
     if webcam:
@@ -401,6 +419,58 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
     done = len(jobs) - failed - kept
+    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
+    return 1 if failed else 0
+
+
+def optimize_main(args) -> int:
+    """infer.py --optimize: Gatys et al.'s optimization for every input image."""
+    from tqdm import tqdm
+
+    from fst.config import LossConfig, load_config
+    from fst.media import plan_jobs, save_image
+    from fst.optimize import optimize_image, perceptual_loss
+    from fst.trainer import load_style_image, resolve_device
+
+    if args.style is None or args.model is not None:
+        raise FstError("--optimize takes --style STYLE_IMAGE and no --model")
+    if args.output is None:
+        raise FstError("--output is required (a file for one input, else a folder)")
+    loss_config = load_config(args.config, check_paths=False).loss if args.config else LossConfig()
+    jobs = plan_jobs(args.input, args.output)
+    if any(job.is_video for job in jobs):
+        raise FstError("--optimize works on images only; stylize videos with a trained model")
+    device = resolve_device(args.device)
+    loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
+    failed = 0
+    for job in jobs:
+        if job.target.exists() and not args.overwrite:
+            print(f"kept existing {job.target} (use --overwrite to replace it)")
+            continue
+        try:
+            photo = open_image(job.source)
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
+            print(f"error: cannot read {job.source} ({e}); skipped", file=sys.stderr)
+            failed += 1
+            continue
+        alpha = photo.getchannel("A") if photo.mode == "RGBA" else None
+        photo = photo.convert("RGB")
+        if args.size:
+            photo = resize_long_side(photo, args.size)
+            alpha = alpha.resize(photo.size) if alpha is not None else None
+        with tqdm(total=args.iters, unit="it", dynamic_ncols=True, desc=job.source.name) as bar:
+
+            def show(_: int, terms: dict[str, float]) -> None:
+                bar.update(1)
+                bar.set_postfix_str(
+                    f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"
+                )
+
+            image, _ = optimize_image(
+                to_tensor(photo).unsqueeze(0).to(device), loss_fn, args.iters, args.optimizer, args.lr, show
+            )
+        save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target)
+    done = len(jobs) - failed
     print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
     return 1 if failed else 0
 

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fst.config import LossConfig
+from fst.data import load_rgb, to_tensor
+from fst.errors import FstError
+from fst.optimize import optimize_image, perceptual_loss
+from fst.stylize import main, resize_long_side
+from fst.trainer import load_style_image
+
+from conftest import DEMO_PHOTOS, STARRY_NIGHT
+
+CONFIG = LossConfig(style_layers={"relu1_2": 1.0, "relu2_2": 1.0}, style_size=64)
+
+
+@pytest.fixture(scope="module")
+def loss_fn():
+    return perceptual_loss(CONFIG, load_style_image(str(STARRY_NIGHT), CONFIG.style_size), torch.device("cpu"))
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_optimization_lowers_the_training_loss(loss_fn, optimizer):
+    photo = to_tensor(resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 40)).unsqueeze(0)
+    start = loss_fn(photo, photo)
+    seen = []
+    image, final = optimize_image(photo, loss_fn, 15, optimizer, on_iteration=lambda i, terms: seen.append(i))
+    assert seen == list(range(1, 16))
+    assert image.shape == photo.shape and 0 <= image.min() and image.max() <= 1
+    assert start["content"].item() == 0 and final["content"] > 0  # it starts from the photo and moves away
+    assert final["total"] < 0.8 * start["total"].item()
+    assert final["total"] == pytest.approx(loss_fn(image, photo)["total"].item(), rel=1e-5)
+
+
+def test_optimize_command_line(tmp_path, capsys):
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((36, 24)).save(tmp_path / "in.png")
+    args = ["--optimize", "--style", str(STARRY_NIGHT), "--input", str(tmp_path / "in.png"), "--iters", "3"]
+    assert main([*args, "--output", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").size == (36, 24)
+    assert main([*args, "--output", str(tmp_path / "kept.png"), "--preserve-colors"]) == 0
+    kept, photo = Image.open(tmp_path / "kept.png").convert("YCbCr"), Image.open(tmp_path / "in.png").convert("YCbCr")
+    chroma = np.abs(np.asarray(kept, dtype=int)[..., 1:] - np.asarray(photo, dtype=int)[..., 1:])
+    assert chroma.mean() < 1.5
+    with pytest.raises(FstError, match="--optimize takes --style STYLE_IMAGE and no --model"):
+        main(["--optimize", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
+    with pytest.raises(FstError, match="--model is required"):
+        main(["--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
