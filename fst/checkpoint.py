@@ -66,5 +66,9 @@ def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:
     state = load_checkpoint(path)
     model_config = state["config"]["model"]
     model = TransformerNet(model_config["width"], model_config["res_blocks"])
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as e:
+        detail = " ".join(str(e).split("\n")[1:]).strip()[:300]
+        raise FstError(f"{path} does not fit this version's network ({detail})") from None
     return model.eval(), state

@@ -33,13 +33,14 @@ def optimize_image(
     iters: int,
     optimizer: str = "lbfgs",
     lr: float | None = None,
-    on_iteration: Callable[[int, dict[str, float]], None] | None = None,
+    on_iteration: Callable[[int, dict[str, float], torch.Tensor], None] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Optimize the pixels of `photo` ((1, 3, H, W) in [0, 1]) for `iters` iterations; return the image and the
     loss terms of that final image.
 
     One iteration is one evaluation of the loss and its gradient (L-BFGS without line search, as in jcjohnson's
-    neural-style, or one Adam step). Pixels are clamped to [0, 1] before every evaluation.
+    neural-style, or one Adam step). Pixels are clamped to [0, 1] before every evaluation. `on_iteration` gets
+    the iteration number, the loss terms evaluated in it and the image as updated by it (not yet clamped).
     """
     if optimizer not in OPTIMIZERS:
         raise FstError(f"optimizer {optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
@@ -67,8 +68,12 @@ def optimize_image(
         if not torch.isfinite(torch.tensor(last["total"])):
             raise FstError(f"the loss is not finite at iteration {iteration}; try --optimizer adam or a lower --lr")
         if on_iteration is not None:
-            on_iteration(iteration, last)
-    with torch.no_grad():
-        image.clamp_(0, 1)
-        final = {k: v.item() for k, v in loss_fn.against(image, target).items()}
-    return image.detach(), final
+            on_iteration(iteration, last, image.detach())
+    final_image = image.detach().clamp(0, 1)
+    return final_image, evaluate(loss_fn, final_image, target)
+
+
+@torch.no_grad()
+def evaluate(loss_fn: PerceptualLoss, image: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
+    """Loss terms of `image` against a content target, as floats."""
+    return {k: v.item() for k, v in loss_fn.against(image, target).items()}

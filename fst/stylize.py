@@ -460,7 +460,7 @@ def optimize_main(args) -> int:
             alpha = alpha.resize(photo.size) if alpha is not None else None
         with tqdm(total=args.iters, unit="it", dynamic_ncols=True, desc=job.source.name) as bar:
 
-            def show(_: int, terms: dict[str, float]) -> None:
+            def show(_: int, terms: dict[str, float], __: torch.Tensor) -> None:
                 bar.update(1)
                 bar.set_postfix_str(
                     f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"

@@ -25,7 +25,7 @@ def test_optimization_lowers_the_training_loss(loss_fn, optimizer):
     photo = to_tensor(resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 40)).unsqueeze(0)
     start = loss_fn(photo, photo)
     seen = []
-    image, final = optimize_image(photo, loss_fn, 15, optimizer, on_iteration=lambda i, terms: seen.append(i))
+    image, final = optimize_image(photo, loss_fn, 15, optimizer, on_iteration=lambda i, terms, now: seen.append(i))
     assert seen == list(range(1, 16))
     assert image.shape == photo.shape and 0 <= image.min() and image.max() <= 1
     assert start["content"].item() == 0 and final["content"] > 0  # it starts from the photo and moves away
