@@ -157,7 +157,7 @@ def test_two_processes_under_torchrun_equal_one_with_the_same_global_batch(tmp_p
 def test_bf16_reaches_the_loss_of_fp32(tmp_path):
     finals = {}
     for precision in ("fp32", "bf16"):
-        config = tiny_config(tmp_path / precision, train={"steps": 12, "lr": 0.005, "precision": precision})
+        config = tiny_config(tmp_path / precision, train={"steps": 24, "lr": 0.003, "precision": precision})
         trainer = Trainer(config, progress=False)
         trainer.run()
         photos = torch.stack([PhotoDataset(trainer.paths, 32)[(i, i)][0] for i in range(4)])
