@@ -81,6 +81,26 @@ def resize_short_side(image: Image.Image, size: int) -> Image.Image:
     return image.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
+def resize_long_side(image: Image.Image, size: int) -> Image.Image:
+    scale = size / max(image.size)
+    new = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(new, Image.Resampling.LANCZOS)
+
+
+def spread_photos(paths: list[Path], count: int) -> list[Image.Image]:
+    """Up to `count` readable photos, evenly spread over `paths` (unreadable ones are passed over)."""
+    step = max(1, len(paths) // count)
+    photos = []
+    for path in paths[::step] + [p for i, p in enumerate(paths) if i % step]:
+        try:
+            photos.append(load_rgb(path))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue
+        if len(photos) == count:
+            break
+    return photos
+
+
 def center_crop(image: Image.Image, size: int) -> Image.Image:
     """Short side resized to `size`, then the central size x size square (for fixed sample photos)."""
     image = resize_short_side(image, size)

@@ -202,21 +202,10 @@ def psnr_against(model: nn.Module, onnx_path: str | Path, photos: list[torch.Ten
 
 
 def sample_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
-    """Up to `count` readable photos spread over `folder`, long side resized to `size`, as (1, 3, H, W) tensors."""
-    from fst.data import find_images, load_rgb, to_tensor
-    from fst.stylize import resize_long_side
+    """Up to `count` photos spread over `folder`, long side resized to `size`, as (1, 3, H, W) tensors."""
+    from fst.data import find_images, resize_long_side, spread_photos, to_tensor
 
-    paths = find_images(folder)
-    step = max(1, len(paths) // count)
-    photos = []
-    for path in paths[::step]:
-        try:
-            photos.append(to_tensor(resize_long_side(load_rgb(path), size)).unsqueeze(0))
-        except OSError:
-            continue
-        if len(photos) == count:
-            break
-    return photos
+    return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in spread_photos(find_images(folder), count)]
 
 
 def metadata_for(config: dict, step: int) -> dict[str, str]:

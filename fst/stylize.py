@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fst.checkpoint import load_model
-from fst.data import open_image, to_image, to_tensor
+from fst.data import open_image, resize_long_side, to_image, to_tensor
 from fst.errors import FstError, run_cli
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
@@ -95,7 +95,6 @@ class OnnxBackend:
             self.session = onnxruntime.InferenceSession(self.proto.SerializeToString(), providers=self.providers)
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
-        self.metadata = {p.key: p.value for p in self.proto.metadata_props}
         self._stats_session = self._apply_session = None
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -325,12 +324,6 @@ class Stylizer:
                 total[..., top:bottom, left:right] += out * w
                 weight[..., top:bottom, left:right] += w
         return total / weight
-
-
-def resize_long_side(image: Image.Image, size: int) -> Image.Image:
-    scale = size / max(image.size)
-    new = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(new, Image.Resampling.LANCZOS)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,8 @@ from fst.data import (
     collate,
     find_images,
     load_rgb,
+    resize_long_side,
+    spread_photos,
     to_image,
     to_tensor,
 )
@@ -94,23 +96,12 @@ def load_style_image(path: str, size: int) -> torch.Tensor:
         image = load_rgb(path)
     except OSError as e:
         raise ConfigError(f"style_image: cannot read {path} ({e})") from None
-    scale = size / max(image.size)
-    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))), reducing_gap=3.0)
-    return to_tensor(image).unsqueeze(0)
+    return to_tensor(resize_long_side(image, size)).unsqueeze(0)
 
 
 def sample_photos(paths: list[Path], size: int) -> torch.Tensor:
-    """A few readable photos spread over the data set, center-cropped: the same ones at every sample step."""
-    picked = []
-    for i in range(len(paths)):
-        path = paths[(i * max(1, len(paths) // SAMPLE_PHOTOS)) % len(paths)]
-        try:
-            picked.append(to_tensor(center_crop(load_rgb(path), size)))
-        except OSError:
-            continue
-        if len(picked) == SAMPLE_PHOTOS:
-            break
-    return torch.stack(picked)
+    """A few photos spread over the data set, center-cropped: the same ones at every sample step."""
+    return torch.stack([to_tensor(center_crop(p, size)) for p in spread_photos(paths, SAMPLE_PHOTOS)])
 
 
 def sample_grid(photos: torch.Tensor, stylized: torch.Tensor, gap: int = 4) -> torch.Tensor:

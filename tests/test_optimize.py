@@ -4,10 +4,10 @@ import torch
 from PIL import Image
 
 from fst.config import LossConfig
-from fst.data import load_rgb, to_tensor
+from fst.data import load_rgb, resize_long_side, to_tensor
 from fst.errors import FstError
 from fst.optimize import optimize_image, perceptual_loss
-from fst.stylize import main, resize_long_side
+from fst.stylize import main
 from fst.trainer import load_style_image
 
 from conftest import DEMO_PHOTOS, STARRY_NIGHT
