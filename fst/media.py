@@ -19,6 +19,7 @@ from fst.errors import FstError
 from fst.files import atomic_write
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
+MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 ALPHA_FORMATS = {".png", ".webp", ".tif", ".tiff"}
 
 
@@ -33,8 +34,7 @@ class Job:
 
 
 def _media_under(folder: Path) -> list[Path]:
-    kinds = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in kinds and p.is_file())
+    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MEDIA_EXTENSIONS and p.is_file())
 
 
 def plan_jobs(inputs: list[str], output: str) -> list[Job]:
@@ -57,7 +57,7 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
             jobs.append(Job(path, out if single else out / path.name))
         elif glob.has_magic(name):
             matches = [Path(m) for m in sorted(glob.glob(name, recursive=True)) if Path(m).is_file()]
-            matches = [m for m in matches if m.suffix.lower() in IMAGE_EXTENSIONS | VIDEO_EXTENSIONS]
+            matches = [m for m in matches if m.suffix.lower() in MEDIA_EXTENSIONS]
             if not matches:
                 raise FstError(f"no images or videos match {name}")
             base = Path(name.split("*")[0].split("?")[0].split("[")[0])

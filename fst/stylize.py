@@ -387,22 +387,15 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=len(images), unit="img", dynamic_ncols=True, disable=len(images) < 2) as bar:
         for job in images:
             bar.update(1)
-            if job.target.exists() and not args.overwrite:
-                tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
-                kept += 1
-                continue
-            try:
-                image = open_image(job.source)
-            except (OSError, ValueError, Image.DecompressionBombError) as e:
-                tqdm.write(f"error: cannot read {job.source} ({e}); skipped")
-                failed += 1
-                continue
-            save_image(transform(image), job.target)
+            outcome, image = open_job(job, args.overwrite)
+            kept, failed = kept + (outcome == "kept"), failed + (outcome == "failed")
+            if image is not None:
+                save_image(transform(image), job.target)
     for job in jobs:
         if not job.is_video:
             continue
         if job.target.exists() and not args.overwrite:
-            print(f"kept existing {job.target} (use --overwrite to replace it)")
+            tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
             kept += 1
             continue
         try:
@@ -411,8 +404,28 @@ def main(argv: list[str] | None = None) -> int:
         except (FstError, av.error.FFmpegError) as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
-    done = len(jobs) - failed - kept
-    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
+    return report(len(jobs), failed, kept, args.output)
+
+
+def open_job(job, overwrite: bool) -> tuple[str, Image.Image | None]:
+    """("kept", None) when the output exists and may not be replaced, ("failed", None) for an unreadable input,
+    else ("read", image); the first two are reported here."""
+    from tqdm import tqdm
+
+    if job.target.exists() and not overwrite:
+        tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+        return "kept", None
+    try:
+        return "read", open_image(job.source)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        tqdm.write(f"error: cannot read {job.source} ({e}); skipped")
+        return "failed", None
+
+
+def report(total: int, failed: int, kept: int, output: str) -> int:
+    """The closing line; the exit code is 1 when any input failed."""
+    done = total - failed - kept
+    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {output}")
     return 1 if failed else 0
 
 
@@ -435,16 +448,11 @@ def optimize_main(args) -> int:
         raise FstError("--optimize works on images only; stylize videos with a trained model")
     device = resolve_device(args.device)
     loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
-    failed = 0
+    failed = kept = 0
     for job in jobs:
-        if job.target.exists() and not args.overwrite:
-            print(f"kept existing {job.target} (use --overwrite to replace it)")
-            continue
-        try:
-            photo = open_image(job.source)
-        except (OSError, ValueError, Image.DecompressionBombError) as e:
-            print(f"error: cannot read {job.source} ({e}); skipped", file=sys.stderr)
-            failed += 1
+        outcome, photo = open_job(job, args.overwrite)
+        kept, failed = kept + (outcome == "kept"), failed + (outcome == "failed")
+        if photo is None:
             continue
         alpha = photo.getchannel("A") if photo.mode == "RGBA" else None
         photo = photo.convert("RGB")
@@ -463,9 +471,7 @@ def optimize_main(args) -> int:
                 to_tensor(photo).unsqueeze(0).to(device), loss_fn, args.iters, args.optimizer, args.lr, show
             )
         save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target)
-    done = len(jobs) - failed
-    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {args.output}")
-    return 1 if failed else 0
+    return report(len(jobs), failed, kept, args.output)
 
 
 def run_webcam(index: int, transform, output: str | None) -> int:
