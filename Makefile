@@ -27,6 +27,16 @@ demo: setup
 clean:
 	rm -rf runs exports/demo.onnx exports/demo-samples
 
+# The quality benchmark at the budget the model cards in exports/ were measured with (about 15 min on a 2-core
+# CPU); QUALITY= runs bench/quality.py's own defaults (23 photos at 512 px, 50/100/300 iterations: hours on a CPU).
+QUALITY ?= --size 256 --iters 50 100 --photos ../shared/data/content \
+	../shared/data/photos/95006.jpg ../shared/data/photos/97017.jpg ../shared/data/photos/97033.jpg data/demo/chelsea.jpg
+
 bench: setup
 	$(PY) bench/infer.py
 	$(PY) bench/train.py
+	mkdir -p runs
+	for style in starry_night the_scream wave; do \
+		$(PY) bench/quality.py --model exports/$$style.onnx --style data/styles/$$style.jpg \
+			--grid runs/quality-$$style.jpg $(QUALITY) || exit 1; \
+	done

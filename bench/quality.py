@@ -3,10 +3,11 @@
     python bench/quality.py --model runs/wave/last.pt [--style data/styles/wave.jpg] [--photos DIR_OR_FILE ...]
         [--size 512] [--iters 50 100 300] [--grid quality.png]
 
-For each photo (default: ../shared/data/content and 20 photos of ../shared/data/photos), long side resized to
+For each photo (default: ../shared/data/content and the last 20 photos of ../shared/data/photos, which the
+configs in configs/pretrained hold out of training with `data.holdout: 20`), long side resized to
 --size: the content, style and total loss of the network's output, and of the optimized image after each of
 --iters L-BFGS iterations (one run per photo, read off at each count), with seconds per image for both. Prints a
-table, writes a grid (photo, network, Gatys at the middle count, Gatys at the last), and last one JSON line.
+table, writes a grid (photo, network, Gatys at 100 iterations and at the last count), and last one JSON line.
 Johnson et al. (2016) report that their networks reach the loss of 50 to 100 iterations; the target here is a
 total loss no worse than Gatys after 100.
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.checkpoint import load_checkpoint  # noqa: E402
 from fst.config import LossConfig, config_from_dict, load_config  # noqa: E402
-from fst.data import find_images, load_rgb, resize_long_side, to_image, to_tensor  # noqa: E402
+from fst.data import find_images, load_rgb, resize_long_side, split_holdout, to_image, to_tensor  # noqa: E402
 from fst.optimize import evaluate, optimize_image, perceptual_loss  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.trainer import load_style_image, resolve_device  # noqa: E402
@@ -38,13 +39,14 @@ TERMS = ("content", "style", "total")
 
 
 def default_photos(count: int) -> list[Path]:
-    """../shared/data/content, then `count` photos spread over ../shared/data/photos."""
+    """../shared/data/content, then the last `count` of ../shared/data/photos: the shipped configs' `data.holdout`."""
     content = find_images(SHARED / "content") if (SHARED / "content").is_dir() else []
-    photos = find_images(SHARED / "photos") if (SHARED / "photos").is_dir() else []
-    spread = photos[:: max(1, len(photos) // count)][:count] if count else []
-    if not content and not spread:
+    held_out = []
+    if count and (SHARED / "photos").is_dir():
+        held_out = split_holdout(find_images(SHARED / "photos"), count)[1]
+    if not content and not held_out:
         sys.exit(f"no photos: {SHARED} is missing; pass --photos")
-    return content + spread
+    return content + held_out
 
 
 def loss_settings(args: argparse.Namespace) -> tuple[LossConfig, str]:
@@ -70,7 +72,7 @@ def main() -> None:
     parser.add_argument("--style", help="style image (default: the checkpoint's style_image)")
     parser.add_argument("--config", help="training config whose loss section to use (default: the checkpoint's)")
     parser.add_argument("--photos", nargs="+", help="photo files or folders (default: shared content + photos)")
-    parser.add_argument("--count", type=int, default=20, help="photos taken from ../shared/data/photos (default 20)")
+    parser.add_argument("--count", type=int, default=20, help="the last N of ../shared/data/photos (default 20)")
     parser.add_argument("--size", type=int, default=512, help="long side in pixels (default 512)")
     parser.add_argument("--iters", type=int, nargs="+", default=[50, 100, 300], help="Gatys iteration counts")
     parser.add_argument("--grid", default="quality.png", help="where to write the side-by-side grid")
@@ -84,6 +86,8 @@ def main() -> None:
     paths = [p for name in args.photos for p in (find_images(name) if Path(name).is_dir() else [Path(name)])] \
         if args.photos else default_photos(args.count)  # fmt: skip
     counts = sorted(set(args.iters))
+    reference = 100 if 100 in counts else counts[len(counts) // 2]  # the target's Gatys count
+    shown = sorted({reference, counts[-1]})  # Gatys columns of the grid
     results: dict[str, list[dict[str, float]]] = {"network": [], **{f"gatys_{n}": [] for n in counts}}
     seconds: dict[str, list[float]] = {"network": [], "gatys": []}
     rows = []
@@ -108,11 +112,10 @@ def main() -> None:
         seconds["gatys"].append(time.perf_counter() - start)
         for n in counts:
             results[f"gatys_{n}"].append(evaluate(loss_fn, snapshots[n], target))
-        middle = counts[len(counts) // 2] if len(counts) > 1 else counts[0]
-        row = [photo_image, stylized, to_image(snapshots[middle][0]), to_image(snapshots[counts[-1]][0])]
+        row = [photo_image, stylized, *(to_image(snapshots[n][0]) for n in shown)]
         rows.append([thumbnail(image) for image in row])
-        net, gat = results["network"][-1]["total"], results[f"gatys_{middle}"][-1]["total"]
-        print(f"[{index}/{len(paths)}] {path.name}: network {net:.4g}, Gatys {middle} {gat:.4g}", flush=True)
+        net, gat = results["network"][-1]["total"], results[f"gatys_{reference}"][-1]["total"]
+        print(f"[{index}/{len(paths)}] {path.name}: network {net:.4g}, Gatys {reference} {gat:.4g}", flush=True)
 
     header = f"{'method':<14} {'content':>9} {'style':>9} {'total':>9} {'s/image':>9}"
     print("\n" + header + "\n" + "-" * len(header))
@@ -135,11 +138,11 @@ def main() -> None:
             grid.paste(image, (left, gap + r * (192 + gap)))
             left += image.width + gap
     grid.save(args.grid)
-    reference = f"gatys_{100 if 100 in counts else counts[len(counts) // 2]}"
-    verdict = summary["network"]["total"] <= summary[reference]["total"]
-    print(f"\ngrid: {args.grid} (photo, network, Gatys {reference[6:]}, Gatys {counts[-1]})")
-    print(f"target: network total loss <= {reference.replace('_', ' ')}: {'met' if verdict else 'missed'} "
-          f"({summary['network']['total']:.4f} vs {summary[reference]['total']:.4f})")  # fmt: skip
+    target = summary[f"gatys_{reference}"]["total"]
+    verdict = summary["network"]["total"] <= target
+    print(f"\ngrid: {args.grid} (photo, network, {', '.join(f'Gatys {n}' for n in shown)})")
+    print(f"target: network total loss <= Gatys {reference}: {'met' if verdict else 'missed'} "
+          f"({summary['network']['total']:.4f} vs {target:.4f})")  # fmt: skip
     print(json.dumps({"benchmark": "quality", "model": args.model, "style": style_path, "photos": len(paths),
                       "size": args.size, "results": summary, "target_met": verdict}))  # fmt: skip
 

@@ -26,6 +26,7 @@ class DataConfig:
     image_size: int = field(default=256, metadata={"min": 16})
     batch_size: int = field(default=4, metadata={"min": 1})
     workers: int = field(default=4, metadata={"min": 0})
+    holdout: int = field(default=0, metadata={"min": 0})
 
 
 @dataclass

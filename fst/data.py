@@ -31,6 +31,16 @@ def find_images(root: str | Path) -> list[Path]:
     return paths
 
 
+def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
+    """(training photos, held-out photos): the last `holdout` of the sorted `paths` are kept for evaluation.
+
+    A rule rather than a list, so that bench/quality.py finds the same photos from the folder alone.
+    """
+    if holdout >= len(paths):
+        raise FstError(f"data.holdout = {holdout} leaves no training photos ({len(paths)} found)")
+    return paths[: len(paths) - holdout], paths[len(paths) - holdout :]
+
+
 def open_image(path: str | Path) -> Image.Image:
     """Open any common image as 8-bit RGB, or RGBA when it has transparency, with EXIF orientation applied.
 

@@ -38,6 +38,7 @@ from fst.data import (
     find_images,
     load_rgb,
     resize_long_side,
+    split_holdout,
     spread_photos,
     to_image,
     to_tensor,
@@ -140,7 +141,7 @@ class Trainer:
             raise ConfigError(f"train.precision = 'fp16' needs a CUDA device (training on {self.device}); use bf16")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        self.paths = find_images(config.data.root)
+        self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
         style = load_style_image(config.style_image, config.loss.style_size)
         deepest = max([config.loss.content_layer, *config.loss.style_layers], key=RELU_INDEX.__getitem__)
         vgg = load_vgg16(config.loss.vgg_weights, deepest).to(self.device)
@@ -429,8 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     processes = f" x {trainer.world_size} processes" if trainer.world_size > 1 else ""
     if trainer.is_main:
         print(
-            f"training {config.name!r} on {photos} photos under {config.data.root}, "
-            f"{trainer.device}{processes}, {config.train.precision}, {where}"
+            f"training {config.name!r} on {photos} photos under {config.data.root}"
+            + (f" ({config.data.holdout} held out)" if config.data.holdout else "")
+            + f", {trainer.device}{processes}, {config.train.precision}, {where}"
         )
     result = trainer.run()
     if not trainer.is_main:

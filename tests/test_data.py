@@ -1,11 +1,22 @@
 import io
 from itertools import islice
+from pathlib import Path
 
 import pytest
 import torch
 from PIL import Image
 
-from fst.data import BadFileLog, PhotoDataset, PositionSampler, collate, find_images, load_rgb, to_image, to_tensor
+from fst.data import (
+    BadFileLog,
+    PhotoDataset,
+    PositionSampler,
+    collate,
+    find_images,
+    load_rgb,
+    split_holdout,
+    to_image,
+    to_tensor,
+)
 from fst.errors import FstError
 
 
@@ -121,3 +132,11 @@ def test_tensor_image_round_trip():
     assert tensor.shape == (3, 30, 40) and tensor.dtype == torch.float32
     assert tensor[0, 0, 1].item() == pytest.approx(6 / 255)
     assert list(to_image(tensor).getdata()) == list(image.getdata())
+
+
+def test_holdout_is_the_last_photos_in_sorted_order():
+    paths = [Path(f"{name}.jpg") for name in "abcde"]
+    assert split_holdout(paths, 2) == (paths[:3], paths[3:])
+    assert split_holdout(paths, 0) == (paths, [])
+    with pytest.raises(FstError, match=r"^data.holdout = 5 leaves no training photos \(5 found\)$"):
+        split_holdout(paths, 5)

@@ -2,17 +2,22 @@ import shutil
 import sys
 
 import numpy as np
+import onnx
 import pytest
 import torch
 from PIL import Image
 
 from fst.checkpoint import save_checkpoint
+from fst.config import LossConfig
+from fst.data import load_rgb, resize_long_side, to_tensor
 from fst.errors import FstError
 from fst.export import export_onnx
+from fst.optimize import evaluate, perceptual_loss
 from fst.stylize import Stylizer, main
+from fst.trainer import load_style_image
 from fst.transformer import TransformerNet
 
-from conftest import DEMO_PHOTOS, tiny_config
+from conftest import DEMO_PHOTOS, REPO, tiny_config
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +258,18 @@ def test_a_corrupt_video_is_reported_and_the_rest_processed(models, tmp_path, ca
     assert "bad.mp4" in capsys.readouterr().err
     assert describe_video(tmp_path / "out" / "good.mp4")[:2] == (3, (32, 24))
     assert (tmp_path / "out" / "still.png").is_file() and not (tmp_path / "out" / "bad.mp4").exists()
+
+
+@pytest.mark.parametrize("style", ["starry_night", "the_scream", "wave"])
+def test_shipped_style_moves_a_photo_towards_its_painting(style):
+    """exports/<style>.onnx works with no training: it names its style and takes a photo far towards the painting."""
+    model = REPO / "exports" / f"{style}.onnx"
+    assert {p.key: p.value for p in onnx.load(model).metadata_props}["style"] == style
+    style_image = load_style_image(str(REPO / "data" / "styles" / f"{style}.jpg"), 512)
+    loss_fn = perceptual_loss(LossConfig(), style_image, torch.device("cpu"))
+    photo = resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 256)
+    target = loss_fn.content_target(to_tensor(photo).unsqueeze(0))
+    before = evaluate(loss_fn, to_tensor(photo).unsqueeze(0), target)
+    after = evaluate(loss_fn, to_tensor(Stylizer(model, "cpu").stylize(photo)).unsqueeze(0), target)
+    assert after["style"] < 0.65 * before["style"], (before, after)  # 0.54 for starry_night
+    assert after["content"] < 1.0, after  # the photo is still there: 0.72

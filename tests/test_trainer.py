@@ -40,6 +40,14 @@ def test_a_few_steps_on_a_fixed_batch_lower_the_loss():
     assert history[-1] < 0.6 * history[0], history
 
 
+def test_held_out_photos_are_never_trained_on(tmp_path):
+    photos = find_images(DEMO_PHOTOS)
+    trainer = Trainer(tiny_config(tmp_path, data={"holdout": 2}), progress=False)
+    assert trainer.paths == photos[:-2]
+    with pytest.raises(FstError, match=f"leaves no training photos \\({len(photos)} found"):
+        Trainer(tiny_config(tmp_path, data={"holdout": len(photos)}), progress=False)
+
+
 def test_run_writes_everything_a_run_promises(tmp_path):
     config = tiny_config(tmp_path, train={"keep_last": 1})
     result = Trainer(config, progress=False).run()
