@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from fst.config import LossConfig
-from fst.vgg import RELU_INDEX, VGG16Features
+from fst.vgg import RELU_INDEX, VGG16Features, load_vgg16
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -96,3 +96,10 @@ class PerceptualLoss(nn.Module):
             tv = total_variation(output.float())
             total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv}
+
+
+def perceptual_loss(config: LossConfig, style: torch.Tensor, device: torch.device) -> PerceptualLoss:
+    """The loss for one style image on `device`, with VGG16 built only up to the deepest layer the config uses."""
+    deepest = max([config.content_layer, *config.style_layers], key=RELU_INDEX.__getitem__)
+    vgg = load_vgg16(config.vgg_weights, deepest).to(device)
+    return PerceptualLoss(vgg, config, style.to(device))

@@ -12,19 +12,10 @@ from collections.abc import Callable
 
 import torch
 
-from fst.config import LossConfig
 from fst.errors import FstError
 from fst.losses import PerceptualLoss
-from fst.vgg import RELU_INDEX, load_vgg16
 
 OPTIMIZERS = ("lbfgs", "adam")
-
-
-def perceptual_loss(config: LossConfig, style: torch.Tensor, device: torch.device) -> PerceptualLoss:
-    """The training loss for one style image, on `device`."""
-    deepest = max([config.content_layer, *config.style_layers], key=RELU_INDEX.__getitem__)
-    vgg = load_vgg16(config.vgg_weights, deepest).to(device)
-    return PerceptualLoss(vgg, config, style.to(device))
 
 
 def optimize_image(

@@ -92,7 +92,7 @@ class OnnxBackend:
             self.providers.insert(0, "CUDAExecutionProvider")
         try:
             self.proto = onnx.load(str(path))
-            self.session = onnxruntime.InferenceSession(self.proto.SerializeToString(), providers=self.providers)
+            self.session = self._session(self.proto)
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
         self._stats_session = self._apply_session = None
@@ -127,10 +127,11 @@ def _norm_nodes(proto) -> list:
     return nodes
 
 
-def _axes_constant(graph, name: str) -> str:
+def _axes_constant(graph, name: str, axes: list[int]) -> str:
+    """An int64 initializer holding `axes`, for the Reduce and Unsqueeze nodes added here; returns its name."""
     from onnx import helper
 
-    graph.initializer.append(helper.make_tensor(name, 7, [2], [2, 3]))  # int64 axes H, W
+    graph.initializer.append(helper.make_tensor(name, 7, [len(axes)], axes))  # 7: int64
     return name
 
 
@@ -142,7 +143,7 @@ def with_norm_stat_outputs(proto):
     model = onnx.ModelProto()
     model.CopyFrom(proto)
     graph = model.graph
-    axes = _axes_constant(graph, "fst_hw_axes")
+    axes = _axes_constant(graph, "fst_hw_axes", [2, 3])
     for i, node in enumerate(_norm_nodes(model)):
         x, mean, var = node.input[0], f"fst_norm{i}_mean", f"fst_norm{i}_var"
         graph.node.extend(
@@ -168,8 +169,7 @@ def with_norm_stat_inputs(proto):
     model.CopyFrom(proto)
     graph = model.graph
     _norm_nodes(model)  # raises if there are none
-    unsqueeze_axes = "fst_unsqueeze_axes"
-    graph.initializer.append(helper.make_tensor(unsqueeze_axes, 7, [2], [1, 2]))
+    unsqueeze_axes = _axes_constant(graph, "fst_unsqueeze_axes", [1, 2])
     nodes = []
     i = -1
     for node in graph.node:
@@ -394,8 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     for job in jobs:
         if not job.is_video:
             continue
-        if job.target.exists() and not args.overwrite:
-            tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+        if keep_existing(job, args.overwrite):
             kept += 1
             continue
         try:
@@ -407,13 +406,22 @@ def main(argv: list[str] | None = None) -> int:
     return report(len(jobs), failed, kept, args.output)
 
 
+def keep_existing(job, overwrite: bool) -> bool:
+    """True, and said, when the job's output exists and may not be replaced."""
+    from tqdm import tqdm
+
+    if job.target.exists() and not overwrite:
+        tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+        return True
+    return False
+
+
 def open_job(job, overwrite: bool) -> tuple[str, Image.Image | None]:
     """("kept", None) when the output exists and may not be replaced, ("failed", None) for an unreadable input,
     else ("read", image); the first two are reported here."""
     from tqdm import tqdm
 
-    if job.target.exists() and not overwrite:
-        tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+    if keep_existing(job, overwrite):
         return "kept", None
     try:
         return "read", open_image(job.source)
@@ -434,8 +442,9 @@ def optimize_main(args) -> int:
     from tqdm import tqdm
 
     from fst.config import LossConfig, load_config
+    from fst.losses import perceptual_loss
     from fst.media import plan_jobs, save_image
-    from fst.optimize import optimize_image, perceptual_loss
+    from fst.optimize import optimize_image
     from fst.trainer import load_style_image, resolve_device
 
     if args.style is None or args.model is not None:
@@ -484,12 +493,11 @@ def run_webcam(index: int, transform, output: str | None) -> int:
     try:
         for frame in frames:
             styled = transform(frame)
-            cv2.imshow(
-                f"fst webcam:{index} (q quits)", cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR)
-            )
+            bgr = cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR)
+            cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
             if output is not None:
                 writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.size)
-                writer.write(cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR))
+                writer.write(bgr)
             if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                 break
     finally:

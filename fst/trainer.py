@@ -45,9 +45,8 @@ from fst.data import (
 )
 from fst.errors import ConfigError, FstError, run_cli
 from fst.export import export_onnx, metadata_for
-from fst.losses import PerceptualLoss
+from fst.losses import perceptual_loss
 from fst.transformer import TransformerNet
-from fst.vgg import RELU_INDEX, load_vgg16
 
 SAMPLE_PHOTOS = 4
 
@@ -143,9 +142,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
         style = load_style_image(config.style_image, config.loss.style_size)
-        deepest = max([config.loss.content_layer, *config.loss.style_layers], key=RELU_INDEX.__getitem__)
-        vgg = load_vgg16(config.loss.vgg_weights, deepest).to(self.device)
-        self.loss_fn = PerceptualLoss(vgg, config.loss, style.to(self.device))
+        self.loss_fn = perceptual_loss(config.loss, style, self.device)
 
         torch.manual_seed(cfg.seed)
         self.model = TransformerNet(config.model.width, config.model.res_blocks).to(self.device)

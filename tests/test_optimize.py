@@ -6,7 +6,8 @@ from PIL import Image
 from fst.config import LossConfig
 from fst.data import load_rgb, resize_long_side, to_tensor
 from fst.errors import FstError
-from fst.optimize import optimize_image, perceptual_loss
+from fst.losses import perceptual_loss
+from fst.optimize import optimize_image
 from fst.stylize import main
 from fst.trainer import load_style_image
 

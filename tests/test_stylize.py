@@ -12,7 +12,8 @@ from fst.config import LossConfig
 from fst.data import load_rgb, resize_long_side, to_tensor
 from fst.errors import FstError
 from fst.export import export_onnx
-from fst.optimize import evaluate, perceptual_loss
+from fst.losses import perceptual_loss
+from fst.optimize import evaluate
 from fst.stylize import Stylizer, main
 from fst.trainer import load_style_image
 from fst.transformer import TransformerNet
