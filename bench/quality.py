@@ -32,7 +32,8 @@ from fst.data import find_images, load_rgb, resize_long_side, split_holdout, to_
 from fst.losses import perceptual_loss  # noqa: E402
 from fst.optimize import evaluate, optimize_image  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
-from fst.trainer import load_style_image, resolve_device  # noqa: E402
+from fst.hardware import resolve_device  # noqa: E402
+from fst.trainer import load_style_image  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"

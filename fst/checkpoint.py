@@ -54,21 +54,73 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several unrelated types for a file that is not a checkpoint
-        raise FstError(f"{path} is not a readable fst checkpoint ({e})") from None
+        raise FstError(f"{path} is not an fst checkpoint: torch.load cannot read it ({type(e).__name__})") from None
     missing = [k for k in ("step", "config", "model") if not isinstance(state, dict) or k not in state]
     if missing:
         raise FstError(f"{path} is not an fst checkpoint: it lacks {', '.join(missing)}")
     return state
 
 
-def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:
-    """The trained network in eval mode, and the checkpoint it came from (config, step, ...)."""
-    state = load_checkpoint(path)
-    model_config = state["config"]["model"]
-    model = TransformerNet(model_config["width"], model_config["res_blocks"])
+def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """The network's weights from a training checkpoint (.pt) or an exported fp32 model (.onnx).
+
+    From ONNX they are read by position, not by name: the exporter may merge equal initializers (a fresh
+    network's instance norms all hold ones and zeros) or rename them, but its Conv and InstanceNormalization
+    nodes come in the order of the network's layers. So a shipped .onnx is also a starting point for fine-tuning
+    (train.init), with no checkpoint to ship beside it.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        return load_checkpoint(path)["model"]
+    import onnx
+    from onnx import numpy_helper
+
+    if not path.is_file():
+        raise FstError(f"model not found: {path}")
     try:
-        model.load_state_dict(state["model"])
+        proto = onnx.load(str(path))
+    except Exception as e:  # protobuf raises its own DecodeError, or others, for a file that is not ONNX
+        raise FstError(f"{path} is not a readable ONNX model ({type(e).__name__})") from None
+    graph, props = proto.graph, {p.key: p.value for p in proto.metadata_props}
+    if props.get("precision", "fp32") != "fp32":
+        raise FstError(f"{path} is a {props['precision']} export; fine-tuning needs the fp32 model or a checkpoint")
+    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant":
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    convs = [n for n in graph.node if n.op_type == "Conv"]
+    norms = [n for n in graph.node if n.op_type == "InstanceNormalization"]
+    if len(convs) < 6 or len(convs) % 2 or convs[0].input[1] not in values:
+        raise FstError(f"{path} holds no fst transformation network")
+    skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 6) // 2)
+    nodes = {torch.nn.Conv2d: iter(convs), torch.nn.InstanceNorm2d: iter(norms)}
+    weights = {}
+    for name, module in skeleton.named_modules():
+        if type(module) in nodes:
+            node = next(nodes[type(module)], None)
+            for i, param in ((1, "weight"), (2, "bias")):
+                if getattr(module, param) is not None and node is not None and node.input[i] in values:
+                    weights[f"{name}.{param}"] = torch.from_numpy(values[node.input[i]].copy())
+    return weights
+
+
+def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> TransformerNet:
+    """A TransformerNet of the shape the weights have (width from the first convolution, blocks counted)."""
+    try:
+        width = weights["net.0.1.weight"].shape[0]
+        res_blocks = len({name.split(".")[1] for name in weights if ".body." in name})
+    except KeyError:
+        raise FstError(f"{path} holds no fst transformation network") from None
+    model = TransformerNet(width, res_blocks)
+    try:
+        model.load_state_dict(weights)
     except RuntimeError as e:
         detail = " ".join(str(e).split("\n")[1:]).strip()[:300]
         raise FstError(f"{path} does not fit this version's network ({detail})") from None
-    return model.eval(), state
+    return model
+
+
+def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:
+    """The trained network in eval mode, and the checkpoint it came from (config, step, ...)."""
+    state = load_checkpoint(path)
+    return network_for(state["model"], path).eval(), state

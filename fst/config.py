@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from fst.errors import ConfigError
+from fst.data import find_images, split_holdout
+from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
 from fst.vgg import BUNDLED_LAYERS, LAYERS
 
@@ -43,8 +45,8 @@ class LossConfig:
     style_layers: dict[str, float] = field(
         default_factory=lambda: {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
     )
-    style_weight: float = field(default=0.5, metadata={"min": 0.0})
-    tv_weight: float = field(default=10.0, metadata={"min": 0.0})
+    style_weight: float = field(default=5.0, metadata={"min": 0.0})
+    tv_weight: float = field(default=1.0, metadata={"min": 0.0})
     style_size: int = field(default=512, metadata={"min": 16})
 
 
@@ -58,8 +60,11 @@ class TrainConfig:
     sample_every: int = field(default=1000, metadata={"min": 1})
     checkpoint_every: int = field(default=2000, metadata={"min": 1})
     keep_last: int = field(default=3, metadata={"min": 1})
-    precision: str = "fp32"
-    compile: bool = False
+    warmup_steps: int = field(default=200, metadata={"min": 0})
+    lr_schedule: str = "cosine"
+    init: str = ""
+    precision: str = "auto"
+    compile: bool | str = field(default="auto", metadata={"auto": True})
 
 
 @dataclass
@@ -83,7 +88,8 @@ class Config:
 
 
 REQUIRED = ("name", "style_image", "data.root")
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+LR_SCHEDULES = ("cosine", "constant")
 
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
@@ -93,6 +99,12 @@ def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool =
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"--config {path}: a folder, expected a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"--config {path}: not a text file, expected a YAML file") from None
+    except OSError as e:
+        raise ConfigError(f"--config {path}: cannot read it ({e.strerror or e})") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -122,11 +134,36 @@ def config_from_dict(
 
 
 def check_config_paths(config: Config, source: str = "config") -> None:
-    """The style image must be a file and the data root a folder; checked before any work starts."""
+    """The style image must be a file, the data root a folder and train.init a model; checked before any work."""
     if not Path(config.style_image).is_file():
         raise ConfigError(f"{source}: style_image: file not found: {config.style_image}")
     if not Path(config.data.root).is_dir():
         raise ConfigError(f"{source}: data.root: folder not found: {config.data.root}")
+    try:
+        split_holdout(find_images(config.data.root), config.data.holdout)
+    except FstError as e:
+        raise ConfigError(f"{source}: data.root: {e}") from None
+    vgg = config.loss.vgg_weights
+    if vgg not in ("bundled", "torchvision") and not Path(vgg).is_file():
+        raise ConfigError(f"{source}: loss.vgg_weights: file not found: {vgg} (expected bundled, torchvision or a path)")
+    init_path(config, source)
+
+
+def init_path(config: Config, source: str = "config") -> Path | None:
+    """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir."""
+    value = config.train.init
+    if not value:
+        return None
+    if Path(value).is_file():
+        return Path(value)
+    shipped = Path(config.output.exports_dir) / f"{value}.onnx"
+    if "/" not in value and shipped.is_file():
+        return shipped
+    styles = sorted(p.stem for p in Path(config.output.exports_dir).glob("*.onnx"))
+    raise ConfigError(
+        f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
+        f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'})"
+    )
 
 
 def save_config(config: Config, path: Path) -> None:
@@ -158,12 +195,16 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
     """Check one value against its field's type and range; ints are accepted where floats are expected."""
     kind = _field_type(obj, f.name)
     bad = f"{source}: {dotted} = {value!r}: expected "
+    if f.metadata.get("auto"):
+        if not isinstance(value, bool) and value != "auto":
+            raise ConfigError(bad + "true, false or auto")
+        return value
     if kind is bool:
         if not isinstance(value, bool):
             raise ConfigError(bad + "true or false")
         return value
     if kind is str:
-        if not isinstance(value, str) or value == "":
+        if not isinstance(value, str) or (value == "" and f.default != ""):
             raise ConfigError(bad + "a non-empty string")
         return value
     if kind is int:
@@ -172,6 +213,7 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
         _check_range(value, f, bad + f"an integer{_range_text(f)}")
         return value
     if kind is float:
+        value = _scientific(value)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise ConfigError(bad + f"a finite number{_range_text(f)}")
         _check_range(value, f, bad + f"a number{_range_text(f)}")
@@ -186,6 +228,13 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
             out[str(k)] = float(v)
         return out
     raise AssertionError(f"unhandled config type {kind}")
+
+
+def _scientific(value: Any) -> Any:
+    """'1e-4' as the number it means: YAML 1.1 reads scientific notation without a dot (1e-4, 2E3) as a string."""
+    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
+        return float(value)
+    return value
 
 
 def _range_text(f: dataclasses.Field) -> str:
@@ -246,6 +295,10 @@ def _check_semantics(config: Config, source: str) -> None:
     if config.train.precision not in PRECISIONS:
         raise ConfigError(
             f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(PRECISIONS)}"
+        )
+    if config.train.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(
+            f"{source}: train.lr_schedule = {config.train.lr_schedule!r}: expected one of {', '.join(LR_SCHEDULES)}"
         )
     device = config.train.device
     if device not in ("auto", "cpu", "cuda", "mps") and not (device.startswith("cuda:") and device[5:].isdigit()):

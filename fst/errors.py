@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 
 class FstError(Exception):
@@ -23,8 +26,25 @@ class ConfigError(FstError):
     exit_code = 2
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so that `finally` blocks remove their temp files on the way out."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def command_name(script: str) -> str:
+    """The name the user typed: fst-infer, fst-train, fst-export for the console scripts, else `script`."""
+    typed = Path(sys.argv[0]).name
+    return typed if typed.startswith("fst-") else script
+
+
 def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
-    """Run a command-line entry point: FstError becomes one line on stderr and its exit code, no traceback."""
+    """Run a command-line entry point: FstError becomes one line on stderr and its exit code, no traceback;
+    Ctrl-C and SIGTERM end it with 130 and 143 after every half-written file is cleaned up."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
     try:
         return main(argv) or 0
     except FstError as e:
@@ -34,3 +54,9 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)

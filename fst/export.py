@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from fst import __version__
-from fst.errors import FstError, run_cli
-from fst.files import atomic_write
+from fst.errors import FstError, command_name, run_cli
+from fst.files import atomic_write, check_writable
 from fst.transformer import TransformerNet
 
 OPSET = 18
@@ -205,7 +205,11 @@ def sample_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[t
     """Up to `count` photos spread over `folder`, long side resized to `size`, as (1, 3, H, W) tensors."""
     from fst.data import find_images, resize_long_side, spread_photos, to_tensor
 
-    return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in spread_photos(find_images(folder), count)]
+    paths = find_images(folder)
+    photos = spread_photos(paths, count)
+    if not photos:
+        raise FstError(f"none of the {len(paths)} images under {folder} could be read; pass --photos DIR with readable photos")
+    return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in photos]
 
 
 def metadata_for(config: dict, step: int) -> dict[str, str]:
@@ -224,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fst.checkpoint import load_model
 
-    parser = argparse.ArgumentParser(prog="python -m fst.export", description="Export a checkpoint to ONNX.")
+    parser = argparse.ArgumentParser(prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX.")
     parser.add_argument("checkpoint", help="training checkpoint, e.g. runs/demo/last.pt")
     parser.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     precision = parser.add_mutually_exclusive_group()
@@ -232,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
     precision.add_argument("--int8", action="store_true", help="int8 convolutions (static quantization), for CPUs")
     parser.add_argument("--photos", help="photos to calibrate int8 and measure PSNR on (default: the run's data.root)")
     args = parser.parse_args(argv)
+    output = Path(args.output)
+    if output.suffix.lower() != ".onnx":
+        raise FstError(f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)")
+    if output.resolve() == Path(args.checkpoint).resolve():
+        raise FstError(f"refusing to write over the input {args.checkpoint}: choose another -o")
+    check_writable(output.parent, f"-o {output}")
     model, state = load_model(args.checkpoint)
     chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
     photos = None

@@ -1,11 +1,15 @@
-"""Atomic file writes: every file fst writes appears whole or not at all."""
+"""Atomic file writes, and the check that a place can be written before any work is done for it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from fst.errors import FstError
 
 
 @contextmanager
@@ -18,4 +22,25 @@ def atomic_write(path: Path) -> Iterator[Path]:
         yield tmp
         tmp.replace(path)
     finally:
-        tmp.unlink(missing_ok=True)
+        # Where the temp file could not be created (a read-only disk), removing it fails too: the first error is
+        # the one to report.
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
+def check_writable(folder: Path, what: str) -> None:
+    """Raise a one-line FstError unless files can be created in `folder` (made if missing, as the writers will).
+
+    Tried for real, with a temp file, because permission bits say nothing about a read-only file system, and
+    nothing about root, who ignores them.
+    """
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FstError(f"{what}: cannot write in {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as e:
+        raise FstError(f"{what}: cannot write in {existing} ({e.strerror or e})") from None

@@ -16,7 +16,7 @@ from PIL import Image
 
 from fst.data import IMAGE_EXTENSIONS, flatten
 from fst.errors import FstError
-from fst.files import atomic_write
+from fst.files import atomic_write, check_writable
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
@@ -70,8 +70,11 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
 
 
 def _check_jobs(jobs: list[Job], out: Path) -> None:
+    """Every problem with the outputs, found before the first input is stylized."""
     if len(jobs) > 1 and out.suffix and not out.is_dir():
         raise FstError(f"--output {out} looks like a file, but there are {len(jobs)} inputs: give a folder")
+    for folder in sorted({job.target.parent for job in jobs}):
+        check_writable(folder, f"--output {out}")
     sources = {job.source.resolve() for job in jobs}
     targets: set[Path] = set()
     for job in jobs:
@@ -91,14 +94,18 @@ def _check_jobs(jobs: list[Job], out: Path) -> None:
 
 
 def save_image(image: Image.Image, path: Path) -> None:
-    """Atomic write; alpha is kept where the format holds it (png, webp, tif), else composited onto white."""
+    """Atomic write; alpha is kept where the format holds it (png, webp, tif), else composited onto white.
+    A failed write (disk full, the folder gone) is a one-line FstError."""
     if image.mode == "RGBA" and path.suffix.lower() not in ALPHA_FORMATS:
         image = flatten(image)
-    with atomic_write(path) as tmp:
-        if path.suffix.lower() in (".jpg", ".jpeg"):
-            image.save(tmp, quality=95)
-        else:
-            image.save(tmp)
+    try:
+        with atomic_write(path) as tmp:
+            if path.suffix.lower() in (".jpg", ".jpeg"):
+                image.save(tmp, quality=95)
+            else:
+                image.save(tmp)
+    except OSError as e:
+        raise FstError(f"cannot write {path} ({e.strerror or e})") from None
 
 
 def transform_video(

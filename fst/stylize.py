@@ -23,7 +23,7 @@ from PIL import Image
 
 from fst.checkpoint import load_model
 from fst.data import open_image, resize_long_side, to_image, to_tensor
-from fst.errors import FstError, run_cli
+from fst.errors import FstError, command_name, run_cli
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
@@ -95,6 +95,7 @@ class OnnxBackend:
             self.session = self._session(self.proto)
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
+        check_fst_model(self.session, path)
         self._stats_session = self._apply_session = None
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
@@ -118,6 +119,23 @@ class OnnxBackend:
         for i, (mean, var) in enumerate(stats):
             feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean.numpy(), var.numpy()
         return torch.from_numpy(self._apply_session.run(None, feeds)[0])
+
+
+def check_fst_model(session, path: Path) -> None:
+    """An fst network takes one input `image` and gives one output, both float32 NCHW with 3 channels."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+
+    def described(args) -> str:
+        return ", ".join(f"{a.name} ({a.type}, shape {a.shape})" for a in args)
+
+    image_like = all(
+        len(a.shape) == 4 and a.type == "tensor(float)" and a.shape[1] in (3, "3") for a in [*inputs, *outputs]
+    )
+    if [a.name for a in inputs] != ["image"] or len(outputs) != 1 or not image_like:
+        raise FstError(
+            f"{path} is not an fst model: expected one input 'image' and one output, float32 of shape "
+            f"(batch, 3, height, width); it has inputs {described(inputs)} and outputs {described(outputs)}"
+        )
 
 
 def _norm_nodes(proto) -> list:
@@ -336,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fst.media import count_frames, plan_jobs, save_image, transform_video
 
-    parser = argparse.ArgumentParser(prog="infer.py", description="Stylize images and videos with a trained fst model.")
+    parser = argparse.ArgumentParser(prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model.")
     parser.add_argument("--model", help="exported .onnx file or training checkpoint .pt")
     parser.add_argument(
         "--input", required=True, nargs="+",
@@ -389,8 +407,15 @@ def main(argv: list[str] | None = None) -> int:
             bar.update(1)
             outcome, image = open_job(job, args.overwrite)
             kept, failed = kept + (outcome == "kept"), failed + (outcome == "failed")
-            if image is not None:
-                save_image(transform(image), job.target)
+            if image is None:
+                continue
+            try:
+                stylized = transform(image)
+            except FstError as e:  # an image this model cannot take (too small): the others still can
+                tqdm.write(f"error: {job.source}: {e}; skipped", file=sys.stderr)
+                failed += 1
+                continue
+            save_image(stylized, job.target)
     for job in jobs:
         if not job.is_video:
             continue
@@ -426,7 +451,7 @@ def open_job(job, overwrite: bool) -> tuple[str, Image.Image | None]:
     try:
         return "read", open_image(job.source)
     except (OSError, ValueError, Image.DecompressionBombError) as e:
-        tqdm.write(f"error: cannot read {job.source} ({e}); skipped")
+        tqdm.write(f"error: cannot read {job.source} ({e}); skipped", file=sys.stderr)
         return "failed", None
 
 
@@ -445,7 +470,8 @@ def optimize_main(args) -> int:
     from fst.losses import perceptual_loss
     from fst.media import plan_jobs, save_image
     from fst.optimize import optimize_image
-    from fst.trainer import load_style_image, resolve_device
+    from fst.hardware import resolve_device
+    from fst.trainer import load_style_image
 
     if args.style is None or args.model is not None:
         raise FstError("--optimize takes --style STYLE_IMAGE and no --model")

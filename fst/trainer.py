@@ -27,8 +27,8 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from fst import __version__
-from fst.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from fst.config import Config, save_config
+from fst.checkpoint import list_checkpoints, load_checkpoint, network_for, network_weights, save_checkpoint
+from fst.config import Config, init_path, save_config
 from fst.data import (
     BadFileLog,
     PhotoDataset,
@@ -43,9 +43,12 @@ from fst.data import (
     to_image,
     to_tensor,
 )
-from fst.errors import ConfigError, FstError, run_cli
+from fst.errors import ConfigError, FstError, command_name, run_cli
 from fst.export import export_onnx, metadata_for
+from fst.files import check_writable
+from fst.hardware import choose_compile, choose_precision, resolve_device
 from fst.losses import perceptual_loss
+from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
 
 SAMPLE_PHOTOS = 4
@@ -70,20 +73,6 @@ class TrainResult:
     skipped_files: int
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """The training device; under torchrun each process takes the GPU of its local rank."""
-    if name == "auto":
-        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {name!r}, but PyTorch sees no CUDA device here; use auto or cpu")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"train.device = {name!r}, but MPS is not available here; use auto or cpu")
-    if device.type == "cuda" and device.index is None:
-        device = torch.device(f"cuda:{local_rank}")
-    return device
-
-
 def distributed_rank() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) for a plain `python train.py`."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
@@ -101,7 +90,16 @@ def load_style_image(path: str, size: int) -> torch.Tensor:
 
 def sample_photos(paths: list[Path], size: int) -> torch.Tensor:
     """A few photos spread over the data set, center-cropped: the same ones at every sample step."""
-    return torch.stack([to_tensor(center_crop(p, size)) for p in spread_photos(paths, SAMPLE_PHOTOS)])
+    photos = spread_photos(paths, SAMPLE_PHOTOS)
+    if not photos:
+        try:
+            load_rgb(paths[0])
+        except (OSError, ValueError) as e:
+            raise ConfigError(
+                f"data.root: none of the {len(paths)} image files under {paths[0].parent} can be read "
+                f"(for example {paths[0].name}: {e})"
+            ) from None
+    return torch.stack([to_tensor(center_crop(p, size)) for p in photos])
 
 
 def sample_grid(photos: torch.Tensor, stylized: torch.Tensor, gap: int = 4) -> torch.Tensor:
@@ -135,12 +133,19 @@ class Trainer:
         self.is_main = self.rank == 0
         self.progress = progress and self.is_main
         self.run_dir = Path(config.output.runs_dir) / config.name
+        for key, folder in (("runs_dir", self.run_dir), ("exports_dir", Path(config.output.exports_dir))):
+            try:
+                check_writable(folder, f"output.{key}")
+            except FstError as e:
+                raise ConfigError(str(e)) from None
         self.device = resolve_device(cfg.device, local_rank)
-        if cfg.precision == "fp16" and self.device.type != "cuda":
+        self.precision, self.precision_reason = choose_precision(cfg.precision, self.device)
+        if self.precision == "fp16" and self.device.type != "cuda":
             raise ConfigError(f"train.precision = 'fp16' needs a CUDA device (training on {self.device}); use bf16")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
+        self.samples = sample_photos(self.paths, config.data.image_size).to(self.device)
         style = load_style_image(config.style_image, config.loss.style_size)
         self.loss_fn = perceptual_loss(config.loss, style, self.device)
 
@@ -148,17 +153,30 @@ class Trainer:
         self.model = TransformerNet(config.model.width, config.model.res_blocks).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
-        self.scaler = torch.amp.GradScaler("cuda", enabled=cfg.precision == "fp16")
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.step = 0
         self.samples_seen = 0  # the data sampler's position, over all processes
         self.resumed_from: Path | None = None
+        self.init_from = init_path(config)
+        if self.init_from is not None:
+            self._initialize(self.init_from)
         resume_path = self._pick_checkpoint(resume, restart)  # after every other check: --restart deletes
         if resume_path is not None:
             self._restore(resume_path)
-        self.samples = sample_photos(self.paths, config.data.image_size).to(self.device)
+        self.compile, self.compile_reason = choose_compile(cfg.compile, self.device, cfg.steps - self.step)
         self.bad_files = BadFileLog()
         self.stop_signal: int | None = None
         self._losses_of = None  # built on the first step: DistributedDataParallel needs the process group
+
+    def _initialize(self, path: Path) -> None:
+        """Fine-tuning: start from another network's weights, not its optimizer state or step."""
+        source = network_for(network_weights(path), path)
+        if (source.width, source.res_blocks) != (self.model.width, self.model.res_blocks):
+            raise ConfigError(
+                f"train.init: {path} is a network of width {source.width} with {source.res_blocks} residual blocks; "
+                f"the config asks for model.width {self.model.width} and model.res_blocks {self.model.res_blocks}"
+            )
+        self.model.load_state_dict(source.state_dict())
 
     def _pick_checkpoint(self, resume: str | None, restart: bool) -> Path | None:
         existing = list_checkpoints(self.run_dir)
@@ -190,8 +208,6 @@ class Trainer:
             raise ConfigError(f"cannot resume from {path}: the config changes the network ({diffs})")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        for group in self.optimizer.param_groups:
-            group["lr"] = self.config.train.lr
         if "scaler" in state and self.scaler.is_enabled():
             self.scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -282,6 +298,8 @@ class Trainer:
         losses = self._losses_of(photos.to(self.device, non_blocking=True))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, self.config.train)
         names = ("total", "content", "style", "tv")
         shared = torch.stack([losses[k].detach().float() for k in names] + [self._stop_flag()])
         if self.world_size > 1:
@@ -296,9 +314,8 @@ class Trainer:
 
     def _step_function(self):
         """photos -> loss terms, with the network wrapped for the chosen precision, layout and parallelism."""
-        cfg = self.config.train
         model: torch.nn.Module = self.model
-        channels_last = cfg.precision != "fp32"  # measured: +7% with bf16 on CPU, nothing in fp32
+        channels_last = self.precision != "fp32"  # measured: +7% with bf16 on CPU, nothing in fp32
         if channels_last:
             model.to(memory_format=torch.channels_last)
             self.loss_fn.vgg.to(memory_format=torch.channels_last)
@@ -306,7 +323,7 @@ class Trainer:
             model = DistributedDataParallel(
                 model, device_ids=[self.device.index] if self.device.type == "cuda" else None
             )
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(cfg.precision)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
 
         def losses_of(photos: torch.Tensor) -> dict[str, torch.Tensor]:
             if channels_last:
@@ -315,7 +332,7 @@ class Trainer:
             with autocast:
                 return self.loss_fn(model(photos), photos)
 
-        return torch.compile(losses_of) if cfg.compile else losses_of
+        return torch.compile(losses_of) if self.compile else losses_of
 
     def _train_loop(self, writer: Any) -> Path:
         cfg = self.config.train
@@ -405,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     from fst.config import load_config
 
     parser = argparse.ArgumentParser(
-        prog="train.py",
+        prog=command_name("train.py"),
         description="Train a fast style transfer network from a YAML config and export it to ONNX.",
     )
     parser.add_argument("--config", required=True, help="YAML config file, e.g. configs/demo.yaml")
@@ -423,13 +440,18 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config, args.overrides)
     trainer = Trainer(config, resume=args.resume, restart=args.restart, progress=not args.no_progress)
     photos = len(trainer.paths)
-    where = f"resuming from {trainer.resumed_from} at step {trainer.step}" if trainer.resumed_from else "from scratch"
+    if trainer.resumed_from:
+        where = f"resuming from {trainer.resumed_from} at step {trainer.step}"
+    else:
+        where = f"starting from the weights of {trainer.init_from}" if trainer.init_from else "from scratch"
     processes = f" x {trainer.world_size} processes" if trainer.world_size > 1 else ""
     if trainer.is_main:
         print(
             f"training {config.name!r} on {photos} photos under {config.data.root}"
             + (f" ({config.data.holdout} held out)" if config.data.holdout else "")
-            + f", {trainer.device}{processes}, {config.train.precision}, {where}"
+            + f", {trainer.device}{processes}, {where}\n"
+            f"precision {trainer.precision} ({trainer.precision_reason}); "
+            f"torch.compile {'on' if trainer.compile else 'off'} ({trainer.compile_reason})"
         )
     result = trainer.run()
     if not trainer.is_main:

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fst.errors import FstError
+from fst.errors import ConfigError
 
 # Index of each ReLU in torchvision's vgg16().features; the conv before it sits at index - 1.
 RELU_INDEX = {
@@ -77,7 +77,9 @@ def load_vgg16(weights: str, last_layer: str) -> VGG16Features:
         elif state[name].shape != tensor.shape:
             problems.append(f"{name} has shape {tuple(state[name].shape)}, expected {tuple(tensor.shape)}")
     if problems:
-        raise FstError(f"VGG16 weights {weights}: {'; '.join(problems)} (expected torchvision's vgg16 format)")
+        raise ConfigError(
+            f"loss.vgg_weights: {weights}: {'; '.join(problems)} (expected torchvision's vgg16 format)"
+        )
     model.features.load_state_dict({k: state[f"features.{k}"].float() for k in expected})
     model.eval()
     model.requires_grad_(False)
@@ -91,17 +93,19 @@ def _read_weights(weights: str) -> dict[str, torch.Tensor]:
         try:
             return torch.hub.load_state_dict_from_url(TORCHVISION_URL, map_location="cpu", check_hash=True)
         except (OSError, RuntimeError) as e:
-            raise FstError(
-                f"could not fetch torchvision's VGG16 weights from {TORCHVISION_URL} ({e}); download that file "
+            raise ConfigError(
+                f"loss.vgg_weights: could not fetch torchvision's VGG16 weights from {TORCHVISION_URL} ({e}); download that file "
                 f"on a machine with internet access and set loss.vgg_weights to its local path"
             ) from None
     path = Path(weights)
     if not path.is_file():
-        raise FstError(f"loss.vgg_weights: file not found: {weights} (expected 'bundled', 'torchvision' or a path)")
+        raise ConfigError(f"loss.vgg_weights: file not found: {weights} (expected 'bundled', 'torchvision' or a path)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several unrelated types for a file that is not a checkpoint
-        raise FstError(f"loss.vgg_weights: {weights} is not a readable PyTorch state dict ({e})") from None
+        raise ConfigError(
+            f"loss.vgg_weights: {weights} is not a PyTorch state dict file (torch.load: {type(e).__name__})"
+        ) from None
     if not isinstance(state, dict):
-        raise FstError(f"loss.vgg_weights: {weights} holds a {type(state).__name__}, expected a state dict")
+        raise ConfigError(f"loss.vgg_weights: {weights} holds a {type(state).__name__}, expected a state dict")
     return state

@@ -26,7 +26,10 @@ def tiny_config(tmp_path: Path, **sections: dict) -> Config:
         "data": {"root": str(DEMO_PHOTOS), "image_size": 32, "batch_size": 2, "workers": 0},
         "model": {"width": 8, "res_blocks": 1},
         "loss": {"style_layers": {"relu1_2": 1.0, "relu2_2": 1.0}, "style_size": 64},
-        "train": {"steps": 4, "lr": 0.001, "seed": 3, "log_every": 1, "sample_every": 2, "checkpoint_every": 2},
+        "train": {
+            "steps": 4, "lr": 0.001, "warmup_steps": 0, "lr_schedule": "constant", "seed": 3,
+            "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
+        },
         "output": {"runs_dir": str(tmp_path / "runs"), "exports_dir": str(tmp_path / "exports")},
     }
     for section, values in sections.items():

@@ -26,6 +26,14 @@ def test_defaults_and_types(tmp_path):
     assert config.data.image_size == 256 and config.model.width == 32 and config.model.res_blocks == 5
     assert config.loss.content_layer == "relu2_2"
     assert list(config.loss.style_layers) == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
+    assert (config.loss.style_weight, config.loss.tv_weight) == (5.0, 1.0)  # docs/loss-calibration.md
+    assert (config.train.precision, config.train.compile, config.train.init) == ("auto", "auto", "")
+    assert (config.train.warmup_steps, config.train.lr_schedule) == (200, "cosine")
+
+
+def test_compile_takes_true_false_or_auto(tmp_path):
+    for value, expected in (("true", True), ("false", False), ("auto", "auto")):
+        assert load_config(write(tmp_path, BASE), [f"train.compile={value}"]).train.compile == expected
 
 
 def test_overrides_are_typed(tmp_path):
@@ -44,7 +52,7 @@ def test_overrides_are_typed(tmp_path):
     [
         (BASE + "train: {stepz: 3}\n", [],
          "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
-         "sample_every, checkpoint_every, keep_last, precision, compile"),
+         "sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, compile"),
         (BASE + "colour: red\n", [],
          "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, data, model, loss, train, output"),
         (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
@@ -60,10 +68,14 @@ def test_overrides_are_typed(tmp_path):
          "c.yaml: loss.style_layers.relu5_1: unknown layer; expected one of relu1_1, relu1_2, relu2_1, relu2_2, "
          "relu3_1, relu3_2, relu3_3, relu4_1, relu4_2, relu4_3 (the bundled weights stop at relu4_3)"),
         (BASE + "loss: {style_layers: {relu1_2: -1}}\n", [], "c.yaml: loss.style_layers.relu1_2 = -1: expected a finite number >= 0"),
+        (BASE + "train: {compile: yes please}\n", [], "c.yaml: train.compile = 'yes please': expected true, false or auto"),
+        (BASE + "train: {precision: fp8}\n", [], "c.yaml: train.precision = 'fp8': expected one of auto, fp32, bf16, fp16"),
+        (BASE + "train: {lr_schedule: step}\n", [], "c.yaml: train.lr_schedule = 'step': expected one of cosine, constant"),
         (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
         (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
         (BASE, ["train.stepz=3"], "--set train.stepz=3: unknown key 'train.stepz'; valid keys in 'train': steps, lr, "
-         "seed, device, log_every, sample_every, checkpoint_every, keep_last, precision, compile"),
+         "seed, device, log_every, sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, "
+         "compile"),
         (BASE, ["trainsteps"], "--set trainsteps: expected key.sub=value, e.g. --set train.steps=1000"),
         ("name: t\ndata: {root: x}\n", [], "c.yaml: missing required key 'style_image'"),
         (BASE, ["style_image=nope/starry.jpg"], "c.yaml: style_image: file not found: nope/starry.jpg"),
@@ -88,8 +100,24 @@ def test_missing_config_file(tmp_path):
 
 
 def test_shipped_configs_are_valid():
-    for path in sorted((REPO / "configs").glob("*.yaml")):
+    paths = sorted((REPO / "configs").rglob("*.yaml"))
+    assert REPO / "configs" / "pretrained" / "udnie.yaml" in paths
+    for path in paths:
         load_config(path, check_paths=False)
+
+
+def test_init_names_a_file_or_a_shipped_style(tmp_path):
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "mosaic.onnx").write_bytes(b"")
+    (exports / "candy.onnx").write_bytes(b"")
+    base = write(tmp_path, BASE + f"output: {{exports_dir: {exports}}}\n")
+    assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"
+    with pytest.raises(ConfigError) as info:
+        load_config(base, ["train.init=udnie"])
+    assert str(info.value) == (
+        f"{base}: train.init = 'udnie': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic)"
+    )
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path):
@@ -109,3 +137,31 @@ def test_resolved_config_round_trips(tmp_path):
     save_config(config, tmp_path / "resolved.yaml")
     again = config_from_dict(yaml.safe_load((tmp_path / "resolved.yaml").read_text()))
     assert again == config
+
+
+def test_a_folder_or_binary_file_as_config_is_one_line_exit_2(tmp_path):
+    binary = tmp_path / "model.pt"
+    binary.write_bytes(b"\x80\x02\xff\xfe\x00binary")
+    for path, expected in ((tmp_path, "a folder, expected a YAML file"), (binary, "not a text file, expected a YAML file")):
+        result = subprocess.run(
+            [sys.executable, str(REPO / "train.py"), "--config", str(path)], capture_output=True, text=True
+        )
+        assert (result.returncode, result.stderr) == (2, f"error: --config {path}: {expected}\n")
+
+
+def test_scientific_notation_is_a_number(tmp_path):
+    """YAML 1.1 reads 1e-4 (no dot) as a string; people write learning rates that way."""
+    config = load_config(write(tmp_path, BASE + "train: {lr: 1e-4}\nloss: {style_weight: 2E1}\n"))
+    assert config.train.lr == 0.0001 and config.loss.style_weight == 20.0
+    assert load_config(write(tmp_path, BASE), ["train.lr=3e-4"]).train.lr == 0.0003
+    with pytest.raises(ConfigError, match="train.lr = 'le-4': expected a finite number > 0.0"):
+        load_config(write(tmp_path, BASE), ["train.lr=le-4"])
+
+
+def test_data_and_weights_problems_exit_2_naming_the_config(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ConfigError, match=rf"c.yaml: data.root: no images under {empty} \(looked for"):
+        load_config(write(tmp_path, BASE), [f"data.root={empty}"])
+    with pytest.raises(ConfigError, match="c.yaml: loss.vgg_weights: file not found: nowhere.pth"):
+        load_config(write(tmp_path, BASE), ["loss.vgg_weights=nowhere.pth"])

@@ -137,3 +137,37 @@ def test_export_command_line(tmp_path):
     meta = {p.key: p.value for p in onnx.load(tmp_path / "out" / "m.onnx").metadata_props}
     assert meta["style"] == "tiny" and meta["steps"] == "7" and meta["image_size"] == "32"
     assert meta["style_image"] == "starry_night.jpg" and meta["precision"] == "fp32"
+
+
+def test_export_never_writes_over_its_checkpoint_or_another_kind_of_file(tmp_path):
+    from fst.checkpoint import save_checkpoint
+    from fst.export import main
+
+    config = tiny_config(tmp_path)
+    model = TransformerNet(config.model.width, config.model.res_blocks)
+    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
+    before = checkpoint.read_bytes()
+    with pytest.raises(FstError, match=r"-o .*step_0000007.pt: expected a file name ending in .onnx"):
+        main([str(checkpoint), "-o", str(checkpoint)])
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(FstError, match="expected a file name ending in .onnx"):
+        main([str(checkpoint), "-o", str(notes)])
+    renamed = tmp_path / "ck.onnx"  # a checkpoint with an .onnx name, exported onto itself
+    renamed.write_bytes(before)
+    with pytest.raises(FstError, match="refusing to write over the input .*ck.onnx"):
+        main([str(renamed), "-o", str(renamed)])
+    assert checkpoint.read_bytes() == before == renamed.read_bytes() and notes.read_text() == "mine"
+    blocker = tmp_path / "plain"
+    blocker.write_text("")
+    with pytest.raises(FstError, match=f"-o {blocker}/m.onnx: cannot write in {blocker}: {blocker} is a file"):
+        main([str(checkpoint), "-o", str(blocker / "m.onnx")])
+
+
+def test_int8_with_only_unreadable_photos_says_so(tmp_path):
+    from fst.export import sample_photos
+
+    (tmp_path / "a.jpg").write_text("not a jpeg")
+    (tmp_path / "b.png").write_bytes(b"")
+    with pytest.raises(FstError, match=f"none of the 2 images under {tmp_path} could be read"):
+        sample_photos(tmp_path)

@@ -53,7 +53,7 @@ def test_folder_with_a_corrupt_file(models, tmp_path, capsys):
     (inputs / "nested" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
     assert main(["--model", str(onnx_path), "--input", str(inputs), "--output", str(tmp_path / "out")]) == 1
     out = capsys.readouterr()
-    assert "error: cannot read" in out.out + out.err and "broken.jpg" in out.out + out.err
+    assert f"error: cannot read {inputs / 'nested' / 'broken.jpg'} (" in out.err  # errors go to stderr
     assert Image.open(tmp_path / "out" / "cat.jpg").size == (40, 30)
     assert Image.open(tmp_path / "out" / "nested" / "coffee.png").size == (30, 20)
     assert not (tmp_path / "out" / "nested" / "broken.jpg").exists()
@@ -274,3 +274,45 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style):
     after = evaluate(loss_fn, to_tensor(Stylizer(model, "cpu").stylize(photo)).unsqueeze(0), target)
     assert after["style"] < 0.65 * before["style"], (before, after)  # 0.54 for starry_night
     assert after["content"] < 1.0, after  # the photo is still there: 0.72
+
+
+def test_a_too_small_image_is_reported_by_path_and_the_rest_processed(models, tmp_path, capsys):
+    _, onnx_path = models
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        resize_long_side(load_rgb(DEMO_PHOTOS / name), 64).save(folder / name)
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    assert main(["--model", str(onnx_path), "--input", str(folder), "--output", str(tmp_path / "out")]) == 1
+    assert f"error: {folder / 'dot.png'}: image of 1x1 is too small" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["chelsea.jpg", "coffee.jpg"]
+
+
+def test_an_output_that_cannot_be_a_folder_is_refused_before_any_work(models, tmp_path):
+    _, onnx_path = models
+    plain = tmp_path / "out"
+    plain.write_text("a file, not a folder")
+    with pytest.raises(FstError) as info:
+        main(["--model", str(onnx_path), "--input", str(DEMO_PHOTOS), "--output", str(plain)])
+    assert str(info.value) == f"--output {plain}: cannot write in {plain}: {plain} is a file, not a folder"
+    assert plain.read_text() == "a file, not a folder"
+
+
+def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
+    from onnx import TensorProto, helper
+
+    for name, shape in (("x", ["n", 3, "h", "w"]), ("image", ["n", 3])):
+        graph = helper.make_graph(
+            [helper.make_node("Identity", [name], ["y"])], "g",
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+        )  # fmt: skip
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), path)
+        with pytest.raises(FstError) as info:
+            Stylizer(path)
+        assert str(info.value) == (
+            f"{path} is not an fst model: expected one input 'image' and one output, float32 of shape "
+            f"(batch, 3, height, width); it has inputs {name} (tensor(float), shape {shape}) and outputs y "
+            f"(tensor(float), shape {shape})"
+        )

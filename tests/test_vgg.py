@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fst.errors import FstError
+from fst.errors import ConfigError, FstError
 from fst.vgg import BUNDLED_PATH, RELU_INDEX, VGG16Features, load_vgg16
 
 from conftest import SHARED, needs_shared
@@ -66,10 +66,10 @@ def test_missing_and_misshaped_keys_are_listed(tmp_path):
     del state["features.2.bias"]
     state["features.5.weight"] = torch.zeros(1, 2, 3, 3)
     path = save(tmp_path, state)
-    with pytest.raises(FstError) as info:
+    with pytest.raises(ConfigError) as info:
         load_vgg16(path, "relu4_3")
     assert str(info.value) == (
-        f"VGG16 weights {path}: missing features.2.bias; features.5.weight has shape (1, 2, 3, 3), "
+        f"loss.vgg_weights: {path}: missing features.2.bias; features.5.weight has shape (1, 2, 3, 3), "
         f"expected (128, 64, 3, 3) (expected torchvision's vgg16 format)"
     )
 
@@ -82,8 +82,9 @@ def test_bundled_file_lacks_conv5_and_says_so(tmp_path):
 def test_not_a_state_dict(tmp_path):
     path = tmp_path / "junk.pth"
     path.write_text("not a torch file")
-    with pytest.raises(FstError, match=r"loss.vgg_weights: .*junk.pth is not a readable PyTorch state dict"):
+    with pytest.raises(ConfigError) as info:  # config problems exit 2, in one line of ours
         load_vgg16(str(path), "relu2_2")
+    assert str(info.value) == f"loss.vgg_weights: {path} is not a PyTorch state dict file (torch.load: UnpicklingError)"
     with pytest.raises(FstError, match="loss.vgg_weights: file not found: nowhere.pth"):
         load_vgg16("nowhere.pth", "relu2_2")
 

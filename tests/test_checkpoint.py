@@ -1,0 +1,50 @@
+import pytest
+import torch
+
+from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, network_weights, save_checkpoint
+from fst.errors import FstError
+from fst.export import export_onnx
+from fst.transformer import TransformerNet
+
+from conftest import tiny_config
+
+
+def state_at(step: int, config, model) -> dict:
+    return {"step": step, "config": config.to_dict(), "model": model.state_dict()}
+
+
+def test_keep_last_and_last_pt(tmp_path):
+    config = tiny_config(tmp_path)
+    model = TransformerNet(8, 1)
+    for step in (2, 4, 6):
+        save_checkpoint(state_at(step, config, model), tmp_path / "run", keep_last=2)
+    assert [p.name for p in list_checkpoints(tmp_path / "run")] == ["step_0000004.pt", "step_0000006.pt"]
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 6
+
+
+def test_garbage_and_foreign_files_are_one_line_errors(tmp_path):
+    garbage = tmp_path / "garbage.pt"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(FstError) as info:
+        load_checkpoint(garbage)
+    assert str(info.value) == f"{garbage} is not an fst checkpoint: torch.load cannot read it (UnpicklingError)"
+    foreign = tmp_path / "foreign.pt"
+    torch.save({"weights": torch.zeros(2)}, foreign)
+    with pytest.raises(FstError, match="foreign.pt is not an fst checkpoint: it lacks step, config, model"):
+        load_model(foreign)
+    with pytest.raises(FstError, match="checkpoint not found: .*missing.pt"):
+        load_model(tmp_path / "missing.pt")
+
+
+def test_weights_read_back_from_an_onnx_export_equal_the_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    model = TransformerNet(8, 2).eval()
+    export_onnx(model, tmp_path / "m.onnx", {})
+    from_onnx = network_weights(tmp_path / "m.onnx")
+    assert from_onnx.keys() == model.state_dict().keys()
+    for name, value in model.state_dict().items():
+        assert torch.equal(from_onnx[name], value), name
+    photos = [torch.rand(1, 3, 32, 32)]
+    export_onnx(model, tmp_path / "m16.onnx", {}, "fp16", photos)
+    with pytest.raises(FstError, match="m16.onnx is a fp16 export; fine-tuning needs the fp32 model or a checkpoint"):
+        network_weights(tmp_path / "m16.onnx")

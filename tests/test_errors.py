@@ -1,0 +1,46 @@
+import subprocess
+import sys
+
+from fst.errors import ConfigError, FstError, command_name, run_cli
+
+
+def test_run_cli_turns_errors_into_one_line_and_exit_codes(capsys):
+    def failing(error):
+        def main(argv):
+            raise error
+
+        return main
+
+    assert run_cli(failing(FstError("photo.jpg: too small"))) == 1
+    assert run_cli(failing(ConfigError("c.yaml: train.lr = 0: expected a number > 0.0"))) == 2
+    assert run_cli(failing(KeyboardInterrupt())) == 130
+    assert capsys.readouterr().err == (
+        "error: photo.jpg: too small\nerror: c.yaml: train.lr = 0: expected a number > 0.0\ninterrupted\n"
+    )
+    assert run_cli(lambda argv: None) == 0
+
+
+def test_sigterm_runs_cleanups_and_exits_143(tmp_path):
+    """A terminated command removes its half-written temp file on the way out (as a video being encoded would)."""
+    script = (
+        "import time\nfrom pathlib import Path\nfrom fst.errors import run_cli\nfrom fst.files import atomic_write\n"
+        "def main(argv):\n"
+        f"    with atomic_write(Path({str(tmp_path)!r}) / 'clip.mp4') as tmp:\n"
+        "        tmp.write_bytes(b'half a video')\n"
+        "        print('writing', flush=True)\n"
+        "        time.sleep(60)\n"
+        "raise SystemExit(run_cli(main))\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout.readline() == b"writing\n"
+    process.terminate()
+    assert process.wait(timeout=30) == 143
+    assert process.stderr.read() == b"terminated\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_usage_names_the_command_the_user_typed(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["/venv/bin/fst-infer", "--help"])
+    assert command_name("infer.py") == "fst-infer"
+    monkeypatch.setattr(sys, "argv", ["infer.py"])
+    assert command_name("infer.py") == "infer.py"
