@@ -38,5 +38,5 @@ bench: setup
 	mkdir -p runs
 	for style in starry_night the_scream wave; do \
 		$(PY) bench/quality.py --model exports/$$style.onnx --style data/styles/$$style.jpg \
-			--grid runs/quality-$$style.jpg $(QUALITY) || exit 1; \
+			--config configs/pretrained/$$style.yaml --grid runs/quality-$$style.jpg $(QUALITY) || exit 1; \
 	done

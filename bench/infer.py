@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import statistics
@@ -26,8 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.export import export_onnx, sample_photos  # noqa: E402
-from fst.stylize import OnnxBackend, TorchBackend  # noqa: E402
+from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
+from fst.export import calibration_photos, export_onnx, psnr  # noqa: E402
+from fst.hardware import cpu_capability  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -49,7 +49,7 @@ def machine() -> str:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else ""  # fmt: skip
     gpu = f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{cpu} ({os.cpu_count()} cores){gpu}, torch {torch.__version__}"
+    return f"{cpu} ({os.cpu_count()} cores, {cpu_capability()}){gpu}, torch {torch.__version__}"
 
 
 def main() -> None:
@@ -70,7 +70,7 @@ def main() -> None:
         model = TransformerNet().eval()
         weights = "random init (speed does not depend on the weights)"
     small = TransformerNet(width=16, res_blocks=model.res_blocks).eval()
-    photos = sample_photos(REPO / "data" / "demo", count=6, size=256)
+    photos = calibration_photos(REPO / "data" / "demo", count=6, size=256)
 
     checkpoint = folder / "model.pt"
     torch.save({"step": 0, "config": {"model": {"width": model.width, "res_blocks": model.res_blocks}},
@@ -105,13 +105,11 @@ def main() -> None:
             ("fst onnxruntime fp16 (cuda)", wide, OnnxBackend(exports["fp16"].path, cuda=True)),
         ]  # fmt: skip
 
-    psnr = {}
+    psnrs = {}
     for name, net_name, engine in engines[1:]:
         reference = model if net_name == wide else small
         with torch.no_grad():
-            squared = sum(float((engine(p).float() - reference(p)).pow(2).sum()) for p in photos)
-        mse = squared / sum(p.numel() for p in photos)
-        psnr[(name, net_name)] = float("inf") if mse == 0 else 10 * math.log10(1 / mse)
+            psnrs[(name, net_name)] = psnr((engine(p), reference(p)) for p in photos)
 
     rows = []
     print(f"machine: {machine()}\nweights: {weights}\n")
@@ -129,7 +127,7 @@ def main() -> None:
             base_ms = base_ms or ms
             row = {
                 "engine": name, "network": net_name, "size": size, "median_ms": round(ms, 1),
-                "fps": round(1000 / ms, 2), "speedup": round(base_ms / ms, 2), "psnr_db": psnr.get((name, net_name)),
+                "fps": round(1000 / ms, 2), "speedup": round(base_ms / ms, 2), "psnr_db": psnrs.get((name, net_name)),
             }  # fmt: skip
             rows.append(row)
             shown = (

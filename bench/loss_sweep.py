@@ -20,16 +20,14 @@ import time
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageDraw
 
 from fst.config import Config, LossConfig, config_from_dict, load_config
 from fst.data import load_rgb, resize_long_side, to_image, to_tensor
-from fst.losses import perceptual_loss
+from fst.grid import image_grid, labelled
+from fst.losses import load_style_image, perceptual_loss
 from fst.optimize import evaluate, optimize_image
-from fst.trainer import load_style_image
 
 YARDSTICK = LossConfig(style_weight=1.0, tv_weight=0.0, style_size=512)
-LABEL_HEIGHT = 28
 
 
 def loss_config_for(overrides: str, base: str | None, style: str) -> LossConfig:
@@ -40,25 +38,6 @@ def loss_config_for(overrides: str, base: str | None, style: str) -> LossConfig:
         config = config_from_dict({"name": "sweep", "style_image": style, "data": {"root": "."}}, overrides.split())
     assert isinstance(config, Config)
     return config.loss
-
-
-def labelled(image: Image.Image, text: str) -> Image.Image:
-    """The image with a white strip of text below it."""
-    cell = Image.new("RGB", (image.width, image.height + LABEL_HEIGHT), "white")
-    cell.paste(image, (0, 0))
-    draw = ImageDraw.Draw(cell)
-    for i, line in enumerate(text.split("\n")[:2]):
-        draw.text((4, image.height + 2 + 12 * i), line, fill="black")
-    return cell
-
-
-def grid(cells: list[Image.Image], columns: int, gap: int = 4) -> Image.Image:
-    rows = (len(cells) + columns - 1) // columns
-    w, h = cells[0].size
-    out = Image.new("RGB", (columns * w + (columns + 1) * gap, rows * h + (rows + 1) * gap), "white")
-    for i, cell in enumerate(cells):
-        out.paste(cell, (gap + (i % columns) * (w + gap), gap + (i // columns) * (h + gap)))
-    return out
 
 
 def main() -> None:
@@ -98,9 +77,11 @@ def main() -> None:
             f"{score['tv']:.3f} | {seconds:.0f} |",
             flush=True,
         )
-        cells.append(labelled(to_image(image[0]), f"{name}\ncontent {score['content']:.2f}  style {score['style']:.3f}"))
+        label = f"{name}\ncontent {score['content']:.2f}  style {score['style']:.3f}"
+        cells.append(labelled(to_image(image[0]), label))
     Path(args.grid).parent.mkdir(parents=True, exist_ok=True)
-    grid(cells, args.columns).save(args.grid, quality=92)
+    rows = [cells[i : i + args.columns] for i in range(0, len(cells), args.columns)]
+    image_grid(rows).save(args.grid, quality=92)
     print(f"grid: {args.grid}")
 
 

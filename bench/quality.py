@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.checkpoint import load_checkpoint  # noqa: E402
 from fst.config import LossConfig, config_from_dict, load_config  # noqa: E402
 from fst.data import find_images, load_rgb, resize_long_side, split_holdout, to_image, to_tensor  # noqa: E402
-from fst.losses import perceptual_loss  # noqa: E402
+from fst.grid import image_grid  # noqa: E402
+from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import evaluate, optimize_image  # noqa: E402
-from fst.stylize import Stylizer  # noqa: E402
 from fst.hardware import resolve_device  # noqa: E402
-from fst.trainer import load_style_image  # noqa: E402
+from fst.stylize import Stylizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -131,15 +131,7 @@ def main() -> None:
         name = method.replace("gatys_", "Gatys ")
         print(f"{name:<14} {means['content']:>9.4f} {means['style']:>9.4f} {means['total']:>9.4f} {per_image:>9.2f}")
 
-    gap = 8
-    width = max(sum(image.width for image in row) + gap * (len(row) + 1) for row in rows)
-    grid = Image.new("RGB", (width, len(rows) * (192 + gap) + gap), "white")
-    for r, row in enumerate(rows):
-        left = gap
-        for image in row:
-            grid.paste(image, (left, gap + r * (192 + gap)))
-            left += image.width + gap
-    grid.save(args.grid)
+    image_grid(rows, gap=8).save(args.grid)
     target = summary[f"gatys_{reference}"]["total"]
     verdict = summary["network"]["total"] <= target
     print(f"\ngrid: {args.grid} (photo, network, {', '.join(f'Gatys {n}' for n in shown)})")

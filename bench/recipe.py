@@ -60,6 +60,7 @@ def train_curve(trainer: Trainer, steps: int, every: int, photos: torch.Tensor) 
         return value
 
     curve = [(0, score())]
+    print(f"  step 0/{steps}: held-out loss {curve[0][1]:.4f}", flush=True)
     started = time.perf_counter()
     while trainer.step < steps:
         trainer.train_step(next(batches)[0])
@@ -121,7 +122,7 @@ def main() -> None:
                 fixed.append(f"data.image_size={args.size}")
             config = load_config(args.config, [*overrides.split(), *fixed])
             print(f"{name}: {overrides or 'the config as it is'}", flush=True)
-            trainer = Trainer(config, progress=False)
+            trainer = Trainer(config)
             curves[name] = train_curve(trainer, args.steps, args.every, held_out_batch(config).to(trainer.device))
     reference_name, reference = next(iter(curves.items()))
     target = reference[-1][1]

@@ -13,8 +13,8 @@ from typing import Any
 
 import torch
 
-from fst.errors import FstError
-from fst.files import atomic_write
+from fst.errors import ConfigError, FstError
+from fst.files import atomic_write, load_torch_file
 from fst.transformer import TransformerNet
 
 
@@ -47,14 +47,27 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted((run_dir / "checkpoints").glob("step_*.pt"))
 
 
+def checkpoint_to_resume(run_dir: Path, resume: str | None) -> Path | None:
+    """The checkpoint a run continues from: the newest for "auto", the file named, or none; an existing run
+    without --resume is an error rather than silently overwritten."""
+    existing = list_checkpoints(run_dir)
+    if resume == "auto":
+        return existing[-1] if existing else None
+    if resume is not None:
+        return Path(resume)
+    if existing:
+        raise ConfigError(
+            f"{run_dir} already holds a run (last checkpoint {existing[-1].name}): continue it with "
+            f"--resume auto, or delete it and start over with --restart"
+        )
+    return None
+
+
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FstError(f"checkpoint not found: {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several unrelated types for a file that is not a checkpoint
-        raise FstError(f"{path} is not an fst checkpoint: torch.load cannot read it ({type(e).__name__})") from None
+    state = load_torch_file(path, f"{path} is not an fst checkpoint")
     missing = [k for k in ("step", "config", "model") if not isinstance(state, dict) or k not in state]
     if missing:
         raise FstError(f"{path} is not an fst checkpoint: it lacks {', '.join(missing)}")

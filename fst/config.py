@@ -19,7 +19,6 @@ import yaml
 from fst.data import find_images, split_holdout
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
-from fst.vgg import BUNDLED_LAYERS, LAYERS
 
 
 @dataclass
@@ -88,7 +87,16 @@ class Config:
 
 
 REQUIRED = ("name", "style_image", "data.root")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# The VGG16 layers a loss may name, shallow to deep (fst.vgg builds the network); the bundled weights end at relu4_3.
+VGG_LAYERS = (
+    "relu1_1", "relu1_2",
+    "relu2_1", "relu2_2",
+    "relu3_1", "relu3_2", "relu3_3",
+    "relu4_1", "relu4_2", "relu4_3",
+    "relu5_1", "relu5_2", "relu5_3",
+)  # fmt: skip
+BUNDLED_VGG_LAYERS = VGG_LAYERS[: VGG_LAYERS.index("relu4_3") + 1]
+TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LR_SCHEDULES = ("cosine", "constant")
 
 
@@ -145,7 +153,9 @@ def check_config_paths(config: Config, source: str = "config") -> None:
         raise ConfigError(f"{source}: data.root: {e}") from None
     vgg = config.loss.vgg_weights
     if vgg not in ("bundled", "torchvision") and not Path(vgg).is_file():
-        raise ConfigError(f"{source}: loss.vgg_weights: file not found: {vgg} (expected bundled, torchvision or a path)")
+        raise ConfigError(
+            f"{source}: loss.vgg_weights: file not found: {vgg} (expected bundled, torchvision or a path)"
+        )
     init_path(config, source)
 
 
@@ -279,7 +289,7 @@ def _get(config: Config, dotted: str) -> Any:
 def _check_semantics(config: Config, source: str) -> None:
     """Checks that involve more than one key or the set of known VGG layers."""
     loss = config.loss
-    known = BUNDLED_LAYERS if loss.vgg_weights == "bundled" else LAYERS
+    known = BUNDLED_VGG_LAYERS if loss.vgg_weights == "bundled" else VGG_LAYERS
     hint = " (the bundled weights stop at relu4_3)" if loss.vgg_weights == "bundled" else ""
     if loss.content_layer not in known:
         raise ConfigError(
@@ -292,9 +302,9 @@ def _check_semantics(config: Config, source: str) -> None:
             )
     if not any(loss.style_layers.values()) or loss.style_weight == 0:
         raise ConfigError(f"{source}: loss.style_weight and loss.style_layers: at least one style weight must be > 0")
-    if config.train.precision not in PRECISIONS:
+    if config.train.precision not in TRAIN_PRECISIONS:
         raise ConfigError(
-            f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(PRECISIONS)}"
+            f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}"
         )
     if config.train.lr_schedule not in LR_SCHEDULES:
         raise ConfigError(

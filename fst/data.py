@@ -15,9 +15,9 @@ import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset, Sampler
 
-from fst.errors import FstError
+from fst.errors import ConfigError, FstError
 
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -116,6 +116,20 @@ def center_crop(image: Image.Image, size: int) -> Image.Image:
     image = resize_short_side(image, size)
     left, top = (image.width - size) // 2, (image.height - size) // 2
     return image.crop((left, top, left + size, top + size))
+
+
+def preview_photos(paths: list[Path], size: int, count: int = 4) -> torch.Tensor:
+    """A few photos spread over the data set, center-cropped: the same ones in every sample grid."""
+    photos = spread_photos(paths, count)
+    if not photos:
+        try:
+            load_rgb(paths[0])
+        except (OSError, ValueError) as e:
+            raise ConfigError(
+                f"data.root: none of the {len(paths)} image files under {paths[0].parent} can be read "
+                f"(for example {paths[0].name}: {e})"
+            ) from None
+    return torch.stack([to_tensor(center_crop(p, size)) for p in photos])
 
 
 class PhotoDataset(Dataset):

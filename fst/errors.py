@@ -7,6 +7,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 
 class FstError(Exception):
@@ -60,3 +61,8 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
+
+
+def exit_with(main: Callable[[list[str] | None], int | None]) -> NoReturn:
+    """A console script's whole body: run `main` under run_cli and exit with its code."""
+    sys.exit(run_cli(main))

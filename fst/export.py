@@ -7,6 +7,8 @@ model's metadata_props: style, training image size, fst version, precision and t
     python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
     python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
     python -m fst.export runs/wave/last.pt -o exports/wave-int8.onnx --int8 # for CPUs: PSNR >= 30 dB
+
+(that command line is fst.cli.export's; this module is the library part).
 """
 
 from __future__ import annotations
@@ -14,19 +16,21 @@ from __future__ import annotations
 import copy
 import logging
 import math
-import sys
 import tempfile
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from fst import __version__
-from fst.errors import FstError, command_name, run_cli
-from fst.files import atomic_write, check_writable
+from fst.backends import onnx_session
+from fst.data import find_images, resize_long_side, spread_photos, to_tensor
+from fst.errors import FstError
+from fst.files import atomic_write
 from fst.transformer import TransformerNet
+from fst.version import __version__
 
 OPSET = 18
 MAX_ABS_ERROR = 1e-4
@@ -34,7 +38,7 @@ MIN_PSNR_DB = 30.0
 TRACE_SHAPE = (1, 3, 64, 64)
 VERIFY_SHAPE = (2, 3, 83, 117)  # batch, height and width all differ from the traced ones
 IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch, height and width"
-PRECISIONS = ("fp32", "fp16", "int8")
+EXPORT_PRECISIONS = ("fp32", "fp16", "int8")
 
 
 @dataclass
@@ -76,8 +80,8 @@ def export_onnx(
     """
     import onnx
 
-    if precision not in PRECISIONS:
-        raise FstError(f"precision {precision!r}: expected one of {', '.join(PRECISIONS)}")
+    if precision not in EXPORT_PRECISIONS:
+        raise FstError(f"precision {precision!r}: expected one of {', '.join(EXPORT_PRECISIONS)}")
     if precision != "fp32" and not photos:
         raise FstError(f"a {precision} export needs sample photos to measure its PSNR against fp32")
     path = Path(path)
@@ -170,45 +174,43 @@ def _quantize(proto, photos: list[torch.Tensor]):
         return onnx.load(str(quantized))
 
 
-def _session(onnx_path: str | Path):
-    import onnxruntime
-
-    return onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-
-
 def max_abs_error(model: nn.Module, onnx_path: str | Path) -> float:
     """Largest |onnxruntime - PyTorch| over a fixed random batch of VERIFY_SHAPE."""
     images = torch.rand(VERIFY_SHAPE, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = model(images).numpy()
-    got = _session(onnx_path).run(None, {"image": images.numpy()})[0]
+    got = onnx_session(onnx_path).run(None, {"image": images.numpy()})[0]
     if got.shape != expected.shape:
         return float("inf")
     return float(abs(got - expected).max())
 
 
-def psnr_against(model: nn.Module, onnx_path: str | Path, photos: list[torch.Tensor]) -> float:
-    """PSNR in dB of the ONNX model's output against `model`'s over `photos` (pixels in [0, 1], pooled MSE)."""
-    session = _session(onnx_path)
+def psnr(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
+    """PSNR in dB of images against their references (pixels in [0, 1]), from the MSE pooled over all pairs."""
     squared, count = 0.0, 0
-    for photo in photos:
-        with torch.no_grad():
-            expected = model(photo)
-        got = torch.from_numpy(session.run(None, {"image": photo.numpy()})[0])
-        squared += float((got - expected).pow(2).sum())
+    for got, expected in pairs:
+        squared += float((got.float() - expected.float()).pow(2).sum())
         count += expected.numel()
     mse = squared / count
     return math.inf if mse == 0 else 10 * math.log10(1 / mse)
 
 
-def sample_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
-    """Up to `count` photos spread over `folder`, long side resized to `size`, as (1, 3, H, W) tensors."""
-    from fst.data import find_images, resize_long_side, spread_photos, to_tensor
+@torch.no_grad()
+def psnr_against(model: nn.Module, onnx_path: str | Path, photos: list[torch.Tensor]) -> float:
+    """PSNR of the ONNX model's output against `model`'s over `photos`."""
+    session = onnx_session(onnx_path)
+    return psnr((torch.from_numpy(session.run(None, {"image": p.numpy()})[0]), model(p)) for p in photos)
 
+
+def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
+    """Up to `count` photos spread over `folder`, long side resized to `size`, as (1, 3, H, W) tensors: what int8
+    is calibrated on and fp16/int8 are measured on."""
     paths = find_images(folder)
     photos = spread_photos(paths, count)
     if not photos:
-        raise FstError(f"none of the {len(paths)} images under {folder} could be read; pass --photos DIR with readable photos")
+        raise FstError(
+            f"none of the {len(paths)} images under {folder} could be read; pass --photos DIR with readable photos"
+        )
     return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in photos]
 
 
@@ -222,43 +224,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m fst.export CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--photos DIR]`."""
-    import argparse
+if __name__ == "__main__":  # `python -m fst.export`: the command line lives in fst.cli.export
+    from fst.cli.export import cli
 
-    from fst.checkpoint import load_model
-
-    parser = argparse.ArgumentParser(prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX.")
-    parser.add_argument("checkpoint", help="training checkpoint, e.g. runs/demo/last.pt")
-    parser.add_argument("-o", "--output", required=True, help="the .onnx file to write")
-    precision = parser.add_mutually_exclusive_group()
-    precision.add_argument("--fp16", action="store_true", help="fp16 inside, for GPUs")
-    precision.add_argument("--int8", action="store_true", help="int8 convolutions (static quantization), for CPUs")
-    parser.add_argument("--photos", help="photos to calibrate int8 and measure PSNR on (default: the run's data.root)")
-    args = parser.parse_args(argv)
-    output = Path(args.output)
-    if output.suffix.lower() != ".onnx":
-        raise FstError(f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)")
-    if output.resolve() == Path(args.checkpoint).resolve():
-        raise FstError(f"refusing to write over the input {args.checkpoint}: choose another -o")
-    check_writable(output.parent, f"-o {output}")
-    model, state = load_model(args.checkpoint)
-    chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
-    photos = None
-    if chosen != "fp32":
-        folder = args.photos or state["config"]["data"]["root"]
-        if not Path(folder).is_dir():
-            raise FstError(f"the training photos {folder} are not here; pass --photos DIR with a few sample photos")
-        photos = sample_photos(folder)
-    report = export_onnx(model, args.output, metadata_for(state["config"], state["step"]), chosen, photos)
-    print(report.summary())
-    return 0
-
-
-def cli() -> None:
-    """Console-script entry point (`fst-export`), also `python -m fst.export`."""
-    sys.exit(run_cli(main))
-
-
-if __name__ == "__main__":
     cli()

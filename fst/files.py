@@ -1,4 +1,5 @@
-"""Atomic file writes, and the check that a place can be written before any work is done for it."""
+"""Atomic file writes, the check that a place can be written before any work is done for it, and reading PyTorch
+files with one-line errors."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import torch
 
 from fst.errors import FstError
 
@@ -44,3 +48,12 @@ def check_writable(folder: Path, what: str) -> None:
             pass
     except OSError as e:
         raise FstError(f"{what}: cannot write in {existing} ({e.strerror or e})") from None
+
+
+def load_torch_file(path: Path, what: str, error: type[FstError] = FstError) -> Any:
+    """torch.load(path) of tensors only, on the CPU; a file it cannot read raises `error` with one line that
+    starts with `what` instead of torch's advice to unpickle arbitrary code."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises several unrelated types for a file that is not a state dict
+        raise error(f"{what}: torch.load cannot read it ({type(e).__name__})") from None

@@ -45,6 +45,13 @@ def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
     return set()
 
 
+def cpu_capability(flags: set[str] | None = None) -> str:
+    """What a speed figure depends on, in words: the vector width PyTorch uses, and native bf16 if any."""
+    flags = cpu_flags() if flags is None else flags
+    extras = [name for flag, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if flag in flags]
+    return " + ".join([torch.backends.cpu.get_cpu_capability(), *extras])
+
+
 def native_bf16(device: torch.device, flags: set[str] | None = None) -> tuple[bool, str]:
     """(whether `device` does bf16 arithmetic in hardware, the reason in words)."""
     if device.type == "cuda":

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 
 from fst.config import LossConfig
+from fst.data import load_rgb, resize_long_side, to_tensor
+from fst.errors import ConfigError
 from fst.vgg import RELU_INDEX, VGG16Features, load_vgg16
 
 
@@ -96,6 +98,15 @@ class PerceptualLoss(nn.Module):
             tv = total_variation(output.float())
             total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv}
+
+
+def load_style_image(path: str, size: int) -> torch.Tensor:
+    """(1, 3, H, W) in [0, 1], long side resized to `size`: the scale of the brush strokes the network learns."""
+    try:
+        image = load_rgb(path)
+    except OSError as e:
+        raise ConfigError(f"style_image: cannot read {path} ({e})") from None
+    return to_tensor(resize_long_side(image, size)).unsqueeze(0)
 
 
 def perceptual_loss(config: LossConfig, style: torch.Tensor, device: torch.device) -> PerceptualLoss:

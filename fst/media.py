@@ -1,4 +1,4 @@
-"""What infer.py reads and writes: image files, folders and globs, video files (PyAV) and a webcam (OpenCV).
+"""Reading and writing media: image files, folders and globs, animations, video files (PyAV) and a webcam (OpenCV).
 
 Every output is written to a temp file and renamed into place, so an interrupted run never leaves half a file,
 and nothing is ever written over one of the inputs.
@@ -14,13 +14,14 @@ from pathlib import Path
 
 from PIL import Image
 
-from fst.data import IMAGE_EXTENSIONS, flatten
+from fst.data import IMAGE_EXTENSIONS, flatten, open_image
 from fst.errors import FstError
 from fst.files import atomic_write, check_writable
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
 ALPHA_FORMATS = {".png", ".webp", ".tif", ".tiff"}
+ANIMATION_FORMATS = {".gif", ".png", ".webp"}  # GIF, APNG, animated WebP
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,14 @@ def _check_jobs(jobs: list[Job], out: Path) -> None:
             )
 
 
+def read_image(path: Path) -> Image.Image:
+    """The image at `path`, or a one-line FstError naming it when it cannot be read."""
+    try:
+        return open_image(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise FstError(f"cannot read {path} ({e})") from None
+
+
 def save_image(image: Image.Image, path: Path) -> None:
     """Atomic write; alpha is kept where the format holds it (png, webp, tif), else composited onto white.
     A failed write (disk full, the folder gone) is a one-line FstError."""
@@ -108,6 +117,38 @@ def save_image(image: Image.Image, path: Path) -> None:
         raise FstError(f"cannot write {path} ({e.strerror or e})") from None
 
 
+def frame_count(path: Path) -> int:
+    """Frames in an image file: more than 1 for an animated GIF, APNG or WebP."""
+    with Image.open(path) as image:
+        return getattr(image, "n_frames", 1)
+
+
+def transform_animation(
+    source: Path, target: Path, transform: Callable[[Image.Image], Image.Image], on_frame: Callable[[], None]
+) -> int:
+    """Every frame of an animated image through `transform`, written as an animation of the same frame count,
+    frame durations and loop count (GIF, APNG or WebP, by the target's suffix). Returns the number of frames."""
+    from PIL import ImageSequence
+
+    frames, durations = [], []
+    with Image.open(source) as animation:
+        loop = animation.info.get("loop", 0)
+        for frame in ImageSequence.Iterator(animation):
+            durations.append(frame.info.get("duration", animation.info.get("duration", 100)))
+            frames.append(transform(flatten(frame.convert("RGBA"))).convert("RGB"))
+            on_frame()
+    try:
+        with atomic_write(target) as tmp:
+            # default_image=False: an APNG's first frame is part of the animation, not a separate still.
+            extra = {"default_image": False} if target.suffix.lower() == ".png" else {}
+            frames[0].save(
+                tmp, save_all=True, append_images=frames[1:], duration=durations, loop=loop, disposal=1, **extra
+            )
+    except OSError as e:
+        raise FstError(f"cannot write {target} ({e.strerror or e})") from None
+    return len(frames)
+
+
 def transform_video(
     source: Path, target: Path, transform: Callable[[Image.Image], Image.Image], on_frame: Callable[[], None]
 ) -> int:
@@ -115,7 +156,17 @@ def transform_video(
 
     Frames keep their timestamps, so the frame count and timing match the input. The video is H.264 (yuv420p when
     both sides are even, yuv444p otherwise, which keeps odd sizes exact). Returns the number of frames written.
+    A file FFmpeg cannot decode is a one-line FstError.
     """
+    import av
+
+    try:
+        return _transform_video(source, target, transform, on_frame)
+    except av.error.FFmpegError as e:
+        raise FstError(f"cannot decode or encode {source} ({e})") from None
+
+
+def _transform_video(source: Path, target: Path, transform, on_frame) -> int:
     import av
 
     source_container = av.open(str(source))
@@ -169,9 +220,14 @@ def count_frames(path: Path) -> int:
     """Frames in a video's first video stream (from the header when it says, else by decoding)."""
     import av
 
-    with av.open(str(path)) as container:
-        stream = container.streams.video[0]
-        return stream.frames or sum(1 for _ in container.decode(stream))
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return stream.frames or sum(1 for _ in container.decode(stream))
+    except av.error.FFmpegError as e:
+        raise FstError(f"cannot decode {path} ({e})") from None
+    except IndexError:
+        raise FstError(f"{path} has no video stream") from None
 
 
 def import_cv2():

@@ -11,18 +11,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from fst.config import VGG_LAYERS
 from fst.errors import ConfigError
+from fst.files import load_torch_file
 
 # Index of each ReLU in torchvision's vgg16().features; the conv before it sits at index - 1.
-RELU_INDEX = {
-    "relu1_1": 1, "relu1_2": 3,
-    "relu2_1": 6, "relu2_2": 8,
-    "relu3_1": 11, "relu3_2": 13, "relu3_3": 15,
-    "relu4_1": 18, "relu4_2": 20, "relu4_3": 22,
-    "relu5_1": 25, "relu5_2": 27, "relu5_3": 29,
-}  # fmt: skip
-LAYERS = tuple(RELU_INDEX)
-BUNDLED_LAYERS = LAYERS[: LAYERS.index("relu4_3") + 1]
+RELU_INDEX = dict(zip(VGG_LAYERS, (1, 3, 6, 8, 11, 13, 15, 18, 20, 22, 25, 27, 29)))
 CONV_CHANNELS = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512)
 
 BUNDLED_PATH = Path(__file__).parent / "assets" / "vgg16_features_0-21_fp16.pth"
@@ -94,18 +88,14 @@ def _read_weights(weights: str) -> dict[str, torch.Tensor]:
             return torch.hub.load_state_dict_from_url(TORCHVISION_URL, map_location="cpu", check_hash=True)
         except (OSError, RuntimeError) as e:
             raise ConfigError(
-                f"loss.vgg_weights: could not fetch torchvision's VGG16 weights from {TORCHVISION_URL} ({e}); download that file "
+                f"loss.vgg_weights: could not fetch torchvision's VGG16 weights from {TORCHVISION_URL} ({e}); "
+                f"download that file "
                 f"on a machine with internet access and set loss.vgg_weights to its local path"
             ) from None
     path = Path(weights)
     if not path.is_file():
         raise ConfigError(f"loss.vgg_weights: file not found: {weights} (expected 'bundled', 'torchvision' or a path)")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several unrelated types for a file that is not a checkpoint
-        raise ConfigError(
-            f"loss.vgg_weights: {weights} is not a PyTorch state dict file (torch.load: {type(e).__name__})"
-        ) from None
+    state = load_torch_file(path, f"loss.vgg_weights: {weights} is not a PyTorch state dict file", ConfigError)
     if not isinstance(state, dict):
         raise ConfigError(f"loss.vgg_weights: {weights} holds a {type(state).__name__}, expected a state dict")
     return state

@@ -5,8 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from fst.checkpoint import save_checkpoint
 from fst.config import Config, config_from_dict
+from fst.export import export_onnx
+from fst.transformer import TransformerNet
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"
@@ -35,3 +39,17 @@ def tiny_config(tmp_path: Path, **sections: dict) -> Config:
     for section, values in sections.items():
         raw[section] = {**raw[section], **values} if isinstance(raw.get(section), dict) else values
     return config_from_dict(raw)
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory):
+    """The same tiny network as a checkpoint and as an ONNX file."""
+    tmp = tmp_path_factory.mktemp("models")
+    config = tiny_config(tmp)
+    torch.manual_seed(0)
+    model = TransformerNet(config.model.width, config.model.res_blocks).eval()
+    state = {"step": 1, "config": config.to_dict(), "model": model.state_dict()}
+    checkpoint = save_checkpoint(state, tmp / "run", keep_last=1)
+    onnx_path = tmp / "m.onnx"
+    export_onnx(model, onnx_path, {})
+    return checkpoint, onnx_path

@@ -142,7 +142,8 @@ def test_resolved_config_round_trips(tmp_path):
 def test_a_folder_or_binary_file_as_config_is_one_line_exit_2(tmp_path):
     binary = tmp_path / "model.pt"
     binary.write_bytes(b"\x80\x02\xff\xfe\x00binary")
-    for path, expected in ((tmp_path, "a folder, expected a YAML file"), (binary, "not a text file, expected a YAML file")):
+    expectations = ((tmp_path, "a folder, expected a YAML file"), (binary, "not a text file, expected a YAML file"))
+    for path, expected in expectations:
         result = subprocess.run(
             [sys.executable, str(REPO / "train.py"), "--config", str(path)], capture_output=True, text=True
         )

@@ -58,7 +58,7 @@ def test_empty_folder_is_an_error(tmp_path):
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "readme.txt").write_text("x")
     with pytest.raises(
-        FstError, match=r"no images under .* \(looked for .bmp, .jpeg, .jpg, .png, .tif, .tiff, .webp at any depth\)"
+        FstError, match=r"no images under .* \(looked for .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp at any depth\)"
     ):
         find_images(tmp_path)
 

@@ -4,7 +4,7 @@ import onnxruntime
 import pytest
 import torch
 
-from fst import __version__
+from fst.version import __version__
 from fst.errors import FstError
 from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, psnr_against
 from fst.transformer import TransformerNet
@@ -79,9 +79,9 @@ def test_max_abs_error_sees_a_different_model(exported, tmp_path):
 
 @pytest.fixture(scope="module")
 def photos():
-    from fst.export import sample_photos
+    from fst.export import calibration_photos
 
-    return sample_photos(DEMO_PHOTOS, count=4, size=96)
+    return calibration_photos(DEMO_PHOTOS, count=4, size=96)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def trained(tmp_path_factory):
     from fst.trainer import Trainer
 
     config = tiny_config(tmp_path_factory.mktemp("trained"), train={"steps": 30, "lr": 0.005, "sample_every": 30})
-    trainer = Trainer(config, progress=False)
+    trainer = Trainer(config)
     trainer.run()
     return trainer.model
 
@@ -126,48 +126,19 @@ def test_low_psnr_is_refused_with_the_figure(exported, photos, tmp_path, monkeyp
     assert not path.exists() and not list(tmp_path.iterdir())
 
 
-def test_export_command_line(tmp_path):
-    from fst.checkpoint import save_checkpoint
-    from fst.export import main
-
-    config = tiny_config(tmp_path)
-    model = TransformerNet(config.model.width, config.model.res_blocks)
-    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
-    assert main([str(checkpoint), "-o", str(tmp_path / "out" / "m.onnx")]) == 0
-    meta = {p.key: p.value for p in onnx.load(tmp_path / "out" / "m.onnx").metadata_props}
-    assert meta["style"] == "tiny" and meta["steps"] == "7" and meta["image_size"] == "32"
-    assert meta["style_image"] == "starry_night.jpg" and meta["precision"] == "fp32"
-
-
-def test_export_never_writes_over_its_checkpoint_or_another_kind_of_file(tmp_path):
-    from fst.checkpoint import save_checkpoint
-    from fst.export import main
-
-    config = tiny_config(tmp_path)
-    model = TransformerNet(config.model.width, config.model.res_blocks)
-    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
-    before = checkpoint.read_bytes()
-    with pytest.raises(FstError, match=r"-o .*step_0000007.pt: expected a file name ending in .onnx"):
-        main([str(checkpoint), "-o", str(checkpoint)])
-    notes = tmp_path / "notes.txt"
-    notes.write_text("mine")
-    with pytest.raises(FstError, match="expected a file name ending in .onnx"):
-        main([str(checkpoint), "-o", str(notes)])
-    renamed = tmp_path / "ck.onnx"  # a checkpoint with an .onnx name, exported onto itself
-    renamed.write_bytes(before)
-    with pytest.raises(FstError, match="refusing to write over the input .*ck.onnx"):
-        main([str(renamed), "-o", str(renamed)])
-    assert checkpoint.read_bytes() == before == renamed.read_bytes() and notes.read_text() == "mine"
-    blocker = tmp_path / "plain"
-    blocker.write_text("")
-    with pytest.raises(FstError, match=f"-o {blocker}/m.onnx: cannot write in {blocker}: {blocker} is a file"):
-        main([str(checkpoint), "-o", str(blocker / "m.onnx")])
-
-
 def test_int8_with_only_unreadable_photos_says_so(tmp_path):
-    from fst.export import sample_photos
+    from fst.export import calibration_photos
 
     (tmp_path / "a.jpg").write_text("not a jpeg")
     (tmp_path / "b.png").write_bytes(b"")
     with pytest.raises(FstError, match=f"none of the 2 images under {tmp_path} could be read"):
-        sample_photos(tmp_path)
+        calibration_photos(tmp_path)
+
+
+def test_psnr_pools_the_squared_error_over_every_pair():
+    from fst.export import psnr
+
+    a, b = torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 0.1)
+    assert psnr([(a, b)]) == pytest.approx(20.0)  # MSE 0.01
+    assert psnr([(a, b), (a, a)]) == pytest.approx(10 * np.log10(1 / 0.005))  # MSE pooled: 0.01 over half
+    assert psnr([(a, a)]) == float("inf")

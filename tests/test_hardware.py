@@ -45,3 +45,11 @@ def test_device_names():
         assert resolve_device("auto") == CPU
         with pytest.raises(ConfigError, match="train.device = 'cuda', but PyTorch sees no CUDA device here"):
             resolve_device("cuda")
+
+
+def test_cpu_capability_names_native_bf16():
+    from fst.hardware import cpu_capability
+
+    base = torch.backends.cpu.get_cpu_capability()
+    assert cpu_capability({"avx2"}) == base
+    assert cpu_capability({"avx512_bf16", "amx_bf16"}) == f"{base} + AVX512-BF16 + AMX"

@@ -1,15 +1,10 @@
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from fst.config import LossConfig
 from fst.data import load_rgb, resize_long_side, to_tensor
-from fst.errors import FstError
-from fst.losses import perceptual_loss
+from fst.losses import load_style_image, perceptual_loss
 from fst.optimize import optimize_image
-from fst.stylize import main
-from fst.trainer import load_style_image
 
 from conftest import DEMO_PHOTOS, STARRY_NIGHT
 
@@ -32,18 +27,3 @@ def test_optimization_lowers_the_training_loss(loss_fn, optimizer):
     assert start["content"].item() == 0 and final["content"] > 0  # it starts from the photo and moves away
     assert final["total"] < 0.8 * start["total"].item()
     assert final["total"] == pytest.approx(loss_fn(image, photo)["total"].item(), rel=1e-5)
-
-
-def test_optimize_command_line(tmp_path, capsys):
-    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((36, 24)).save(tmp_path / "in.png")
-    args = ["--optimize", "--style", str(STARRY_NIGHT), "--input", str(tmp_path / "in.png"), "--iters", "3"]
-    assert main([*args, "--output", str(tmp_path / "out.png")]) == 0
-    assert Image.open(tmp_path / "out.png").size == (36, 24)
-    assert main([*args, "--output", str(tmp_path / "kept.png"), "--preserve-colors"]) == 0
-    kept, photo = Image.open(tmp_path / "kept.png").convert("YCbCr"), Image.open(tmp_path / "in.png").convert("YCbCr")
-    chroma = np.abs(np.asarray(kept, dtype=int)[..., 1:] - np.asarray(photo, dtype=int)[..., 1:])
-    assert chroma.mean() < 1.5
-    with pytest.raises(FstError, match="--optimize takes --style STYLE_IMAGE and no --model"):
-        main(["--optimize", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
-    with pytest.raises(FstError, match="--model is required"):
-        main(["--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])

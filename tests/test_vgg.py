@@ -84,7 +84,7 @@ def test_not_a_state_dict(tmp_path):
     path.write_text("not a torch file")
     with pytest.raises(ConfigError) as info:  # config problems exit 2, in one line of ours
         load_vgg16(str(path), "relu2_2")
-    assert str(info.value) == f"loss.vgg_weights: {path} is not a PyTorch state dict file (torch.load: UnpicklingError)"
+    assert str(info.value) == f"loss.vgg_weights: {path} is not a PyTorch state dict file: torch.load cannot read it (UnpicklingError)"
     with pytest.raises(FstError, match="loss.vgg_weights: file not found: nowhere.pth"):
         load_vgg16("nowhere.pth", "relu2_2")
 

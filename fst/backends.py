@@ -1,0 +1,215 @@
+"""The two ways to run a trained network: an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch).
+
+Both take and return float32 NCHW RGB in [0, 1]. For tiling (fst.tiling) each can also report the statistics
+of its instance norms and run with given statistics instead of its own: hooks in PyTorch, a rewritten copy of
+the graph in ONNX.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from fst.checkpoint import load_model
+from fst.errors import FstError
+
+Stats = list[tuple[torch.Tensor, torch.Tensor]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
+
+
+def onnx_session(model, providers: list[str] | None = None):
+    """An onnxruntime session for a model given as a path or an in-memory ModelProto (CPU unless told)."""
+    import onnxruntime
+
+    source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()
+    return onnxruntime.InferenceSession(source, providers=providers or ["CPUExecutionProvider"])
+
+
+def cuda_providers(cuda: bool) -> list[str]:
+    """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
+    import onnxruntime
+
+    if cuda and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+class TorchBackend:
+    """A training checkpoint run by PyTorch; fp16 autocast and channels_last on CUDA."""
+
+    def __init__(self, path: Path, device: torch.device) -> None:
+        self.model, _ = load_model(path)
+        self.device = device
+        self.model.to(device)
+        if device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+
+    @torch.inference_mode()
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        images = images.to(self.device)
+        if self.device.type == "cuda":
+            with torch.autocast("cuda", dtype=torch.float16):
+                return self.model(images.contiguous(memory_format=torch.channels_last)).float().cpu()
+        return self.model(images).cpu()
+
+    def norm_stats(self, images: torch.Tensor) -> Stats:
+        stats: Stats = []
+
+        def record(_module, args):
+            x = args[0].float()
+            stats.append((x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)))
+
+        hooks = [norm.register_forward_pre_hook(record) for norm in self.norms]
+        try:
+            self(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return stats
+
+    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+        pending = iter(stats)
+
+        def replace(module, args, _output):
+            mean, var = next(pending)
+            x = (args[0].float() - mean) / torch.sqrt(var + module.eps)
+            return (x * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)).to(args[0].dtype)
+
+        hooks = [norm.register_forward_hook(replace) for norm in self.norms]
+        try:
+            return self(images)
+        finally:
+            for hook in hooks:
+                hook.remove()
+
+
+class OnnxBackend:
+    """An exported model run by onnxruntime (CUDA provider first when asked for and available)."""
+
+    def __init__(self, path: Path, cuda: bool) -> None:
+        import onnx
+
+        self.providers = cuda_providers(cuda)
+        try:
+            self.proto = onnx.load(str(path))
+            self.session = onnx_session(self.proto, self.providers)
+        except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
+            raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
+        check_fst_model(self.session, path)
+        self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
+        self._sessions: dict = {}
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(self.session.run(None, {"image": images.numpy()})[0])
+
+    def _rewritten(self, kind: str):
+        """The session of a rewritten copy of the model, built on first use: most runs never tile."""
+        if kind not in self._sessions:
+            self._sessions[kind] = onnx_session(self._rewrites[kind](self.proto), self.providers)
+        return self._sessions[kind]
+
+    def norm_stats(self, images: torch.Tensor) -> Stats:
+        outputs = self._rewritten("stats").run(None, {"image": images.numpy()})[1:]
+        return [(torch.from_numpy(m), torch.from_numpy(v)) for m, v in zip(outputs[0::2], outputs[1::2])]
+
+    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+        feeds = {"image": images.numpy()}
+        for i, (mean, var) in enumerate(stats):
+            feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean.numpy(), var.numpy()
+        return torch.from_numpy(self._rewritten("apply").run(None, feeds)[0])
+
+
+def check_fst_model(session, path: Path) -> None:
+    """An fst network takes one input `image` and gives one output, both float32 NCHW with 3 channels."""
+    inputs, outputs = session.get_inputs(), session.get_outputs()
+
+    def described(args) -> str:
+        return ", ".join(f"{a.name} ({a.type}, shape {a.shape})" for a in args)
+
+    image_like = all(
+        len(a.shape) == 4 and a.type == "tensor(float)" and a.shape[1] in (3, "3") for a in [*inputs, *outputs]
+    )
+    if [a.name for a in inputs] != ["image"] or len(outputs) != 1 or not image_like:
+        raise FstError(
+            f"{path} is not an fst model: expected one input 'image' and one output, float32 of shape "
+            f"(batch, 3, height, width); it has inputs {described(inputs)} and outputs {described(outputs)}"
+        )
+
+
+def _norm_nodes(proto) -> list:
+    nodes = [n for n in proto.graph.node if n.op_type == "InstanceNormalization"]
+    if not nodes:
+        raise FstError("this ONNX model has no InstanceNormalization nodes, so it cannot be tiled; run it whole")
+    return nodes
+
+
+def _axes_constant(graph, name: str, axes: list[int]) -> str:
+    """An int64 initializer holding `axes`, for the Reduce and Unsqueeze nodes added here; returns its name."""
+    from onnx import helper
+
+    graph.initializer.append(helper.make_tensor(name, 7, [len(axes)], axes))  # 7: int64
+    return name
+
+
+def with_norm_stat_outputs(proto):
+    """A copy of the model that also outputs the mean and variance of every instance norm's input."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    graph = model.graph
+    axes = _axes_constant(graph, "fst_hw_axes", [2, 3])
+    for i, node in enumerate(_norm_nodes(model)):
+        x, mean, var = node.input[0], f"fst_norm{i}_mean", f"fst_norm{i}_var"
+        graph.node.extend(
+            [
+                helper.make_node("ReduceMean", [x, axes], [mean], keepdims=1),
+                helper.make_node("Sub", [x, mean], [f"fst_norm{i}_centered"]),
+                helper.make_node("Mul", [f"fst_norm{i}_centered"] * 2, [f"fst_norm{i}_squared"]),
+                helper.make_node("ReduceMean", [f"fst_norm{i}_squared", axes], [var], keepdims=1),
+            ]
+        )
+        for name in (mean, var):
+            graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
+    return model
+
+
+def with_norm_stat_inputs(proto):
+    """A copy of the model whose instance norms use given statistics (inputs fst_normI_mean/var) instead of their
+    own: y = (x - mean) / sqrt(var + eps) * scale + bias."""
+    import onnx
+    from onnx import helper
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    graph = model.graph
+    _norm_nodes(model)  # raises if there are none
+    unsqueeze_axes = _axes_constant(graph, "fst_unsqueeze_axes", [1, 2])
+    nodes = []
+    i = -1
+    for node in graph.node:
+        if node.op_type != "InstanceNormalization":
+            nodes.append(node)
+            continue
+        i += 1
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        x, scale, bias = node.input
+        p = f"fst_norm{i}_"
+        graph.initializer.append(helper.make_tensor(p + "eps", onnx.TensorProto.FLOAT, [], [eps]))
+        for name in ("mean", "var"):
+            graph.input.append(helper.make_tensor_value_info(p + name, onnx.TensorProto.FLOAT, [None, None, 1, 1]))
+        nodes += [
+            helper.make_node("Sub", [x, p + "mean"], [p + "centered"]),
+            helper.make_node("Add", [p + "var", p + "eps"], [p + "var_eps"]),
+            helper.make_node("Sqrt", [p + "var_eps"], [p + "std"]),
+            helper.make_node("Div", [p + "centered", p + "std"], [p + "normalized"]),
+            helper.make_node("Unsqueeze", [scale, unsqueeze_axes], [p + "scale"]),
+            helper.make_node("Unsqueeze", [bias, unsqueeze_axes], [p + "bias"]),
+            helper.make_node("Mul", [p + "normalized", p + "scale"], [p + "scaled"]),
+            helper.make_node("Add", [p + "scaled", p + "bias"], [node.output[0]]),
+        ]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    return model

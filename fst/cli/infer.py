@@ -1,0 +1,226 @@
+"""`python infer.py` / `fst-infer`: stylize images, animations, videos and a webcam with a trained model, or
+optimize images under the training loss (--optimize, Gatys et al.)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from fst.data import resize_long_side, to_image, to_tensor
+from fst.errors import FstError, command_name, exit_with
+from fst.media import (
+    ANIMATION_FORMATS,
+    Job,
+    count_frames,
+    frame_count,
+    import_cv2,
+    plan_jobs,
+    read_image,
+    save_image,
+    transform_animation,
+    transform_video,
+    webcam_frames,
+)
+from fst.stylize import Stylizer, finish, split_alpha
+from fst.tiling import MIN_SIDE
+
+
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model."
+    )
+    parser.add_argument("--model", help="exported .onnx file or training checkpoint .pt")
+    parser.add_argument(
+        "--input", required=True, nargs="+",
+        help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
+    )  # fmt: skip
+    parser.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
+    parser.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    parser.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
+    parser.add_argument("--overlap", type=int, default=64, help="pixels shared by neighbouring tiles (default 64)")
+    parser.add_argument(
+        "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
+    )
+    parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    parser.add_argument(
+        "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
+    )
+    gatys = parser.add_argument_group("optimization (Gatys et al.): no model, the image itself is optimized")
+    gatys.add_argument("--optimize", action="store_true", help="optimize each image under the training loss")
+    gatys.add_argument("--style", help="style image (with --optimize)")
+    gatys.add_argument("--iters", type=int, default=300, help="iterations (default 300)")
+    gatys.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default lbfgs")
+    gatys.add_argument("--lr", type=float, help="step size (default 1 for lbfgs, 0.01 for adam)")
+    gatys.add_argument("--config", help="a training config whose loss section to use (default: the defaults)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python infer.py --model M --input A [B ...] --output O` (or `--optimize --style S` instead of `--model`);
+    exit code 1 when any input failed."""
+    args = parser().parse_args(argv)
+    if args.size is not None and args.size < MIN_SIDE:
+        raise FstError(f"--size {args.size}: expected at least {MIN_SIDE}")
+    if args.optimize:
+        return optimize_main(args)
+    if args.model is None:
+        raise FstError("--model is required (an .onnx file or a checkpoint), or --optimize with --style")
+    webcam = [name for name in args.input if name.startswith("webcam:")]
+    if webcam:
+        if len(args.input) > 1 or not webcam[0][7:].isdigit():
+            raise FstError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
+    elif args.output is None:
+        raise FstError("--output is required (a file for one input, else a folder)")
+    jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
+    stylizer = Stylizer(args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength)
+
+    def transform(image: Image.Image) -> Image.Image:
+        return stylizer.stylize(resize_long_side(image, args.size) if args.size else image)
+
+    if webcam:
+        return run_webcam(int(webcam[0][7:]), transform, args.output)
+    images = [job for job in jobs if not job.is_video]
+    failed, kept = stylize_images(images, transform, args.overwrite, args.first_frame)
+    for job in jobs:
+        if not job.is_video:
+            continue
+        if keep_existing(job, args.overwrite):
+            kept += 1
+            continue
+        try:
+            with tqdm(total=count_frames(job.source), unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
+                transform_video(job.source, job.target, transform, lambda: bar.update(1))
+        except FstError as e:
+            print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
+            failed += 1
+    return report(len(jobs), failed, kept, args.output)
+
+
+def stylize_images(jobs: list[Job], transform, overwrite: bool, first_frame: bool) -> tuple[int, int]:
+    """Every image job, animations frame by frame; returns (failed, kept). An input that cannot be read or taken
+    by the model (too small, animated into a still format) is reported and skipped: the others still can."""
+    failed = kept = 0
+    with tqdm(total=len(jobs), unit="img", dynamic_ncols=True, disable=len(jobs) < 2) as bar:
+        for job in jobs:
+            bar.update(1)
+            if keep_existing(job, overwrite):
+                kept += 1
+                continue
+            try:
+                image = read_image(job.source)
+            except FstError as e:
+                tqdm.write(f"error: {e}; skipped", file=sys.stderr)
+                failed += 1
+                continue
+            try:
+                frames = frame_count(job.source)
+                if frames > 1 and not first_frame:
+                    if job.target.suffix.lower() not in ANIMATION_FORMATS:
+                        raise FstError(
+                            f"an animation of {frames} frames; write it as .gif, .png or .webp, or pass "
+                            "--first-frame for a still of its first frame"
+                        )
+                    with tqdm(total=frames, unit="frame", dynamic_ncols=True, desc=job.source.name) as frame_bar:
+                        transform_animation(job.source, job.target, transform, lambda: frame_bar.update(1))
+                    continue
+                stylized = transform(image)
+            except FstError as e:
+                tqdm.write(f"error: {job.source}: {e}; skipped", file=sys.stderr)
+                failed += 1
+                continue
+            save_image(stylized, job.target)
+    return failed, kept
+
+
+def keep_existing(job: Job, overwrite: bool) -> bool:
+    """True, and said, when the job's output exists and may not be replaced."""
+    if job.target.exists() and not overwrite:
+        tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
+        return True
+    return False
+
+
+def report(total: int, failed: int, kept: int, output: str) -> int:
+    """The closing line; the exit code is 1 when any input failed."""
+    done = total - failed - kept
+    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {output}")
+    return 1 if failed else 0
+
+
+def optimize_main(args: argparse.Namespace) -> int:
+    """infer.py --optimize: Gatys et al.'s optimization for every input image."""
+    from fst.config import LossConfig, load_config
+    from fst.hardware import resolve_device
+    from fst.losses import load_style_image, perceptual_loss
+    from fst.optimize import optimize_image
+
+    if args.style is None or args.model is not None:
+        raise FstError("--optimize takes --style STYLE_IMAGE and no --model")
+    if args.output is None:
+        raise FstError("--output is required (a file for one input, else a folder)")
+    loss_config = load_config(args.config, check_paths=False).loss if args.config else LossConfig()
+    jobs = plan_jobs(args.input, args.output)
+    if any(job.is_video for job in jobs):
+        raise FstError("--optimize works on images only; stylize videos with a trained model")
+    device = resolve_device(args.device)
+    loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
+    failed = kept = 0
+    for job in jobs:
+        if keep_existing(job, args.overwrite):
+            kept += 1
+            continue
+        try:
+            photo, alpha = split_alpha(read_image(job.source))
+        except FstError as e:
+            tqdm.write(f"error: {e}; skipped", file=sys.stderr)
+            failed += 1
+            continue
+        if args.size:
+            photo = resize_long_side(photo, args.size)
+        with tqdm(total=args.iters, unit="it", dynamic_ncols=True, desc=job.source.name) as bar:
+
+            def show(_: int, terms: dict[str, float], __: torch.Tensor) -> None:
+                bar.update(1)
+                bar.set_postfix_str(
+                    f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"
+                )
+
+            image, _ = optimize_image(
+                to_tensor(photo).unsqueeze(0).to(device), loss_fn, args.iters, args.optimizer, args.lr, show
+            )
+        save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target)
+    return report(len(jobs), failed, kept, args.output)
+
+
+def run_webcam(index: int, transform, output: str | None) -> int:
+    """Live preview in a window (q or Esc quits); frames are also recorded to `output` when given."""
+    cv2 = import_cv2()
+    frames = webcam_frames(index)
+    writer = None
+    try:
+        for frame in frames:
+            styled = transform(frame)
+            bgr = cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR)
+            cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
+            if output is not None:
+                writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.size)
+                writer.write(bgr)
+            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                break
+    finally:
+        if writer is not None:
+            writer.release()
+        cv2.destroyAllWindows()
+    return 0
+
+
+def cli() -> None:
+    """Console-script entry point (`fst-infer`), also what infer.py calls."""
+    exit_with(main)

@@ -1,0 +1,41 @@
+import onnx
+import pytest
+import torch
+
+from fst.errors import FstError
+from fst.stylize import Stylizer
+
+
+def test_onnx_statistics_graphs_match_pytorch(models):
+    checkpoint, onnx_path = models
+    torch_stylizer, onnx_stylizer = Stylizer(checkpoint, "cpu"), Stylizer(onnx_path, "cpu")
+    images = torch.rand(1, 3, 40, 56)
+    a, b = torch_stylizer.backend.norm_stats(images), onnx_stylizer.backend.norm_stats(images)
+    assert len(a) == len(b) == 7  # 3 downsampling convs, 2 in the residual block, 2 upsampling
+    for (mean_a, var_a), (mean_b, var_b) in zip(a, b):
+        torch.testing.assert_close(mean_b, mean_a, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(var_b, var_a, rtol=1e-4, atol=1e-5)
+    tile = images[..., :24, :32]
+    torch.testing.assert_close(
+        onnx_stylizer.backend.with_stats(tile, a), torch_stylizer.backend.with_stats(tile, a), rtol=0, atol=1e-4
+    )
+
+
+def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
+    from onnx import TensorProto, helper
+
+    for name, shape in (("x", ["n", 3, "h", "w"]), ("image", ["n", 3])):
+        graph = helper.make_graph(
+            [helper.make_node("Identity", [name], ["y"])], "g",
+            [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)],
+        )  # fmt: skip
+        path = tmp_path / f"{name}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], ir_version=8), path)
+        with pytest.raises(FstError) as info:
+            Stylizer(path)
+        assert str(info.value) == (
+            f"{path} is not an fst model: expected one input 'image' and one output, float32 of shape "
+            f"(batch, 3, height, width); it has inputs {name} (tensor(float), shape {shape}) and outputs y "
+            f"(tensor(float), shape {shape})"
+        )

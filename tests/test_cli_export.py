@@ -1,0 +1,62 @@
+import onnx
+import pytest
+import torch
+
+from fst.checkpoint import save_checkpoint
+from fst.cli.export import main
+from fst.errors import FstError
+from fst.transformer import TransformerNet
+
+from conftest import DEMO_PHOTOS, tiny_config
+
+
+def test_export_command_line(tmp_path):
+    config = tiny_config(tmp_path)
+    model = TransformerNet(config.model.width, config.model.res_blocks)
+    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
+    assert main([str(checkpoint), "-o", str(tmp_path / "out" / "m.onnx")]) == 0
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "out" / "m.onnx").metadata_props}
+    assert meta["style"] == "tiny" and meta["steps"] == "7" and meta["image_size"] == "32"
+    assert meta["style_image"] == "starry_night.jpg" and meta["precision"] == "fp32"
+
+
+def test_export_never_writes_over_its_checkpoint_or_another_kind_of_file(tmp_path):
+    config = tiny_config(tmp_path)
+    model = TransformerNet(config.model.width, config.model.res_blocks)
+    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
+    before = checkpoint.read_bytes()
+    with pytest.raises(FstError, match=r"-o .*step_0000007.pt: expected a file name ending in .onnx"):
+        main([str(checkpoint), "-o", str(checkpoint)])
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(FstError, match="expected a file name ending in .onnx"):
+        main([str(checkpoint), "-o", str(notes)])
+    renamed = tmp_path / "ck.onnx"  # a checkpoint with an .onnx name, exported onto itself
+    renamed.write_bytes(before)
+    with pytest.raises(FstError, match="refusing to write over the input .*ck.onnx"):
+        main([str(renamed), "-o", str(renamed)])
+    assert checkpoint.read_bytes() == before == renamed.read_bytes() and notes.read_text() == "mine"
+    blocker = tmp_path / "plain"
+    blocker.write_text("")
+    with pytest.raises(FstError, match=f"-o {blocker}/m.onnx: cannot write in {blocker}: {blocker} is a file"):
+        main([str(checkpoint), "-o", str(blocker / "m.onnx")])
+
+
+@pytest.mark.parametrize(("flag", "op"), [("--fp16", "Cast"), ("--int8", "DequantizeLinear")])
+def test_reduced_precision_command_line_calibrates_on_the_photos_given(tmp_path, capsys, monkeypatch, flag, op):
+    # An untrained network quantizes to ~27 dB; quantization quality is test_export's, on a trained one.
+    monkeypatch.setattr("fst.export.MIN_PSNR_DB", 20.0)
+    config = tiny_config(tmp_path).to_dict()
+    config["data"]["root"] = str(tmp_path / "gone")  # the run's photos are not on this machine
+    torch.manual_seed(0)
+    model = TransformerNet(config["model"]["width"], config["model"]["res_blocks"])
+    checkpoint = save_checkpoint({"step": 7, "config": config, "model": model.state_dict()}, tmp_path, 1)
+    out = tmp_path / "m.onnx"
+    with pytest.raises(FstError, match=f"the training photos {tmp_path / 'gone'} are not here; pass --photos DIR"):
+        main([str(checkpoint), "-o", str(out), flag])
+    assert main([str(checkpoint), "-o", str(out), flag, "--photos", str(DEMO_PHOTOS)]) == 0
+    precision = flag[2:]
+    assert capsys.readouterr().out.startswith(f"wrote {out} ({precision}, PSNR ")
+    proto = onnx.load(out)
+    assert {p.key: p.value for p in proto.metadata_props}["precision"] == precision
+    assert op in {n.op_type for n in proto.graph.node}

@@ -1,0 +1,257 @@
+import shutil
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fst.cli.infer import main
+from fst.data import load_rgb, resize_long_side
+from fst.errors import FstError
+
+from conftest import DEMO_PHOTOS, STARRY_NIGHT, tiny_config
+
+
+def test_a_missing_input_is_named(models, tmp_path):
+    with pytest.raises(FstError, match="input not found: missing.jpg"):
+        main(["--model", str(models[1]), "--input", "missing.jpg", "--output", str(tmp_path / "o.jpg")])
+
+
+def test_folder_with_a_corrupt_file(models, tmp_path, capsys):
+    _, onnx_path = models
+    inputs = tmp_path / "in"
+    (inputs / "nested").mkdir(parents=True)
+    Image.open(DEMO_PHOTOS / "chelsea.jpg").resize((40, 30)).save(inputs / "cat.jpg")
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((30, 20)).save(inputs / "nested" / "coffee.png")
+    (inputs / "nested" / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    assert main(["--model", str(onnx_path), "--input", str(inputs), "--output", str(tmp_path / "out")]) == 1
+    out = capsys.readouterr()
+    assert f"error: cannot read {inputs / 'nested' / 'broken.jpg'} (" in out.err  # errors go to stderr
+    assert Image.open(tmp_path / "out" / "cat.jpg").size == (40, 30)
+    assert Image.open(tmp_path / "out" / "nested" / "coffee.png").size == (30, 20)
+    assert not (tmp_path / "out" / "nested" / "broken.jpg").exists()
+    assert not list((tmp_path / "out").rglob(".*tmp*"))
+
+
+def test_existing_output_is_kept_without_overwrite(models, tmp_path):
+    _, onnx_path = models
+    source = tmp_path / "cat.jpg"
+    shutil.copy(DEMO_PHOTOS / "chelsea.jpg", source)
+    target = tmp_path / "styled.png"
+    target.write_bytes(b"keep me")
+    args = ["--model", str(onnx_path), "--input", str(source), "--output", str(target), "--size", "64"]
+    assert main(args) == 0
+    assert target.read_bytes() == b"keep me"
+    assert main([*args, "--overwrite"]) == 0
+    assert Image.open(target).size == (64, 43)
+
+
+def test_never_writes_over_an_input(models, tmp_path):
+    _, onnx_path = models
+    source = tmp_path / "cat.jpg"
+    shutil.copy(DEMO_PHOTOS / "chelsea.jpg", source)
+    with pytest.raises(FstError, match="refusing to write over the input"):
+        main(["--model", str(onnx_path), "--input", str(source), "--output", str(source), "--overwrite"])
+
+
+def test_alpha_is_carried_through(models, tmp_path):
+    _, onnx_path = models
+    image = Image.open(DEMO_PHOTOS / "chelsea.jpg").resize((48, 32)).convert("RGBA")
+    alpha = Image.linear_gradient("L").resize((48, 32))
+    image.putalpha(alpha)
+    image.save(tmp_path / "cut.png")
+    assert (
+        main(["--model", str(onnx_path), "--input", str(tmp_path / "cut.png"), "--output", str(tmp_path / "o.png")])
+        == 0
+    )
+    out = Image.open(tmp_path / "o.png")
+    assert out.mode == "RGBA" and out.size == (48, 32)
+    assert list(out.getchannel("A").getdata()) == list(alpha.getdata())
+    assert (
+        main(["--model", str(onnx_path), "--input", str(tmp_path / "cut.png"), "--output", str(tmp_path / "o.jpg")])
+        == 0
+    )
+    assert Image.open(tmp_path / "o.jpg").mode == "RGB"  # jpeg holds no alpha: composited onto white
+
+
+def test_grayscale_and_16bit_inputs(models, tmp_path):
+    _, onnx_path = models
+    Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("L").resize((40, 30)).save(tmp_path / "gray.png")
+    deep = Image.new("I;16", (40, 30))
+    deep.putdata([x * 1600 for y in range(30) for x in range(40)])
+    deep.save(tmp_path / "deep.png")
+    assert main(["--model", str(onnx_path), "--input", str(tmp_path / "gray.png"), str(tmp_path / "deep.png"),
+                 "--output", str(tmp_path / "out")]) == 0  # fmt: skip
+    for name in ("gray.png", "deep.png"):
+        out = Image.open(tmp_path / "out" / name)
+        assert out.mode == "RGB" and out.size == (40, 30)
+
+
+def test_globs_mirror_below_the_pattern(models, tmp_path):
+    _, onnx_path = models
+    (tmp_path / "in" / "a").mkdir(parents=True)
+    for name in ("a/x.jpg", "y.jpg", "z.txt"):
+        Image.new("RGB", (16, 16), "red").save(tmp_path / "in" / name, "JPEG")
+    pattern = str(tmp_path / "in" / "**" / "*.jpg")
+    assert main(["--model", str(onnx_path), "--input", pattern, "--output", str(tmp_path / "out")]) == 0
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")) == [
+        "a", "a/x.jpg", "y.jpg",
+    ]  # fmt: skip
+
+
+def make_video(path, width, height, frames, audio=True):
+    import av
+
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = width, height, "yuv444p" if width % 2 else "yuv420p"
+        sound = container.add_stream("aac", rate=16000) if audio else None
+        for i in range(frames):
+            image = np.zeros((height, width, 3), np.uint8)
+            image[:, : 5 * i] = 200
+            for packet in video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        if sound is not None:
+            tone = (0.3 * np.sin(np.arange(1600 * frames) * 2 * np.pi * 440 / 16000)).astype(np.float32)[None]
+            for start in range(0, tone.shape[1], 1024):
+                frame = av.AudioFrame.from_ndarray(tone[:, start : start + 1024], format="fltp", layout="mono")
+                frame.sample_rate, frame.pts = 16000, start
+                for packet in sound.encode(frame):
+                    container.mux(packet)
+            for packet in sound.encode():
+                container.mux(packet)
+        for packet in video.encode():
+            container.mux(packet)
+
+
+def describe_video(path):
+    import av
+
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(video=0))
+        return frames, (video.width, video.height), sorted(s.type for s in container.streams)
+
+
+@pytest.mark.parametrize(("size", "audio"), [((64, 48), True), ((33, 25), False)])
+def test_video_keeps_frame_count_size_and_audio(models, tmp_path, size, audio):
+    checkpoint, _ = models
+    make_video(tmp_path / "clip.mp4", *size, frames=12, audio=audio)
+    assert (
+        main(["--model", str(checkpoint), "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out.mp4")])
+        == 0
+    )
+    expected_streams = ["audio", "video"] if audio else ["video"]
+    assert describe_video(tmp_path / "out.mp4") == (12, size, expected_streams)
+    assert describe_video(tmp_path / "clip.mp4") == (12, size, expected_streams)
+
+
+def test_webcam_errors_are_clear(models, monkeypatch):
+    _, onnx_path = models
+    monkeypatch.setitem(sys.modules, "cv2", None)  # as if OpenCV were not installed
+    with pytest.raises(FstError, match=r"--input webcam:N needs OpenCV: pip install 'fst\[webcam\]'"):
+        main(["--model", str(onnx_path), "--input", "webcam:0"])
+    with pytest.raises(FstError, match="--input webcam:N takes a camera index"):
+        main(["--model", str(onnx_path), "--input", "webcam:front"])
+
+
+def test_a_corrupt_video_is_reported_and_the_rest_processed(models, tmp_path, capsys):
+    _, onnx_path = models
+    (tmp_path / "in").mkdir()
+    make_video(tmp_path / "in" / "good.mp4", 32, 24, frames=3, audio=False)
+    (tmp_path / "in" / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 not really a video")
+    Image.new("RGB", (16, 16), "blue").save(tmp_path / "in" / "still.png")
+    assert main(["--model", str(onnx_path), "--input", str(tmp_path / "in"), "--output", str(tmp_path / "out")]) == 1
+    assert "bad.mp4" in capsys.readouterr().err
+    assert describe_video(tmp_path / "out" / "good.mp4")[:2] == (3, (32, 24))
+    assert (tmp_path / "out" / "still.png").is_file() and not (tmp_path / "out" / "bad.mp4").exists()
+
+
+def test_a_too_small_image_is_reported_by_path_and_the_rest_processed(models, tmp_path, capsys):
+    _, onnx_path = models
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("chelsea.jpg", "coffee.jpg"):
+        resize_long_side(load_rgb(DEMO_PHOTOS / name), 64).save(folder / name)
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    assert main(["--model", str(onnx_path), "--input", str(folder), "--output", str(tmp_path / "out")]) == 1
+    assert f"error: {folder / 'dot.png'}: image of 1x1 is too small" in capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["chelsea.jpg", "coffee.jpg"]
+
+
+def test_an_output_that_cannot_be_a_folder_is_refused_before_any_work(models, tmp_path):
+    _, onnx_path = models
+    plain = tmp_path / "out"
+    plain.write_text("a file, not a folder")
+    with pytest.raises(FstError) as info:
+        main(["--model", str(onnx_path), "--input", str(DEMO_PHOTOS), "--output", str(plain)])
+    assert str(info.value) == f"--output {plain}: cannot write in {plain}: {plain} is a file, not a folder"
+    assert plain.read_text() == "a file, not a folder"
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".png", ".webp"])
+def test_animations_keep_every_frame_their_durations_and_loop(models, tmp_path, suffix):
+    _, onnx_path = models
+    photo = load_rgb(DEMO_PHOTOS / "chelsea.jpg").resize((48, 24))
+    frames = [photo.crop((8 * i, 0, 8 * i + 32, 24)) for i in range(3)]  # a pan: every frame differs
+    source = tmp_path / f"in{suffix}"
+    frames[0].save(source, save_all=True, append_images=frames[1:], duration=[40, 80, 120], loop=2)
+    target = tmp_path / f"out{suffix}"
+    assert main(["--model", str(onnx_path), "--input", str(source), "--output", str(target)]) == 0
+    with Image.open(target) as out:
+        assert out.n_frames == 3 and out.size == (32, 24) and out.info.get("loop") == 2
+        durations = []
+        for i in range(3):
+            out.seek(i)
+            durations.append(out.info.get("duration"))
+    if suffix != ".webp":  # Pillow does not read WebP frame durations back
+        assert durations == [40, 80, 120]
+
+
+def test_an_animation_to_a_still_format_is_an_error_unless_asked_for(models, tmp_path, capsys):
+    _, onnx_path = models
+    photo = load_rgb(DEMO_PHOTOS / "coffee.jpg").resize((40, 24))
+    frames = [photo.crop((0, 0, 32, 24)), photo.crop((8, 0, 40, 24))]
+    frames[0].save(tmp_path / "in.gif", save_all=True, append_images=frames[1:], duration=50)
+    args = ["--model", str(onnx_path), "--input", str(tmp_path / "in.gif"), "--output", str(tmp_path / "out.jpg")]
+    assert main(args) == 1
+    assert "in.gif: an animation of 2 frames; write it as .gif, .png or .webp, or pass --first-frame" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "out.jpg").exists()
+    assert main([*args, "--first-frame"]) == 0
+    assert Image.open(tmp_path / "out.jpg").size == (32, 24)
+
+
+def test_optimize_command_line(tmp_path, capsys):
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((36, 24)).save(tmp_path / "in.png")
+    args = ["--optimize", "--style", str(STARRY_NIGHT), "--input", str(tmp_path / "in.png"), "--iters", "3"]
+    assert main([*args, "--output", str(tmp_path / "out.png")]) == 0
+    assert Image.open(tmp_path / "out.png").size == (36, 24)
+    assert main([*args, "--output", str(tmp_path / "kept.png"), "--preserve-colors"]) == 0
+    kept, photo = Image.open(tmp_path / "kept.png").convert("YCbCr"), Image.open(tmp_path / "in.png").convert("YCbCr")
+    chroma = np.abs(np.asarray(kept, dtype=int)[..., 1:] - np.asarray(photo, dtype=int)[..., 1:])
+    assert chroma.mean() < 1.5
+    with pytest.raises(FstError, match="--optimize takes --style STYLE_IMAGE and no --model"):
+        main(["--optimize", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
+    with pytest.raises(FstError, match="--model is required"):
+        main(["--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
+
+
+def test_optimize_takes_size_and_the_loss_of_a_config_and_refuses_videos(tmp_path):
+    import yaml
+
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((60, 40)).save(tmp_path / "in.png")
+    content_only = tiny_config(tmp_path, loss={"style_weight": 1e-6, "tv_weight": 0.0}).to_dict()
+    (tmp_path / "content.yaml").write_text(yaml.safe_dump(content_only))
+    args = ["--optimize", "--style", str(STARRY_NIGHT), "--input", str(tmp_path / "in.png"), "--iters", "3", "--size", "30"]
+    assert main([*args, "--output", str(tmp_path / "styled.png")]) == 0
+    assert main([*args, "--output", str(tmp_path / "same.png"), "--config", str(tmp_path / "content.yaml")]) == 0
+    photo = np.asarray(Image.open(tmp_path / "in.png").resize((30, 20), Image.Resampling.LANCZOS), dtype=int)
+    same, styled = (np.asarray(Image.open(tmp_path / name), dtype=int) for name in ("same.png", "styled.png"))
+    assert same.shape == styled.shape == (20, 30, 3)  # --size 30
+    assert np.abs(same - photo).max() <= 1  # a loss of content alone is at its minimum already: the photo stays
+    assert np.abs(styled - photo).mean() > 5  # the default loss paints it
+    make_video(tmp_path / "clip.mp4", 32, 24, 2, audio=False)
+    with pytest.raises(FstError, match="--optimize works on images only"):
+        main([*args, "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out")])

@@ -1,0 +1,80 @@
+import signal
+import subprocess
+import sys
+
+import onnx
+import pytest
+import torch
+import yaml
+
+from fst.checkpoint import load_model
+from fst.cli.train import main
+from fst.errors import ConfigError
+from fst.trainer import Trainer
+
+from conftest import REPO, tiny_config
+
+
+def test_train_command_line_trains_exports_and_reports(tmp_path, capsys):
+    config = tiny_config(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["--config", str(tmp_path / "tiny.yaml"), "--no-progress", "--set", "train.steps=2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"training 'tiny' on 7 photos under {config.data.root}, cpu, from scratch"
+    assert out[1].startswith("precision fp32 (") and "torch.compile off" in out[1]
+    assert [line.split(" loss ")[0] for line in out[2:4]] == ["step 1/2", "step 2/2"]
+    onnx_path = tmp_path / "exports" / "tiny.onnx"
+    assert out[4].startswith("done: step 2, ") and f"ONNX {onnx_path};" in out[4]
+    meta = {p.key: p.value for p in onnx.load(onnx_path).metadata_props}
+    assert meta["style"] == "tiny" and meta["steps"] == "2"
+    with pytest.raises(ConfigError, match="--resume and --restart contradict each other"):
+        main(["--config", str(tmp_path / "tiny.yaml"), "--resume", "auto", "--restart"])
+
+
+def test_sigint_saves_a_loadable_checkpoint(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(tiny_config(tmp_path, train={"steps": 100000}, data={"workers": 1}).to_dict()))
+    process = subprocess.Popen(
+        [sys.executable, str(REPO / "train.py"), "--config", str(config), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    for line in process.stdout:  # wait until training has taken a few steps
+        if line.startswith("step 3/"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGINT
+    assert "Traceback" not in stderr
+    assert stderr.startswith("stopped by SIGINT at step ") and stderr.endswith("; continue with --resume auto\n")
+    model, state = load_model(tmp_path / "runs" / "tiny" / "last.pt")
+    assert state["step"] >= 3 and "optimizer" in state
+    resumed = Trainer(tiny_config(tmp_path, train={"steps": 100000}), resume="auto")
+    assert resumed.step == state["step"]
+
+
+def test_two_processes_under_torchrun_equal_one_with_the_same_global_batch(tmp_path):
+    # Weights under which every parameter's gradient is well above rounding level: Adam turns rounding noise in a
+    # near-zero gradient into a full-size step, which no tolerance could tell from a real difference.
+    weak_style = {"style_weight": 0.5, "tv_weight": 10.0}
+    config = tiny_config(tmp_path / "two", data={"batch_size": 1}, loss=weak_style, train={"steps": 3})
+    (tmp_path / "two.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+         str(REPO / "train.py"), "--config", str(tmp_path / "two.yaml"), "--no-progress"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("done: step 3") == 1  # only rank 0 reports, checkpoints and exports
+    single = Trainer(tiny_config(tmp_path / "one", data={"batch_size": 2}, loss=weak_style, train={"steps": 3}))
+    logged = []
+    single.run(logged.append)
+    pair, state = load_model(tmp_path / "two" / "runs" / "tiny" / "last.pt")
+    assert state["samples_seen"] == 6 == single.samples_seen
+    for key, value in single.model.state_dict().items():
+        torch.testing.assert_close(pair.state_dict()[key], value, rtol=0, atol=1e-3)  # Adam steps are ~1e-3
+    photos = torch.rand(2, 3, 40, 48, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(pair(photos), single.model.eval()(photos), rtol=0, atol=1e-3)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("step 3/3 loss ")]
+    assert len(lines) == 1  # the mean loss over both ranks is what one process with both photos sees:
+    assert float(lines[0].split()[3]) == pytest.approx(logged[-1].losses["total"], rel=2e-3)  # printed to 4 digits

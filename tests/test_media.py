@@ -1,0 +1,57 @@
+import pytest
+from PIL import Image
+
+from fst.errors import FstError
+from fst.media import Job, plan_jobs, save_image
+
+
+@pytest.fixture
+def inputs(tmp_path):
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for name in ("a.jpg", "sub/b.png", "sub/clip.mp4", "notes.txt"):
+        (tmp_path / "in" / name).write_bytes(b"")
+    return tmp_path / "in"
+
+
+def test_one_file_to_a_file_and_folders_mirrored(inputs, tmp_path):
+    out = tmp_path / "out"
+    assert plan_jobs([str(inputs / "a.jpg")], str(out / "x.png")) == [Job(inputs / "a.jpg", out / "x.png")]
+    assert plan_jobs([str(inputs / "a.jpg")], str(out)) == [Job(inputs / "a.jpg", out / "a.jpg")]
+    jobs = plan_jobs([str(inputs)], str(out))
+    relative = [(j.source.relative_to(inputs).as_posix(), j.target.relative_to(out).as_posix(), j.is_video)
+                for j in jobs]  # fmt: skip
+    assert relative == [
+        ("a.jpg", "a.jpg", False), ("sub/b.png", "sub/b.png", False), ("sub/clip.mp4", "sub/clip.mp4", True),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("inputs_of", "output", "message"),
+    [
+        (lambda d: [str(d / "a.jpg"), str(d / "sub" / "b.png")], "out.png",
+         "--output out.png looks like a file, but there are 2 inputs: give a folder"),
+        (lambda d: [str(d / "a.jpg")], "out.mp4", "--output out.mp4: .mp4 is not a image type; use one of"),
+        (lambda d: [str(d / "a.jpg"), str(d / "a.jpg")], "out", "two inputs would both be written to out/a.jpg"),
+        (lambda d: [str(d / "missing.jpg")], "out", "input not found: "),
+        (lambda d: [str(d / "*.gif")], "out", "no images or videos match "),
+    ],
+)  # fmt: skip
+def test_planning_errors_come_before_any_work(inputs, tmp_path, monkeypatch, inputs_of, output, message):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FstError, match=message.replace(".", r"\.")):
+        plan_jobs(inputs_of(inputs), output)
+    assert not (tmp_path / "out").exists()
+
+
+def test_never_plans_to_write_over_an_input(inputs):
+    with pytest.raises(FstError, match="refusing to write over the input .*a.jpg"):
+        plan_jobs([str(inputs / "a.jpg")], str(inputs / "a.jpg"))
+
+
+def test_save_image_keeps_alpha_only_where_the_format_can(tmp_path):
+    image = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    save_image(image, tmp_path / "a.png")
+    save_image(image, tmp_path / "a.jpg")
+    assert Image.open(tmp_path / "a.png").mode == "RGBA"
+    assert Image.open(tmp_path / "a.jpg").convert("RGB").getpixel((4, 4)) == (255, 255, 255)  # on white
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.png"]
