@@ -35,6 +35,7 @@ QUALITY ?= --size 256 --iters 50 100 --photos ../shared/data/content \
 bench: setup
 	$(PY) bench/infer.py
 	$(PY) bench/train.py
+	$(PY) bench/memory.py
 	mkdir -p runs
 	for style in starry_night the_scream wave; do \
 		$(PY) bench/quality.py --model exports/$$style.onnx --style data/styles/$$style.jpg \

@@ -3,8 +3,9 @@
     from fst import Stylizer
     Stylizer("exports/demo.onnx").stylize(Image.open("photo.jpg")).save("out.jpg")
 
-The model is an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch), see fst.backends; large
-images can be stylized in tiles, see fst.tiling.
+The model is an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch), see fst.backends. Images
+too large for the memory budget are stylized in tiles (fst.tiling); a style scale runs the network on a smaller
+copy and upsamples its output along the photo (fst.guided).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import torch
 from PIL import Image
 
 from fst.backends import OnnxBackend, TorchBackend
-from fst.data import to_image, to_tensor
+from fst.data import resize_long_side, to_image, to_tensor
 from fst.errors import FstError
-from fst.tiling import MIN_SIDE, stylize_tiled
+from fst.guided import guided_upsample
+from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
 
 
 def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -52,7 +54,11 @@ class Stylizer:
     """One loaded model. `stylize(image)` returns a stylized PIL image of the same size (RGBA when the input has
     transparency: the alpha channel is carried through unchanged).
 
-    tile / overlap: stylize in tiles of at most tile x tile pixels (see fst.tiling).
+    max_memory: the memory budget in GB (default: an eighth of the RAM, 1 to 3 GB; half the GPU's free memory);
+        an image whose whole-image pass would exceed it is stylized in the largest tiles that fit.
+    tile / overlap: stylize in tiles of at most tile x tile pixels whatever the budget (see fst.tiling).
+    style_scale: run the network on a copy at most this many pixels on the long side and bring the result to full
+        size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
     """
@@ -65,6 +71,8 @@ class Stylizer:
         overlap: int = 64,
         preserve_colors: bool = False,
         strength: float = 1.0,
+        max_memory: float | None = None,
+        style_scale: int | None = None,
     ) -> None:
         path = Path(model)
         if not path.is_file():
@@ -73,10 +81,15 @@ class Stylizer:
             raise FstError(f"device {device!r}: expected auto, cpu or cuda")
         if tile is not None and tile < 4 * MIN_SIDE:
             raise FstError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
-        if tile is not None and not 0 <= overlap < tile // 2:
-            raise FstError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {tile // 2}")
+        smallest_tile = MIN_TILE if tile is None else tile  # automatic tiles are at least MIN_TILE
+        if not 0 <= overlap < smallest_tile // 2:
+            raise FstError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {smallest_tile // 2}")
         if not 0.0 <= strength <= 1.0:
             raise FstError(f"strength {strength}: expected a number from 0 to 1")
+        if style_scale is not None and style_scale < 4 * MIN_SIDE:
+            raise FstError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
+        if max_memory is not None and not max_memory > 0:
+            raise FstError(f"max_memory {max_memory}: expected a number of GB > 0")
         cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
         if path.suffix == ".onnx":
             if device == "cuda":
@@ -91,15 +104,31 @@ class Stylizer:
             self.backend = TorchBackend(path, torch.device("cuda" if cuda else "cpu"))
         self.path = path
         self.tile, self.overlap = tile, overlap
+        self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
+        self.style_scale = style_scale
         self.preserve_colors, self.strength = preserve_colors, strength
 
     def stylize(self, image: Image.Image) -> Image.Image:
         if min(image.size) < MIN_SIDE:
             raise FstError(f"image of {image.width}x{image.height} is too small: each side must be at least {MIN_SIDE}")
         photo, alpha = split_alpha(image)
-        batch = to_tensor(photo).unsqueeze(0)
-        if self.tile is not None and max(photo.size) > self.tile:
-            out = stylize_tiled(self.backend, batch, self.tile, self.overlap)
+        long, short = max(photo.size), min(photo.size)
+        if self.style_scale is not None and long > self.style_scale and short * self.style_scale >= MIN_SIDE * long:
+            small = resize_long_side(photo, self.style_scale)
+            stylized = guided_upsample(photo, small, self.network(small))
         else:
-            out = self.backend(batch)
-        return finish(photo, to_image(out[0]), alpha, self.preserve_colors, self.strength)
+            stylized = to_image(self.network(photo)[0])
+        return finish(photo, stylized, alpha, self.preserve_colors, self.strength)
+
+    def network(self, photo: Image.Image) -> torch.Tensor:
+        """The network's output for an RGB image, (1, 3, H, W), whole or in tiles as tile_for decides."""
+        batch = to_tensor(photo).unsqueeze(0)
+        tile = self.tile_for(*photo.size)
+        if tile is not None and max(photo.size) > tile:
+            return stylize_tiled(self.backend, batch, tile, self.overlap)
+        return self.backend(batch)
+
+    def tile_for(self, width: int, height: int) -> int | None:
+        """The tile size for an image of this size: the one asked for, else what the memory budget allows (None:
+        whole)."""
+        return self.tile if self.tile is not None else choose_tile(width, height, self.max_memory)

@@ -6,9 +6,15 @@ the whole image (Chen et al. 2022, "Towards Ultra-Resolution Neural Style Transf
 Normalization"), and overlapping tiles are blended with linear ramps. The thumbnail's long side is twice the tile
 size: statistics from smaller thumbnails drift visibly (4/255 mean difference at 1x against 1/255 at 2x on the
 sample photos), so that pass needs four times a tile's memory.
+
+How large a tile may be follows from a memory budget (`choose_tile`): peak memory was measured for the default
+network (width 32) under onnxruntime on a CPU, whole and tiled, from 1 to 24 megapixels (bench/memory.py), and
+fits the estimates below within a few percent; they are kept on the safe side.
 """
 
 from __future__ import annotations
+
+import os
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +23,50 @@ from fst.backends import OnnxBackend, TorchBackend
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
+
+GB = 1024**3
+BASE_BYTES = 0.35 * GB  # Python, torch, onnxruntime and the model, before any image
+WHOLE_BYTES_PER_PIXEL = 900  # whole image: every activation of the network at full size (0.82-0.88 GB/MP)
+IMAGE_BYTES_PER_PIXEL = 48  # tiled: the decoded image, its float copy, the blend accumulators (about 44 measured)
+TILE_BYTES_PER_PIXEL = 4000  # tiled: per pixel of tile x tile; the thumbnail pass (4x a tile) dominates
+MIN_TILE, TILE_STEP = 256, 64  # smaller tiles make the thumbnail's statistics too coarse
+DEFAULT_BUDGET_RANGE = (1.0, 3.0)  # GB: an eighth of the RAM, within this range
+
+
+def memory_budget(cuda: bool) -> float:
+    """The default memory budget in GB: an eighth of the RAM (1 to 3 GB), leaving room for everything else the
+    machine runs; on a GPU half of its free memory."""
+    if cuda and torch.cuda.is_available():
+        free, _ = torch.cuda.mem_get_info()
+        return free / 2 / GB
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): assume a small machine
+        ram = 8 * GB
+    low, high = DEFAULT_BUDGET_RANGE
+    return min(high, max(low, ram / 8 / GB))
+
+
+def whole_image_bytes(width: int, height: int) -> float:
+    """Estimated peak memory of stylizing a width x height image in one pass."""
+    return BASE_BYTES + WHOLE_BYTES_PER_PIXEL * width * height
+
+
+def tiled_bytes(width: int, height: int, tile: int) -> float:
+    """Estimated peak memory of stylizing a width x height image in tiles of `tile` (see stylize_tiled)."""
+    return BASE_BYTES + IMAGE_BYTES_PER_PIXEL * width * height + TILE_BYTES_PER_PIXEL * tile * tile
+
+
+def choose_tile(width: int, height: int, budget_gb: float) -> int | None:
+    """None when the whole image fits the budget, else the largest tile (a multiple of 64, at least 256) whose
+    estimated peak fits; MIN_TILE when none does (an image of hundreds of megapixels on a tiny budget)."""
+    budget = budget_gb * GB
+    if whole_image_bytes(width, height) <= budget:
+        return None
+    tile = MIN_TILE
+    while tile + TILE_STEP < max(width, height) and tiled_bytes(width, height, tile + TILE_STEP) <= budget:
+        tile += TILE_STEP
+    return tile
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
@@ -72,4 +122,4 @@ def stylize_tiled(backend: TorchBackend | OnnxBackend, image: torch.Tensor, tile
             w = ramp_y[:, None] * ramp_x[None, :]
             total[..., top:bottom, left:right] += out * w
             weight[..., top:bottom, left:right] += w
-    return total / weight
+    return total.div_(weight)  # in place: one image-sized buffer less at the peak

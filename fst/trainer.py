@@ -94,9 +94,11 @@ def distributed_rank() -> tuple[int, int, int]:
     return int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _ignore_sigint(_: int) -> None:
-    # Ctrl-C reaches every process in the group; only the main process decides when to stop.
+def _ignore_stop_signals(_: int) -> None:
+    # Ctrl-C, `kill -- -PGID` and service managers signal every process in the group; a data worker that died
+    # of it would crash the main process mid-step. Only the main process decides when to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class Trainer:
@@ -280,7 +282,7 @@ class Trainer:
             num_workers=cfg.workers,
             collate_fn=collate,
             pin_memory=self.device.type == "cuda",
-            worker_init_fn=_ignore_sigint if cfg.workers else None,
+            worker_init_fn=_ignore_stop_signals if cfg.workers else None,
             persistent_workers=cfg.workers > 0,
             prefetch_factor=4 if cfg.workers else None,
         )

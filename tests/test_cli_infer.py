@@ -17,6 +17,20 @@ def test_a_missing_input_is_named(models, tmp_path):
         main(["--model", str(models[1]), "--input", "missing.jpg", "--output", str(tmp_path / "o.jpg")])
 
 
+def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, monkeypatch):
+    import fst.stylize
+
+    tiles = []
+    monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, overlap: tiles.append(tile) or image)
+    source, target = tmp_path / "in.png", tmp_path / "out.png"
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((300, 200)).save(source)
+    args = ["--model", str(models[1]), "--input", str(source), "--output", str(target), "--overwrite"]
+    assert main([*args, "--max-memory", "0.3"]) == 0 and tiles == [256]  # below the 0.4 GB a whole pass needs
+    assert main(args) == 0 and tiles == [256]  # the default budget (1 GB or more) runs it whole
+    with pytest.raises(FstError, match=r"^--max-memory 0: expected a number of GB > 0$"):
+        main([*args, "--max-memory", "0"])
+
+
 def test_folder_with_a_corrupt_file(models, tmp_path, capsys):
     _, onnx_path = models
     inputs = tmp_path / "in"

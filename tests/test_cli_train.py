@@ -1,3 +1,4 @@
+import os
 import signal
 import subprocess
 import sys
@@ -31,21 +32,28 @@ def test_train_command_line_trains_exports_and_reports(tmp_path, capsys):
         main(["--config", str(tmp_path / "tiny.yaml"), "--resume", "auto", "--restart"])
 
 
-def test_sigint_saves_a_loadable_checkpoint(tmp_path):
+@pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGINT, False), (signal.SIGTERM, True)])
+def test_a_stop_signal_saves_a_loadable_checkpoint(tmp_path, signum, whole_group):
+    """SIGINT to the trainer, and SIGTERM to its whole process group (data workers included, as `kill -- -PGID`
+    or a service manager sends it): a checkpoint, one line, exit 128 + signal."""
     config = tmp_path / "tiny.yaml"
     config.write_text(yaml.safe_dump(tiny_config(tmp_path, train={"steps": 100000}, data={"workers": 1}).to_dict()))
     process = subprocess.Popen(
         [sys.executable, str(REPO / "train.py"), "--config", str(config), "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, start_new_session=True,
     )  # fmt: skip
     for line in process.stdout:  # wait until training has taken a few steps
         if line.startswith("step 3/"):
             break
-    process.send_signal(signal.SIGINT)
+    if whole_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 128 + signal.SIGINT
+    assert process.returncode == 128 + signum, stderr[-2000:]
     assert "Traceback" not in stderr
-    assert stderr.startswith("stopped by SIGINT at step ") and stderr.endswith("; continue with --resume auto\n")
+    name = signal.Signals(signum).name
+    assert stderr.startswith(f"stopped by {name} at step ") and stderr.endswith("; continue with --resume auto\n")
     model, state = load_model(tmp_path / "runs" / "tiny" / "last.pt")
     assert state["step"] >= 3 and "optimizer" in state
     resumed = Trainer(tiny_config(tmp_path, train={"steps": 100000}), resume="auto")

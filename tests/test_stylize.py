@@ -50,9 +50,13 @@ def test_preserve_colors_and_strength(models):
     assert np.abs(half - (styled + np.asarray(photo, dtype=float)) / 2).max() <= 1
 
 
-@pytest.mark.parametrize("style", ["starry_night", "the_scream", "wave"])
-def test_shipped_style_moves_a_photo_towards_its_painting(style):
-    """exports/<style>.onnx works with no training: it names its style and takes a photo far towards the painting."""
+@pytest.mark.parametrize(
+    ("style", "style_ratio", "max_content"),
+    [("starry_night", 0.3, 3.0), ("the_scream", 0.65, 1.0), ("wave", 0.65, 1.0)],
+)
+def test_shipped_style_moves_a_photo_towards_its_painting(style, style_ratio, max_content):
+    """exports/<style>.onnx works with no training: it names its style and takes a photo far towards the painting.
+    starry_night, trained under the calibrated loss, is held to more style; the others to their 700 old steps."""
     model = REPO / "exports" / f"{style}.onnx"
     assert {p.key: p.value for p in onnx.load(model).metadata_props}["style"] == style
     style_image = load_style_image(str(REPO / "data" / "styles" / f"{style}.jpg"), 512)
@@ -61,8 +65,8 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style):
     target = loss_fn.content_target(to_tensor(photo).unsqueeze(0))
     before = evaluate(loss_fn, to_tensor(photo).unsqueeze(0), target)
     after = evaluate(loss_fn, to_tensor(Stylizer(model, "cpu").stylize(photo)).unsqueeze(0), target)
-    assert after["style"] < 0.65 * before["style"], (before, after)  # 0.54 for starry_night
-    assert after["content"] < 1.0, after  # the photo is still there: 0.72
+    assert after["style"] < style_ratio * before["style"], (before, after)  # starry_night 0.69 against 3.56
+    assert after["content"] < max_content, after  # the cat is still there (starry_night 2.47: a strong painting)
 
 
 @pytest.mark.parametrize(
@@ -73,6 +77,9 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style):
         ({"tile": 64, "overlap": 32}, "overlap 32: expected 0 <= overlap < tile / 2 = 32"),
         ({"tile": 64, "overlap": -1}, "overlap -1: expected 0 <= overlap < tile / 2 = 32"),
         ({"strength": 1.5}, "strength 1.5: expected a number from 0 to 1"),
+        ({"max_memory": 0}, "max_memory 0: expected a number of GB > 0"),
+        ({"style_scale": 16}, "style_scale 16: expected at least 32 pixels"),
+        ({"overlap": 128}, "overlap 128: expected 0 <= overlap < tile / 2 = 128"),  # automatic tiles: >= 256
     ],
 )
 def test_stylizer_arguments_are_checked_on_construction(models, arguments, message):

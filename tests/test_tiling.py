@@ -4,7 +4,19 @@ import torch
 from PIL import Image
 
 from fst.stylize import Stylizer
-from fst.tiling import blend_ramp, stylize_tiled, thumbnail, tile_starts
+import fst.stylize
+from fst.tiling import (
+    GB,
+    MIN_TILE,
+    blend_ramp,
+    choose_tile,
+    memory_budget,
+    stylize_tiled,
+    thumbnail,
+    tile_starts,
+    tiled_bytes,
+    whole_image_bytes,
+)
 
 from conftest import DEMO_PHOTOS
 
@@ -45,3 +57,44 @@ def test_the_statistics_come_from_a_thumbnail_of_twice_the_tile(models):
     assert seen == [(1, 3, 38, 128)] and out.shape == image.shape  # 90 x 128/300 = 38.4
     assert thumbnail(image, 400) is image  # small enough already: the statistics are exact
     assert tuple(thumbnail(image, 16).shape) == (1, 3, 8, 16)  # never below 8 pixels a side
+
+
+def test_the_budget_decides_between_whole_and_the_largest_tile_that_fits():
+    # whole: 0.35 GB + 900 B x 1 MP = 1.19 GB
+    assert whole_image_bytes(1000, 1000) == pytest.approx(0.35 * GB + 900e6)
+    assert choose_tile(1000, 1000, 1.2) is None
+    # 24 MP in 2 GB: 0.35 GB + 48 B x 24 MP leave 619.7e6 B, / 4000 B = 154,918 px = 393^2: tiles of 384
+    assert choose_tile(6000, 4000, 2.0) == 384
+    assert tiled_bytes(6000, 4000, 384) <= 2 * GB < tiled_bytes(6000, 4000, 448)
+    assert choose_tile(6000, 4000, 3.0) == 640  # about the default budget on a 24 GB machine: 650^2 fits
+    assert choose_tile(3000, 2000, 3.0) == 768
+    # nothing fits: the smallest tile, never a tile as long as the image
+    assert choose_tile(6000, 4000, 0.5) == MIN_TILE
+    assert choose_tile(300, 200, 0.35) == MIN_TILE
+
+
+@pytest.mark.parametrize(("ram_gb", "budget_gb"), [(4, 1.0), (16, 2.0), (24, 3.0), (256, 3.0)])
+def test_the_default_budget_is_an_eighth_of_the_ram_from_1_to_3_gb(monkeypatch, ram_gb, budget_gb):
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": ram_gb * GB // 4096}
+    monkeypatch.setattr("os.sysconf", pages.__getitem__)
+    assert memory_budget(cuda=False) == pytest.approx(budget_gb)
+
+
+def test_stylizer_tiles_by_itself_when_the_image_exceeds_its_budget(models, monkeypatch):
+    """Under a budget below the whole-image estimate the Stylizer tiles (here one seam across 300 pixels, the
+    statistics exact): the output stays within 2/255 of the whole image; with room to spare it runs whole."""
+    photo = Image.open(DEMO_PHOTOS / "coffee.jpg").resize((300, 200))
+    tiles = []
+
+    def spy(backend, image, tile, overlap):
+        tiles.append(tile)
+        return stylize_tiled(backend, image, tile, overlap)
+
+    monkeypatch.setattr(fst.stylize, "stylize_tiled", spy)
+    whole = np.asarray(Stylizer(models[1], "cpu", max_memory=1.0).stylize(photo), dtype=float)
+    assert tiles == []
+    small = 0.9 * whole_image_bytes(300, 200) / GB
+    tiled = np.asarray(Stylizer(models[1], "cpu", max_memory=small).stylize(photo), dtype=float)
+    assert tiles == [MIN_TILE]
+    assert np.abs(tiled - whole).mean() <= 2
+    assert Stylizer(models[1], "cpu", tile=128, overlap=32, max_memory=100).tile_for(300, 200) == 128  # asked for: kept

@@ -41,7 +41,15 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
     parser.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
+    parser.add_argument(
+        "--style-scale", type=int, metavar="SIZE",
+        help="strokes sized as on a SIZE-pixel image at any resolution: stylize at SIZE, upsample along the photo",
+    )  # fmt: skip
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    parser.add_argument(
+        "--max-memory", type=float, metavar="GB",
+        help="memory budget: larger images are stylized in tiles that fit (default: RAM/8, 1 to 3 GB)",
+    )  # fmt: skip
     parser.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
     parser.add_argument("--overlap", type=int, default=64, help="pixels shared by neighbouring tiles (default 64)")
     parser.add_argument(
@@ -58,6 +66,9 @@ def parser() -> argparse.ArgumentParser:
     gatys.add_argument("--iters", type=int, default=300, help="iterations (default 300)")
     gatys.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default lbfgs")
     gatys.add_argument("--lr", type=float, help="step size (default 1 for lbfgs, 0.01 for adam)")
+    gatys.add_argument(
+        "--no-pyramid", action="store_true", help="optimize at full size only (default above 512 px: coarse to fine)"
+    )
     gatys.add_argument("--config", help="a training config whose loss section to use (default: the defaults)")
     return parser
 
@@ -68,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.size is not None and args.size < MIN_SIDE:
         raise FstError(f"--size {args.size}: expected at least {MIN_SIDE}")
+    if args.max_memory is not None and not args.max_memory > 0:
+        raise FstError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
     if args.optimize:
         return optimize_main(args)
     if args.model is None:
@@ -79,7 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     elif args.output is None:
         raise FstError("--output is required (a file for one input, else a folder)")
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
-    stylizer = Stylizer(args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength)
+    stylizer = Stylizer(
+        args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
+        args.style_scale,
+    )  # fmt: skip
 
     def transform(image: Image.Image) -> Image.Image:
         return stylizer.stylize(resize_long_side(image, args.size) if args.size else image)
@@ -159,7 +175,7 @@ def optimize_main(args: argparse.Namespace) -> int:
     from fst.config import LossConfig, load_config
     from fst.hardware import resolve_device
     from fst.losses import load_style_image, perceptual_loss
-    from fst.optimize import optimize_image
+    from fst.optimize import optimize_image, optimize_pyramid
 
     if args.style is None or args.model is not None:
         raise FstError("--optimize takes --style STYLE_IMAGE and no --model")
@@ -192,9 +208,9 @@ def optimize_main(args: argparse.Namespace) -> int:
                     f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"
                 )
 
-            image, _ = optimize_image(
-                to_tensor(photo).unsqueeze(0).to(device), loss_fn, args.iters, args.optimizer, args.lr, show
-            )
+            optimize = optimize_image if args.no_pyramid else optimize_pyramid
+            batch = to_tensor(photo).unsqueeze(0).to(device)
+            image, _ = optimize(batch, loss_fn, args.iters, args.optimizer, args.lr, show)
         save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target)
     return report(len(jobs), failed, kept, args.output)
 
