@@ -6,7 +6,7 @@
 Both start from the photo and minimize the training loss (the defaults, or --config's loss section) for --iters
 evaluations in all: one scale spends them at full size, the pyramid (fst.optimize.optimize_pyramid) an equal share
 at each level. Prints the final loss terms at full size and the seconds of each, writes a grid (photo, one scale,
-pyramid) and a JSON line.
+pyramid), each result at full size as a PNG beside it, and a JSON line.
 """
 
 from __future__ import annotations
