@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from fst.data import to_tensor
+
 RADIUS = 2  # low-resolution pixels each way in a local linear fit
 EPS = 1e-3  # how strongly a fit prefers a flat colour over following the luminance (variance units)
 BAND_ROWS = 256  # full-resolution rows per band
@@ -25,9 +27,9 @@ BAND_ROWS = 256  # full-resolution rows per band
 LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)  # ITU-R BT.601, as PIL's "L" mode
 
 
-def to_float(pixels: np.ndarray) -> torch.Tensor:
-    """(h, w, 3) uint8 -> (1, 3, h, w) float in [0, 1]."""
-    return torch.from_numpy(pixels.astype(np.float32) / 255).permute(2, 0, 1)[None]
+def luminance(image: Image.Image) -> torch.Tensor:
+    """An RGB image's luminance, (1, 1, h, w) in [0, 1]."""
+    return (to_tensor(image)[None] * LUMA).sum(1, keepdim=True)
 
 
 def box(x: torch.Tensor, radius: int) -> torch.Tensor:
@@ -50,11 +52,9 @@ def guided_upsample(
     photo: Image.Image, small_photo: Image.Image, small_stylized: torch.Tensor, radius: int = RADIUS, eps: float = EPS
 ) -> Image.Image:
     """The stylization `small_stylized` ((1, 3, h, w) in [0, 1]) of `small_photo` (h x w), brought to the size of
-    `photo` with the guided filter; an RGB image."""
-    small_guide = (to_float(np.asarray(small_photo.convert("RGB"))) * LUMA).sum(1, keepdim=True)
-    a, b = linear_fits(small_guide, small_stylized.float(), radius, eps)
-    full = np.asarray(photo.convert("RGB"))
-    height, width = full.shape[:2]
+    `photo` with the guided filter; both photos and the result are RGB images."""
+    a, b = linear_fits(luminance(small_photo), small_stylized.float(), radius, eps)
+    width, height = photo.size
     out = np.empty((height, width, 3), dtype=np.uint8)
     # grid_sample at full-resolution pixel centres is bilinear upsampling (align_corners=False), one band at a time
     xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
@@ -64,7 +64,7 @@ def guided_upsample(
         grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None]
         band_a = F.grid_sample(a, grid, mode="bilinear", padding_mode="border", align_corners=False)
         band_b = F.grid_sample(b, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        guide = (to_float(full[top : top + len(rows)]) * LUMA).sum(1, keepdim=True)
+        guide = luminance(photo.crop((0, top, width, top + len(rows))))
         result = (band_a * guide + band_b).clamp(0, 1)
         out[top : top + len(rows)] = (result[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
     return Image.fromarray(out)

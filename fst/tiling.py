@@ -8,8 +8,8 @@ size: statistics from smaller thumbnails drift visibly (4/255 mean difference at
 sample photos), so that pass needs four times a tile's memory.
 
 How large a tile may be follows from a memory budget (`choose_tile`): peak memory was measured for the default
-network (width 32) under onnxruntime on a CPU, whole and tiled, from 1 to 24 megapixels (bench/memory.py), and
-fits the estimates below within a few percent; they are kept on the safe side.
+network (width 32) under onnxruntime on a CPU, whole and tiled, from 1 to 24 megapixels (bench/memory.py); the
+estimates below lie above every measured peak, by 5 to 30%.
 """
 
 from __future__ import annotations
