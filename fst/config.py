@@ -46,6 +46,7 @@ class LossConfig:
     )
     style_weight: float = field(default=5.0, metadata={"min": 0.0})
     tv_weight: float = field(default=1.0, metadata={"min": 0.0})
+    temporal_weight: float = field(default=0.0, metadata={"min": 0.0})  # see fst.losses: stable under motion
     style_size: int = field(default=512, metadata={"min": 16})
 
 

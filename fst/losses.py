@@ -8,6 +8,12 @@ Normalization. Each term is divided by the size of its target, so it is a relati
 
 each computed per image and averaged over the batch, so a batch split across processes averages to the same loss.
 
+An optional temporal term (loss.temporal_weight) asks the network to commute with small camera motions: for a
+random shift, rotation and zoom M and sensor noise n, f(M(x) + n) should equal M(f(x)) (Gupta et al. 2017,
+ReCoNet, Gao et al. 2018), so strokes move with the scene instead of boiling:
+
+    temporal = |f(M(x) + n) - M(f(x))|^2 / |M(f(x)) - mean|^2   over the pixels M keeps inside the image
+
 Scaling a layer's activations by any factor leaves content and style unchanged, so the same weights work
 with the bundled Caffe-scale VGG16 and with torchvision's retrained one, whose activations differ in scale
 layer by layer. Relative errors also make content, style and tv comparable numbers near 1 or below, so the
@@ -16,7 +22,10 @@ weights say what matters, not how big each layer happens to be.
 
 from __future__ import annotations
 
+import math
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from fst.config import LossConfig
@@ -49,6 +58,33 @@ def total_variation(image: torch.Tensor) -> torch.Tensor:
     down = (image[..., 1:, :] - image[..., :-1, :]).abs().mean()
     across = (image[..., :, 1:] - image[..., :, :-1]).abs().mean()
     return down + across
+
+
+def random_motion(batch: int, size: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(N, 2, 3) affine maps (F.affine_grid's convention) of a camera moving between two video frames: a shift of
+    up to 2 pixels of a `size`-pixel image, a rotation of up to 1 degree, a zoom of up to 2%."""
+    angle = (torch.rand(batch, generator=generator) * 2 - 1) * math.radians(1.0)
+    scale = 1 + (torch.rand(batch, generator=generator) * 2 - 1) * 0.02
+    shift = (torch.rand(batch, 2, generator=generator) * 2 - 1) * 2 * 2 / size  # normalized: 2 spans the image
+    cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
+    return torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+
+
+def move(images: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+    """The images seen by the moved camera, bilinear; zero where the view leaves the image."""
+    grid = F.affine_grid(motion.to(images.dtype), list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def temporal_loss(moved_output: torch.Tensor, output_moved: torch.Tensor, motion: torch.Tensor) -> torch.Tensor:
+    """Per image, |f(M(x)+n) - M(f(x))|^2 over the pixels M keeps inside, relative to M(f(x))'s contrast there;
+    mean over the batch. 0 for a network that moves exactly with the camera."""
+    inside = (move(torch.ones_like(output_moved[:, :1]), motion) > 0.999).to(output_moved.dtype)
+    count = inside.flatten(1).sum(1).clamp_min(1) * output_moved.shape[1]
+    distance = ((moved_output - output_moved).pow(2) * inside).flatten(1).sum(1) / count
+    mean = (output_moved * inside).flatten(2).sum(2, keepdim=True) / (count[:, None, None] / output_moved.shape[1])
+    contrast = ((output_moved.flatten(2) - mean).pow(2) * inside.flatten(2)).flatten(1).sum(1) / count
+    return (distance / contrast.clamp_min(1e-6)).mean()
 
 
 class PerceptualLoss(nn.Module):

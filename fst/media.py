@@ -7,6 +7,7 @@ and nothing is ever written over one of the inputs.
 from __future__ import annotations
 
 import glob
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -230,18 +231,21 @@ def count_frames(path: Path) -> int:
         raise FstError(f"{path} has no video stream") from None
 
 
-def import_cv2():
-    """OpenCV is an optional extra, used only for webcams."""
-    try:
-        import cv2
-    except ImportError:
-        raise FstError("--input webcam:N needs OpenCV: pip install 'fst[webcam]' (or opencv-python)") from None
-    return cv2
+def webcam_window_support() -> None:
+    """The live window needs an OpenCV built with a GUI; the headless build fst installs for video has none."""
+    import cv2
+
+    if re.search(r"GUI:\s+NONE", cv2.getBuildInformation()):
+        raise FstError(
+            "--input webcam:N opens a window, and this OpenCV is the headless build: pip install 'fst[webcam]' "
+            "(opencv-python, which replaces opencv-python-headless)"
+        )
 
 
 def webcam_frames(index: int) -> Iterator[Image.Image]:
     """Frames from camera `index` through OpenCV, as PIL RGB images."""
-    cv2 = import_cv2()
+    import cv2
+
     capture = cv2.VideoCapture(index)
     if not capture.isOpened():
         raise FstError(f"no camera at index {index} (try webcam:0, or check that the camera is free)")

@@ -5,13 +5,15 @@
 
 The model is an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch), see fst.backends. Images
 too large for the memory budget are stylized in tiles (fst.tiling); a style scale runs the network on a smaller
-copy and upsamples its output along the photo (fst.guided).
+copy and upsamples its output along the photo (fst.guided). `Stylizer.video()` stylizes the frames of a video in
+order, stabilized over time (fst.temporal).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image
 
@@ -19,6 +21,7 @@ from fst.backends import OnnxBackend, TorchBackend
 from fst.data import resize_long_side, to_image, to_tensor
 from fst.errors import FstError
 from fst.guided import guided_upsample
+from fst.temporal import TemporalFilter
 from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
 
 
@@ -48,6 +51,12 @@ def finish(
             alpha = alpha.resize(stylized.size)
         stylized.putalpha(alpha)
     return stylized
+
+
+def check_size(image: Image.Image) -> Image.Image:
+    if min(image.size) < MIN_SIDE:
+        raise FstError(f"image of {image.width}x{image.height} is too small: each side must be at least {MIN_SIDE}")
+    return image
 
 
 class Stylizer:
@@ -109,16 +118,20 @@ class Stylizer:
         self.preserve_colors, self.strength = preserve_colors, strength
 
     def stylize(self, image: Image.Image) -> Image.Image:
-        if min(image.size) < MIN_SIDE:
-            raise FstError(f"image of {image.width}x{image.height} is too small: each side must be at least {MIN_SIDE}")
-        photo, alpha = split_alpha(image)
+        photo, alpha = split_alpha(check_size(image))
+        return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
+
+    def video(self, temporal: bool = True) -> VideoStylizer:
+        """A stylizer for the frames of one video, fed in order: see VideoStylizer."""
+        return VideoStylizer(self, temporal)
+
+    def render(self, photo: Image.Image) -> Image.Image:
+        """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
         long, short = max(photo.size), min(photo.size)
         if self.style_scale is not None and long > self.style_scale and short * self.style_scale >= MIN_SIDE * long:
             small = resize_long_side(photo, self.style_scale)
-            stylized = guided_upsample(photo, small, self.network(small))
-        else:
-            stylized = to_image(self.network(photo)[0])
-        return finish(photo, stylized, alpha, self.preserve_colors, self.strength)
+            return guided_upsample(photo, small, self.network(small))
+        return to_image(self.network(photo)[0])
 
     def network(self, photo: Image.Image) -> torch.Tensor:
         """The network's output for an RGB image, (1, 3, H, W), whole or in tiles as tile_for decides."""
@@ -132,3 +145,33 @@ class Stylizer:
         """The tile size for an image of this size: the one asked for, else what the memory budget allows (None:
         whole)."""
         return self.tile if self.tile is not None else choose_tile(width, height, self.max_memory)
+
+
+class VideoStylizer:
+    """Stylizes the frames of one video in order, stabilized over time (fst.temporal): strokes follow the motion
+    instead of boiling from frame to frame. Memory stays flat: only the previous frame is kept.
+
+        video = Stylizer("exports/wave.onnx").video()
+        for frame in frames:
+            show(video.stylize(frame))
+
+    temporal=False stylizes each frame on its own, exactly as Stylizer.stylize does. Call reset() at a cut.
+    """
+
+    def __init__(self, stylizer: Stylizer, temporal: bool = True) -> None:
+        self.stylizer = stylizer
+        self.filter = TemporalFilter() if temporal else None
+
+    def stylize(self, frame: Image.Image) -> Image.Image:
+        if self.filter is None:
+            return self.stylizer.stylize(frame)
+        photo, alpha = split_alpha(check_size(frame))
+        pixels = np.asarray(photo)
+        stable = self.filter(pixels, np.asarray(self.stylizer.render(photo), dtype=np.float32))
+        stylized = Image.fromarray(np.clip(stable + 0.5, 0, 255).astype(np.uint8))
+        return finish(photo, stylized, alpha, self.stylizer.preserve_colors, self.stylizer.strength)
+
+    def reset(self) -> None:
+        """Start afresh, as at the first frame of a clip."""
+        if self.filter is not None:
+            self.filter.reset()

@@ -50,7 +50,7 @@ from fst.errors import ConfigError, FstError
 from fst.files import check_writable
 from fst.grid import image_grid
 from fst.hardware import choose_compile, choose_precision, resolve_device
-from fst.losses import load_style_image, perceptual_loss
+from fst.losses import load_style_image, move, perceptual_loss, random_motion, temporal_loss
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
 from fst.version import __version__
@@ -130,6 +130,8 @@ class Trainer:
         self.previews = preview_photos(self.paths, config.data.image_size).to(self.device)
         self.loss_fn = perceptual_loss(config.loss, load_style_image(config.style_image, config.loss.style_size),
                                        self.device)  # fmt: skip
+        self.temporal_weight = config.loss.temporal_weight
+        self.loss_terms = LOSS_TERMS + ("temporal",) * (self.temporal_weight > 0)
 
         torch.manual_seed(cfg.seed)
         self.model = TransformerNet(config.model.width, config.model.res_blocks).to(self.device)
@@ -155,7 +157,7 @@ class Trainer:
         self.stop_signal: int | None = None
 
     def train_step(self, photos: torch.Tensor) -> torch.Tensor:
-        """One optimizer step on a batch; returns the mean (total, content, style, tv) loss over all processes and
+        """One optimizer step on a batch; returns the mean (total, content, style, tv[, temporal]) loss over all processes and
         a stop flag (> 0 when any process got SIGINT or SIGTERM), as a CPU tensor.
 
         One small all-reduce a step lets every rank see the same losses and stop request, so all of them stop, or
@@ -164,27 +166,42 @@ class Trainer:
         photos = photos.to(self.device, non_blocking=True)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.config.train)
-        losses = self.losses_of(photos)
+        motion = noise = None
+        if self.temporal_weight:  # outside torch.compile; a function of seed, step and rank, as the data order
+            draw = torch.Generator().manual_seed((self.config.train.seed * 1_000_003 + self.step) * 1009 + self.rank)
+            motion = random_motion(photos.shape[0], photos.shape[-1], draw).to(self.device)
+            noise = (torch.randn(photos.shape, generator=draw) * (2 / 255)).to(self.device)
+        losses = self.losses_of(photos, motion, noise)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
-        shared = torch.stack([losses[k].detach().float() for k in LOSS_TERMS] + [self._stop_flag()])
+        shared = torch.stack([losses[k].detach().float() for k in self.loss_terms] + [self._stop_flag()])
         if self.world_size > 1:
             dist.all_reduce(shared)
-            shared[: len(LOSS_TERMS)] /= self.world_size
+            shared[: len(self.loss_terms)] /= self.world_size
         shared = shared.cpu()
         if not torch.isfinite(shared[0]):
-            raise self._not_finite(dict(zip(LOSS_TERMS, shared.tolist())))
+            raise self._not_finite(dict(zip(self.loss_terms, shared.tolist())))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return shared
 
-    def forward(self, photos: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The network and the loss on a batch, in the chosen precision and memory layout."""
+    def forward(
+        self, photos: torch.Tensor, motion: torch.Tensor | None = None, noise: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """The network and the loss on a batch, in the chosen precision and memory layout; with a camera motion
+        and noise, also the temporal term on the moved photos (one network call for both halves: instance norm
+        keeps images apart, and DistributedDataParallel expects one forward per backward)."""
         if self.channels_last:
             photos = photos.contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype else None
         with autocast or contextlib.nullcontext():
-            return self.loss_fn(self.network(photos), photos)
+            if motion is None:
+                return self.loss_fn(self.network(photos), photos)
+            outputs = self.network(torch.cat([photos, move(photos, motion) + noise]))
+            output, moved_output = outputs.chunk(2)
+            losses = self.loss_fn(output, photos)
+        temporal = temporal_loss(moved_output.float(), move(output.float(), motion), motion)
+        return {**losses, "temporal": temporal, "total": losses["total"] + self.temporal_weight * temporal}
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> TrainResult:
         """Train from self.step to config.train.steps; SIGINT or SIGTERM save a checkpoint and raise
@@ -220,7 +237,7 @@ class Trainer:
         cfg = self.config.train
         global_batch = self.config.data.batch_size * self.world_size
         self.network = self._network()
-        sums = torch.zeros(len(LOSS_TERMS), dtype=torch.float64)
+        sums = torch.zeros(len(self.loss_terms), dtype=torch.float64)
         window_start, window_steps = time.perf_counter(), 0
         checkpoint = self.resumed_from
         batches = iter(self.loader())
@@ -232,14 +249,14 @@ class Trainer:
             self.step += 1
             self.samples_seen += global_batch
             window_steps += 1
-            sums += shared[: len(LOSS_TERMS)].double()
+            sums += shared[: len(self.loss_terms)].double()
 
             last = self.step == cfg.steps
             if self.is_main:
                 progress = Progress(self.step, cfg.steps, None, None, None, skipped)
                 if self.step % cfg.log_every == 0 or last:
                     rate = window_steps * global_batch / max(time.perf_counter() - window_start, 1e-9)
-                    progress.losses = dict(zip(LOSS_TERMS, (sums / window_steps).tolist()))
+                    progress.losses = dict(zip(self.loss_terms, (sums / window_steps).tolist()))
                     progress.images_per_second = rate
                     progress.eta_seconds = (cfg.steps - self.step) * global_batch / max(rate, 1e-9)
                     self._log(writer, progress.losses, rate)

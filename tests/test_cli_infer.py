@@ -1,5 +1,4 @@
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -161,12 +160,38 @@ def test_video_keeps_frame_count_size_and_audio(models, tmp_path, size, audio):
 
 
 def test_webcam_errors_are_clear(models, monkeypatch):
+    import cv2
+
     _, onnx_path = models
-    monkeypatch.setitem(sys.modules, "cv2", None)  # as if OpenCV were not installed
-    with pytest.raises(FstError, match=r"--input webcam:N needs OpenCV: pip install 'fst\[webcam\]'"):
+    monkeypatch.setattr(cv2, "getBuildInformation", lambda: "  GUI:                           NONE\n")
+    with pytest.raises(FstError, match=r"this OpenCV is the headless build: pip install 'fst\[webcam\]'"):
         main(["--model", str(onnx_path), "--input", "webcam:0"])
     with pytest.raises(FstError, match="--input webcam:N takes a camera index"):
         main(["--model", str(onnx_path), "--input", "webcam:front"])
+
+
+def decoded_frames(path) -> list[np.ndarray]:
+    import av
+
+    with av.open(str(path)) as container:
+        return [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
+
+
+def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(models, tmp_path):
+    from fst.media import transform_video
+    from fst.stylize import Stylizer
+
+    _, onnx_path = models
+    clip = tmp_path / "clip.mp4"
+    make_video(clip, 64, 48, frames=8, audio=False)
+    base = ["--model", str(onnx_path), "--input", str(clip), "--output"]
+    assert main([*base, str(tmp_path / "plain.mp4"), "--no-temporal"]) == 0
+    assert main([*base, str(tmp_path / "stable.mp4")]) == 0
+    transform_video(clip, tmp_path / "per_frame.mp4", Stylizer(onnx_path).stylize, lambda: None)
+    plain, per_frame = decoded_frames(tmp_path / "plain.mp4"), decoded_frames(tmp_path / "per_frame.mp4")
+    assert len(plain) == 8 and all(np.array_equal(a, b) for a, b in zip(plain, per_frame))
+    stable = decoded_frames(tmp_path / "stable.mp4")
+    assert np.array_equal(stable[0], plain[0]) and not np.array_equal(stable[-1], plain[-1])
 
 
 def test_a_corrupt_video_is_reported_and_the_rest_processed(models, tmp_path, capsys):

@@ -4,7 +4,18 @@ import pytest
 import torch
 
 from fst.config import LossConfig
-from fst.losses import PerceptualLoss, content_loss, gram_matrix, style_loss, total_variation
+import math
+
+from fst.losses import (
+    PerceptualLoss,
+    content_loss,
+    gram_matrix,
+    move,
+    random_motion,
+    style_loss,
+    temporal_loss,
+    total_variation,
+)
 from fst.vgg import load_vgg16
 
 
@@ -60,3 +71,41 @@ def test_total_is_the_weighted_sum_and_identity_has_zero_content():
     expected = 2 * terms["content"] + 3 * terms["style"] + 5 * terms["tv"]
     torch.testing.assert_close(terms["total"], expected)
     assert loss(photo.flip(-1), photo)["content"] > 0.1
+
+
+IDENTITY = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
+
+
+def test_a_motion_of_whole_pixels_moves_the_image_exactly():
+    image = torch.rand(1, 3, 16, 20, generator=torch.Generator().manual_seed(0))
+    shift = IDENTITY.clone()
+    shift[0, 0, 2] = 2 * 3 / 20  # 3 pixels of a 20-pixel-wide image, in normalized coordinates
+    moved = move(image, shift)
+    assert torch.allclose(moved[..., :-3], image[..., 3:], atol=1e-6)  # the camera moved right: content left
+    assert moved[..., -3:].abs().max() == 0  # beyond the photo
+    assert torch.allclose(move(image, IDENTITY), image, atol=1e-6)
+
+
+def test_random_motions_stay_within_their_bounds():
+    torch.manual_seed(0)
+    motion = random_motion(1000, size=256)
+    scale = 1 / torch.linalg.det(motion[:, :, :2]).sqrt()
+    angle = torch.atan2(motion[:, 1, 0], motion[:, 0, 0])
+    assert angle.abs().max() <= math.radians(1.0) and angle.abs().max() > math.radians(0.95)
+    assert (scale - 1).abs().max() <= 0.02 + 1e-6 and (scale - 1).abs().max() > 0.019
+    shift_pixels = motion[:, :, 2] * 256 / 2
+    assert shift_pixels.abs().max() <= 2.0 + 1e-5 and shift_pixels.abs().max() > 1.95
+
+
+def test_temporal_loss_by_hand():
+    """A network that works pixel by pixel commutes with any motion: 0. Noise of 0.1 on a 0/1 checkerboard
+    (contrast 0.25) passed through unchanged: 0.1^2 / 0.25 = 0.04."""
+    checker = (torch.arange(16)[:, None] + torch.arange(16)[None, :]) % 2
+    image = checker.float().expand(2, 3, 16, 16).clone()
+    pixelwise = torch.nn.Conv2d(3, 3, 1)
+    torch.manual_seed(0)
+    motion = random_motion(2, size=16)
+    with torch.no_grad():
+        assert temporal_loss(pixelwise(move(image, motion)), move(pixelwise(image), motion), motion) < 1e-10
+    motions = IDENTITY.expand(2, 2, 3)
+    assert temporal_loss(image + 0.1, move(image, motions), motions).item() == pytest.approx(0.04, rel=1e-5)

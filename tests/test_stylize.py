@@ -101,3 +101,35 @@ def test_split_alpha_and_finish_carry_transparency():
     assert split_alpha(Image.new("RGB", (4, 3)))[1] is None
     stylized = finish(photo, Image.new("RGB", (4, 3), (0, 0, 0)), alpha, keep_colors=False, strength=0.25)
     assert stylized.mode == "RGBA" and stylized.getpixel((1, 1)) == (96, 96, 96, 77)  # 0.75 * 128 + 0.25 * 0
+
+
+def panning_frames(count: int, step: int = 2) -> list[Image.Image]:
+    """A 96x64 window moving `step` pixels right a frame over a demo photo, each frame with noise of 2/255."""
+    photo = np.asarray(resize_long_side(load_rgb(DEMO_PHOTOS / "astronaut.jpg"), 160)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    frames = []
+    for t in range(count):
+        window = photo[20:84, step * t : step * t + 96]
+        frames.append(Image.fromarray(np.clip(window + rng.normal(0, 2, window.shape), 0, 255).round().astype(np.uint8)))
+    return frames
+
+
+def test_video_mode_is_per_frame_without_temporal_and_steadier_with_it(models):
+    _, onnx_path = models
+    stylizer = Stylizer(onnx_path)
+    frames = panning_frames(8)
+    per_frame = [stylizer.stylize(frame) for frame in frames]
+    plain = stylizer.video(temporal=False)
+    assert all(np.array_equal(np.asarray(plain.stylize(f)), np.asarray(p)) for f, p in zip(frames, per_frame))
+    video = stylizer.video()
+    stable = [video.stylize(frame) for frame in frames]
+    assert np.array_equal(np.asarray(stable[0]), np.asarray(per_frame[0]))  # the first frame is as it is
+
+    def flicker(outputs: list[Image.Image]) -> float:
+        """Mean |frame t - frame t-1 moved along the known 2-pixel pan|, away from the borders."""
+        pixels = [np.asarray(o, dtype=np.float32) for o in outputs]
+        return float(np.mean([np.abs(b[8:-8, 8:-10] - a[8:-8, 10:-8]).mean() for a, b in zip(pixels, pixels[1:])]))
+
+    assert flicker(stable) < 0.7 * flicker(per_frame), (flicker(stable), flicker(per_frame))
+    video.reset()
+    assert np.array_equal(np.asarray(video.stylize(frames[3])), np.asarray(per_frame[3]))

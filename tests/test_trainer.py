@@ -47,11 +47,16 @@ def test_held_out_photos_are_never_trained_on(tmp_path):
         Trainer(tiny_config(tmp_path, data={"holdout": len(photos)}))
 
 
-def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path):
-    straight = Trainer(tiny_config(tmp_path / "a", train={"steps": 6}))
-    straight.run()
-    Trainer(tiny_config(tmp_path / "b", train={"steps": 3})).run()
-    resumed = Trainer(tiny_config(tmp_path / "b", train={"steps": 6}), resume="auto")
+@pytest.mark.parametrize("temporal_weight", [0.0, 2.0])
+def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, temporal_weight):
+    """Also with the temporal term, whose random camera motions depend on the seed and the step only."""
+    loss = {"temporal_weight": temporal_weight}
+    straight = Trainer(tiny_config(tmp_path / "a", train={"steps": 6}, loss=loss))
+    seen = []
+    straight.run(seen.append)
+    assert ("temporal" in seen[-1].losses) == (temporal_weight > 0)
+    Trainer(tiny_config(tmp_path / "b", train={"steps": 3}, loss=loss)).run()
+    resumed = Trainer(tiny_config(tmp_path / "b", train={"steps": 6}, loss=loss), resume="auto")
     assert resumed.step == 3
     resumed.run()
     for key, value in straight.model.state_dict().items():

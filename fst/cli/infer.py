@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Callable
 
 import numpy as np
 import torch
@@ -18,13 +19,13 @@ from fst.media import (
     Job,
     count_frames,
     frame_count,
-    import_cv2,
     plan_jobs,
     read_image,
     save_image,
     transform_animation,
     transform_video,
     webcam_frames,
+    webcam_window_support,
 )
 from fst.stylize import Stylizer, finish, split_alpha
 from fst.tiling import MIN_SIDE
@@ -56,6 +57,10 @@ def parser() -> argparse.ArgumentParser:
         "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
     )
     parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
+    parser.add_argument(
+        "--no-temporal", action="store_true",
+        help="stylize each video, animation or webcam frame on its own (default: stabilized along the motion)",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument(
         "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
@@ -97,13 +102,21 @@ def main(argv: list[str] | None = None) -> int:
         args.style_scale,
     )  # fmt: skip
 
+    def resized(image: Image.Image) -> Image.Image:
+        return resize_long_side(image, args.size) if args.size else image
+
     def transform(image: Image.Image) -> Image.Image:
-        return stylizer.stylize(resize_long_side(image, args.size) if args.size else image)
+        return stylizer.stylize(resized(image))
+
+    def frames_transform() -> Callable[[Image.Image], Image.Image]:
+        """A fresh transform for the frames of one video or animation, stabilized over time unless --no-temporal."""
+        video = stylizer.video(temporal=not args.no_temporal)
+        return lambda image: video.stylize(resized(image))
 
     if webcam:
-        return run_webcam(int(webcam[0][7:]), transform, args.output)
+        return run_webcam(int(webcam[0][7:]), frames_transform(), args.output)
     images = [job for job in jobs if not job.is_video]
-    failed, kept = stylize_images(images, transform, args.overwrite, args.first_frame)
+    failed, kept = stylize_images(images, transform, frames_transform, args.overwrite, args.first_frame)
     for job in jobs:
         if not job.is_video:
             continue
@@ -112,16 +125,17 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             with tqdm(total=count_frames(job.source), unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-                transform_video(job.source, job.target, transform, lambda: bar.update(1))
+                transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1))
         except FstError as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
     return report(len(jobs), failed, kept, args.output)
 
 
-def stylize_images(jobs: list[Job], transform, overwrite: bool, first_frame: bool) -> tuple[int, int]:
-    """Every image job, animations frame by frame; returns (failed, kept). An input that cannot be read or taken
-    by the model (too small, animated into a still format) is reported and skipped: the others still can."""
+def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool, first_frame: bool) -> tuple[int, int]:
+    """Every image job, animations frame by frame through a fresh frames_transform(); returns (failed, kept). An
+    input that cannot be read or taken by the model (too small, animated into a still format) is reported and
+    skipped: the others still can."""
     failed = kept = 0
     with tqdm(total=len(jobs), unit="img", dynamic_ncols=True, disable=len(jobs) < 2) as bar:
         for job in jobs:
@@ -144,7 +158,7 @@ def stylize_images(jobs: list[Job], transform, overwrite: bool, first_frame: boo
                             "--first-frame for a still of its first frame"
                         )
                     with tqdm(total=frames, unit="frame", dynamic_ncols=True, desc=job.source.name) as frame_bar:
-                        transform_animation(job.source, job.target, transform, lambda: frame_bar.update(1))
+                        transform_animation(job.source, job.target, frames_transform(), lambda: frame_bar.update(1))
                     continue
                 stylized = transform(image)
             except FstError as e:
@@ -217,7 +231,9 @@ def optimize_main(args: argparse.Namespace) -> int:
 
 def run_webcam(index: int, transform, output: str | None) -> int:
     """Live preview in a window (q or Esc quits); frames are also recorded to `output` when given."""
-    cv2 = import_cv2()
+    import cv2
+
+    webcam_window_support()
     frames = webcam_frames(index)
     writer = None
     try:

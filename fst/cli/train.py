@@ -71,7 +71,8 @@ def show(progress: Progress, bar: tqdm, lines: bool) -> None:
     losses = progress.losses
     summary = (
         f"loss {losses['total']:.4g} (content {losses['content']:.3g}, style {losses['style']:.3g}, "
-        f"tv {losses['tv']:.3g}), {progress.images_per_second:.1f} img/s"
+        f"tv {losses['tv']:.3g}" + (f", temporal {losses['temporal']:.3g}" if "temporal" in losses else "")
+        + f"), {progress.images_per_second:.1f} img/s"
     )
     bar.set_postfix_str(summary)
     if lines:
