@@ -238,7 +238,7 @@ def webcam_window_support() -> None:
     if re.search(r"GUI:\s+NONE", cv2.getBuildInformation()):
         raise FstError(
             "--input webcam:N opens a window, and this OpenCV is the headless build: pip install 'fst[webcam]' "
-            "(opencv-python, which replaces opencv-python-headless)"
+            "(opencv-python: the same OpenCV with a GUI)"
         )
 
 
