@@ -80,11 +80,12 @@ def temporal_loss(moved_output: torch.Tensor, output_moved: torch.Tensor, motion
     """Per image, |f(M(x)+n) - M(f(x))|^2 over the pixels M keeps inside, relative to M(f(x))'s contrast there;
     mean over the batch. 0 for a network that moves exactly with the camera."""
     inside = (move(torch.ones_like(output_moved[:, :1]), motion) > 0.999).to(output_moved.dtype)
-    count = inside.flatten(1).sum(1).clamp_min(1) * output_moved.shape[1]
-    distance = ((moved_output - output_moved).pow(2) * inside).flatten(1).sum(1) / count
-    mean = (output_moved * inside).flatten(2).sum(2, keepdim=True) / (count[:, None, None] / output_moved.shape[1])
-    contrast = ((output_moved.flatten(2) - mean).pow(2) * inside.flatten(2)).flatten(1).sum(1) / count
-    return (distance / contrast.clamp_min(1e-6)).mean()
+    pixels = inside.flatten(1).sum(1).clamp_min(1)
+    mean = (output_moved * inside).flatten(2).sum(2) / pixels[:, None]  # (N, C), over the inside pixels
+    distance = ((moved_output - output_moved).pow(2) * inside).flatten(1).sum(1)
+    contrast = ((output_moved - mean[..., None, None]).pow(2) * inside).flatten(1).sum(1)
+    # Both sums run over the same values, so their ratio is that of the means; the floor is 1e-6 per value.
+    return (distance / contrast.clamp_min(1e-6 * pixels * output_moved.shape[1])).mean()
 
 
 class PerceptualLoss(nn.Module):

@@ -166,8 +166,7 @@ class VideoStylizer:
         if self.filter is None:
             return self.stylizer.stylize(frame)
         photo, alpha = split_alpha(check_size(frame))
-        pixels = np.asarray(photo)
-        stable = self.filter(pixels, np.asarray(self.stylizer.render(photo), dtype=np.float32))
+        stable = self.filter(np.asarray(photo), np.asarray(self.stylizer.render(photo), dtype=np.float32))
         stylized = Image.fromarray(np.clip(stable + 0.5, 0, 255).astype(np.uint8))
         return finish(photo, stylized, alpha, self.stylizer.preserve_colors, self.stylizer.strength)
 

@@ -29,7 +29,7 @@ STROKE_SENSITIVITY = 20.0  # the same for the stylized frames (docs/video.md)
 
 
 def warp(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`image` (H, W, C float32) pulled along `flow` onto the next frame, bilinear; also the (H, W) mask of pixels
+    """`image` (H, W, C float32) pulled along `flow` onto the next frame, bicubic; also the (H, W) mask of pixels
     whose source lies inside the image (1) or outside it (0, where the warped value means nothing)."""
     h, w = flow.shape[:2]
     x = np.arange(w, dtype=np.float32)[None, :] + flow[..., 0]
