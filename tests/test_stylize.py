@@ -52,12 +52,11 @@ def test_preserve_colors_and_strength(models):
 
 @pytest.mark.parametrize(
     ("style", "style_ratio", "max_content"),
-    [("starry_night", 0.3, 3.0), ("the_scream", 0.3, 1.5), ("wave", 0.65, 1.0)],
+    [("starry_night", 0.3, 3.0), ("the_scream", 0.3, 1.5), ("wave", 0.3, 2.5)],
 )
 def test_shipped_style_moves_a_photo_towards_its_painting(style, style_ratio, max_content):
     """exports/<style>.onnx works with no training: it names its style and takes a photo far towards the painting.
-    starry_night and the_scream, trained under the calibrated loss, are held to more style; wave to its 700 steps
-    under the old loss."""
+    All three were fine-tuned under the calibrated loss."""
     model = REPO / "exports" / f"{style}.onnx"
     assert {p.key: p.value for p in onnx.load(model).metadata_props}["style"] == style
     style_image = load_style_image(str(REPO / "data" / "styles" / f"{style}.jpg"), 512)
@@ -66,8 +65,8 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style, style_ratio, ma
     target = loss_fn.content_target(to_tensor(photo).unsqueeze(0))
     before = evaluate(loss_fn, to_tensor(photo).unsqueeze(0), target)
     after = evaluate(loss_fn, to_tensor(Stylizer(model, "cpu").stylize(photo)).unsqueeze(0), target)
-    assert after["style"] < style_ratio * before["style"], (before, after)  # starry 0.69 of 3.56, scream 0.96 of 5.53
-    assert after["content"] < max_content, after  # the cat is still there (starry_night 2.47, the_scream 0.85)
+    assert after["style"] < style_ratio * before["style"], (before, after)  # starry 0.69 of 3.56, scream 0.96 of 5.53, wave 0.71 of 4.93
+    assert after["content"] < max_content, after  # the cat is still there (starry_night 2.47, the_scream 0.85, wave 1.74)
 
 
 @pytest.mark.parametrize(
