@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo bench clean web test-web serve
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,25 @@ demo: setup
 
 clean:
 	rm -rf runs exports/demo.onnx exports/demo-samples
+
+# The browser demo's runtime (onnxruntime-web) and the Node example's (onnxruntime-node, whose install script
+# would fetch GPU libraries unless told to skip them), from npm.
+web: web/node_modules/.installed web/node/node_modules/.installed
+
+web/node_modules/.installed: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/node/node_modules/.installed: web/node/package.json web/node/package-lock.json
+	cd web/node && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+	touch $@
+
+# The page in headless Chromium and the Node example against Python onnxruntime, with the figures printed.
+test-web: setup web
+	$(PY) -m pytest -s -rs tests/test_web.py
+
+serve: setup web
+	$(PY) -m fst.serve
 
 # The quality benchmark at the budget the model cards in exports/ were measured with (about 15 min on a 2-core
 # CPU); QUALITY= runs bench/quality.py's own defaults (23 photos at 512 px, 50/100/300 iterations: hours on a CPU).

@@ -1,8 +1,9 @@
 """The two ways to run a trained network: an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch).
 
-Both take and return float32 NCHW RGB in [0, 1]. For tiling (fst.tiling) each can also report the statistics
-of its instance norms and run with given statistics instead of its own: hooks in PyTorch, a rewritten copy of
-the graph in ONNX.
+Both take and return float32 NCHW RGB in [0, 1] of any size. An exported graph takes sides that are multiples of
+4 (fst.export says why), so images are padded for it here and its output cropped back. For tiling (fst.tiling)
+each can also report the statistics of its instance norms and run with given statistics instead of its own:
+hooks in PyTorch, a rewritten copy of the graph in ONNX.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import torch
 
 from fst.checkpoint import load_model
 from fst.errors import FstError
+from fst.transformer import pad_to_multiple
 
 Stats = list[tuple[torch.Tensor, torch.Tensor]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 
@@ -29,6 +31,24 @@ def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = arena
     return onnxruntime.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
+
+
+def fixed_size(session) -> tuple[int, int] | None:
+    """(height, width) of a model exported with --static, None for one that takes any size."""
+    height, width = session.get_inputs()[0].shape[2:]
+    return (height, width) if isinstance(height, int) and isinstance(width, int) else None
+
+
+def run_onnx(session, images: torch.Tensor, feeds: dict | None = None) -> list:
+    """session.run on (N, 3, H, W) `images` of any size: padded by reflection to sides that are multiples of 4
+    for a dynamic-size graph, fed as they are to a --static one; the first output is cropped back to H x W."""
+    height, width = images.shape[-2:]
+    size = fixed_size(session)
+    if size is not None and size != (height, width):
+        raise FstError(f"this model was exported for {size[0]}x{size[1]} images only, not {height}x{width}")
+    padded = images if size else pad_to_multiple(images)
+    outputs = session.run(None, {"image": padded.numpy(), **(feeds or {})})
+    return [outputs[0][..., :height, :width], *outputs[1:]]
 
 
 def cuda_providers(cuda: bool) -> list[str]:
@@ -107,7 +127,7 @@ class OnnxBackend:
         self._sessions: dict = {}
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(self.session.run(None, {"image": images.numpy()})[0])
+        return torch.from_numpy(run_onnx(self.session, images)[0])
 
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
@@ -116,14 +136,14 @@ class OnnxBackend:
         return self._sessions[kind]
 
     def norm_stats(self, images: torch.Tensor) -> Stats:
-        outputs = self._rewritten("stats").run(None, {"image": images.numpy()})[1:]
+        outputs = run_onnx(self._rewritten("stats"), images)[1:]
         return [(torch.from_numpy(m), torch.from_numpy(v)) for m, v in zip(outputs[0::2], outputs[1::2])]
 
     def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
-        feeds = {"image": images.numpy()}
+        feeds = {}
         for i, (mean, var) in enumerate(stats):
             feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean.numpy(), var.numpy()
-        return torch.from_numpy(self._rewritten("apply").run(None, feeds)[0])
+        return torch.from_numpy(run_onnx(self._rewritten("apply"), images, feeds)[0])
 
 
 def check_fst_model(session, path: Path) -> None:

@@ -1,12 +1,21 @@
 """ONNX export of a transformation network, verified against PyTorch before anything is written.
 
 The model takes `image`, float32 NCHW RGB in [0, 1], with dynamic batch, height and width, and returns
-`stylized` in the same convention, whatever the precision inside. Everything a runtime needs to know is in the
-model's metadata_props: style, training image size, fst version, precision and this I/O convention.
+`stylized` in the same convention, whatever the precision inside. Height and width must be multiples of 4: the
+caller pads other sizes by reflection on the right and bottom and crops the output back (fst.backends.run_onnx
+does). Padding inside the graph would need runtime Shape arithmetic, which OpenCV's DNN and other converters
+reject; without it the graph is plain convolutions, norms and resizes, and loads in every common runtime. The
+file is IR version 8, the lowest opset 18 allows, so onnxruntime from 1.14 on loads it. `--static HxW` exports a
+1x3xHxW graph for runtimes that need fixed shapes, any H and W, its padding then constant. Everything a runtime
+needs to know is in the model's metadata_props: style, training image size, fst version, precision and the I/O
+convention; `--index DIR` writes the same for every model in DIR to DIR/models.json, for JavaScript, whose
+onnxruntime API does not read metadata.
 
     python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
     python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
     python -m fst.export runs/wave/last.pt -o exports/wave-int8.onnx --int8 # for CPUs: PSNR >= 30 dB
+    python -m fst.export runs/wave/last.pt -o wave-720p.onnx --static 720x1280
+    python -m fst.export --index exports                                    # exports/models.json
 
 (that command line is fst.cli.export's; this module is the library part).
 """
@@ -14,6 +23,7 @@ model's metadata_props: style, training image size, fst version, precision and t
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import math
 import tempfile
@@ -23,21 +33,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from fst.backends import onnx_session
+from fst.backends import onnx_session, run_onnx
 from fst.data import find_images, resize_long_side, spread_photos, to_tensor
 from fst.errors import FstError
 from fst.files import atomic_write
-from fst.transformer import TransformerNet
+from fst.transformer import SIDE_MULTIPLE, TransformerNet, pad_to_multiple
 from fst.version import __version__
 
 OPSET = 18
+IR_VERSION = 8  # the lowest IR version opset 18 allows
 MAX_ABS_ERROR = 1e-4
 MIN_PSNR_DB = 30.0
 TRACE_SHAPE = (1, 3, 64, 64)
 VERIFY_SHAPE = (2, 3, 83, 117)  # batch, height and width all differ from the traced ones
-IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch, height and width"
+IO_CONVENTION = (
+    "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch; height and width multiples of "
+    f"{SIDE_MULTIPLE} (pad other sizes by reflection on the right and bottom, crop the output back)"
+)
+STATIC_IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], of shape {shape}"
 EXPORT_PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -54,15 +70,19 @@ class ExportReport:
         return f"wrote {self.path} ({self.precision}, {quality or error})"
 
 
-class HalfPrecision(nn.Module):
-    """fp16 weights and arithmetic inside, float32 image in and out, so callers need not change."""
+class ExportedGraph(nn.Module):
+    """What is traced: the network on sides that are multiples of 4 (dynamic sizes) or whole with its padding
+    (a static size, where the padding is constant); fp16 inside if asked, float32 image in and out either way."""
 
-    def __init__(self, model: TransformerNet) -> None:
+    def __init__(self, model: TransformerNet, half: bool, static: bool) -> None:
         super().__init__()
-        self.model = model.half()
+        self.model = model.half() if half else model
+        self.half, self.static = half, static
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return self.model(image.half()).float()
+        x = image.half() if self.half else image
+        y = self.model(x) if self.static else self.model.stylize_padded(x)
+        return y.float() if self.half else y
 
 
 def export_onnx(
@@ -71,12 +91,14 @@ def export_onnx(
     metadata: dict[str, str],
     precision: str = "fp32",
     photos: list[torch.Tensor] | None = None,
+    static: tuple[int, int] | None = None,
 ) -> ExportReport:
     """Export `model` to `path` and verify it; the file appears only once verified.
 
-    fp32 must match PyTorch to MAX_ABS_ERROR on an image size it was not traced with. fp16 and int8 (static
-    quantization calibrated on `photos`, (1, 3, H, W) tensors) must reach MIN_PSNR_DB against PyTorch fp32 on
-    `photos`. A failed check raises FstError naming the measured figure, and any previous file stays untouched.
+    fp32 must match PyTorch to MAX_ABS_ERROR on an image size it was not traced with (on its one size if
+    `static`). fp16 and int8 (static quantization calibrated on `photos`, (1, 3, H, W) tensors) must reach
+    MIN_PSNR_DB against PyTorch fp32 on `photos`. A failed check raises FstError naming the measured figure, and
+    any previous file stays untouched.
     """
     import onnx
 
@@ -85,23 +107,30 @@ def export_onnx(
     if precision != "fp32" and not photos:
         raise FstError(f"a {precision} export needs sample photos to measure its PSNR against fp32")
     path = Path(path)
+    if static and photos:
+        photos = [F.interpolate(p, size=static, mode="bilinear", antialias=True) for p in photos]
     reference = _cpu_copy(model)  # the caller's model stays where and as it is
-    proto = _trace(HalfPrecision(_cpu_copy(model)).eval() if precision == "fp16" else reference)
+    graph = ExportedGraph(_cpu_copy(model), half=precision == "fp16", static=static is not None).eval()
+    proto = _trace(graph, static)
     if precision == "int8":
         proto = _quantize(proto, photos)
-    props = {"fst_version": __version__, "io": IO_CONVENTION, "precision": precision, **metadata}
+    shape = (1, 3, *static) if static else VERIFY_SHAPE
+    io = STATIC_IO_CONVENTION.format(shape="x".join(map(str, shape))) if static else IO_CONVENTION
+    _make_portable(proto, static)
+    props = {"fst_version": __version__, "io": io, "precision": precision, **metadata}
     del proto.metadata_props[:]
     for key, value in props.items():
         proto.metadata_props.add(key=key, value=str(value))
+    onnx.checker.check_model(proto, full_check=True)
 
     with atomic_write(path) as tmp:
         onnx.save(proto, tmp)
-        error = max_abs_error(reference, tmp)
+        error = max_abs_error(reference, tmp, shape)
         psnr = None
         if precision == "fp32" and not error <= MAX_ABS_ERROR:
             raise FstError(
                 f"ONNX export of {path.name} does not match PyTorch: max abs error {error:.3g} on a "
-                f"{VERIFY_SHAPE[2]}x{VERIFY_SHAPE[3]} image, allowed {MAX_ABS_ERROR:g}; nothing was written"
+                f"{shape[2]}x{shape[3]} image, allowed {MAX_ABS_ERROR:g}; nothing was written"
             )
         if precision != "fp32":
             psnr = psnr_against(reference, tmp, photos)
@@ -117,23 +146,39 @@ def _cpu_copy(model: TransformerNet) -> TransformerNet:
     return copy.deepcopy(model).float().cpu().eval()
 
 
-def _trace(module: nn.Module):
+def _trace(module: nn.Module, static: tuple[int, int] | None):
     # The exporter logs a warning for each torchvision operator it skips; fst does not use torchvision.
     logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     dim = torch.export.Dim
+    dynamic = None if static else ({0: dim("batch"), 2: dim("height"), 3: dim("width")},)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # deprecations inside torch's own exporter
         program = torch.onnx.export(
             module,
-            (torch.rand(TRACE_SHAPE),),
+            (torch.rand((1, 3, *static) if static else TRACE_SHAPE),),
             input_names=["image"],
             output_names=["stylized"],
-            dynamic_shapes=({0: dim("batch"), 2: dim("height"), 3: dim("width")},),
+            dynamic_shapes=dynamic,
             opset_version=OPSET,
             dynamo=True,
             verbose=False,
         )
     return program.model_proto
+
+
+def _make_portable(proto, static: tuple[int, int] | None) -> None:
+    """Lowest IR version; input and output dims named batch/height/width rather than the exporter's shape
+    formulas, which JavaScript runtimes show as they are; no per-node trace notes (they hold source paths)."""
+    proto.ir_version = IR_VERSION
+    if not static:
+        for value in (proto.graph.input[0], proto.graph.output[0]):
+            dims = value.type.tensor_type.shape.dim
+            for index, name in ((0, "batch"), (2, "height"), (3, "width")):
+                dims[index].Clear()
+                dims[index].dim_param = name
+    del proto.graph.value_info[:]
+    for node in proto.graph.node:
+        del node.metadata_props[:]
 
 
 def _quantize(proto, photos: list[torch.Tensor]):
@@ -148,7 +193,7 @@ def _quantize(proto, photos: list[torch.Tensor]):
 
     class Photos(CalibrationDataReader):
         def __init__(self) -> None:
-            self.feeds = iter([{"image": photo.numpy()} for photo in photos])
+            self.feeds = iter([{"image": pad_to_multiple(photo).numpy()} for photo in photos])
 
         def get_next(self):
             return next(self.feeds, None)
@@ -174,12 +219,12 @@ def _quantize(proto, photos: list[torch.Tensor]):
         return onnx.load(str(quantized))
 
 
-def max_abs_error(model: nn.Module, onnx_path: str | Path) -> float:
-    """Largest |onnxruntime - PyTorch| over a fixed random batch of VERIFY_SHAPE."""
-    images = torch.rand(VERIFY_SHAPE, generator=torch.Generator().manual_seed(0))
+def max_abs_error(model: nn.Module, onnx_path: str | Path, shape: tuple[int, ...] = VERIFY_SHAPE) -> float:
+    """Largest |onnxruntime - PyTorch| over a fixed random batch of `shape`."""
+    images = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         expected = model(images).numpy()
-    got = onnx_session(onnx_path).run(None, {"image": images.numpy()})[0]
+    got = run_onnx(onnx_session(onnx_path), images)[0]
     if got.shape != expected.shape:
         return float("inf")
     return float(abs(got - expected).max())
@@ -199,7 +244,7 @@ def psnr(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
 def psnr_against(model: nn.Module, onnx_path: str | Path, photos: list[torch.Tensor]) -> float:
     """PSNR of the ONNX model's output against `model`'s over `photos`."""
     session = onnx_session(onnx_path)
-    return psnr((torch.from_numpy(session.run(None, {"image": p.numpy()})[0]), model(p)) for p in photos)
+    return psnr((torch.from_numpy(run_onnx(session, p)[0]), model(p)) for p in photos)
 
 
 def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
@@ -222,6 +267,43 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
     }
+
+
+def model_index(folder: str | Path) -> dict:
+    """What a JavaScript page needs to offer the models in `folder`: each model's file, style and precision
+    from its metadata, and the I/O convention they share. Written to folder/models.json by `--index`."""
+    import onnx
+
+    models = []
+    for path in sorted(Path(folder).glob("*.onnx")):
+        try:
+            proto = onnx.load(str(path), load_external_data=False)
+        except Exception as e:  # onnx raises its own exception types for unreadable files
+            raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
+        props = {p.key: p.value for p in proto.metadata_props}
+        if "style" not in props:
+            continue  # not an fst model
+        models.append(
+            {
+                "file": path.name,
+                "style": props["style"],
+                "precision": props.get("precision", "fp32"),
+                "image_size": int(props.get("image_size", 0)),
+                "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],
+                "io": props.get("io", IO_CONVENTION),
+            }
+        )
+    io = {"input": "image", "output": "stylized", "layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}
+    return {"io": {**io, "side_multiple": SIDE_MULTIPLE, "pad_mode": "reflect"}, "models": models}
+
+
+def write_model_index(folder: str | Path) -> Path:
+    """folder/models.json from model_index(folder), written whole or not at all."""
+    index = model_index(folder)
+    path = Path(folder) / "models.json"
+    with atomic_write(path) as tmp:
+        Path(tmp).write_text(json.dumps(index, indent=2) + "\n")
+    return path
 
 
 if __name__ == "__main__":  # `python -m fst.export`: the command line lives in fst.cli.export

@@ -46,11 +46,24 @@ class UpsampleConv(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
+SIDE_MULTIPLE = 4  # two stride-2 convolutions down, two 2x upsamplings up
+
+
+def pad_to_multiple(image: torch.Tensor) -> torch.Tensor:
+    """Reflection-pad the right and bottom of (N, C, H, W) `image` so both sides are multiples of SIDE_MULTIPLE."""
+    height, width = image.shape[-2:]
+    pad_bottom, pad_right = (-height) % SIDE_MULTIPLE, (-width) % SIDE_MULTIPLE
+    if not pad_bottom and not pad_right:
+        return image
+    return F.pad(image, (0, pad_right, 0, pad_bottom), mode="reflect")
+
+
 class TransformerNet(nn.Module):
     """RGB image in [0, 1] of any size -> stylized RGB image in [0, 1] of the same size.
 
     The two stride-2 convolutions need sides divisible by 4: other sizes are reflection-padded on the right and
-    bottom and cropped back after, so every pixel of the output corresponds to one of the input.
+    bottom and cropped back after, so every pixel of the output corresponds to one of the input. The exported
+    graph is `stylize_padded` alone, so that it needs no runtime shape arithmetic (see fst.export).
     """
 
     def __init__(self, width: int = 32, res_blocks: int = 5) -> None:
@@ -69,7 +82,9 @@ class TransformerNet(nn.Module):
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]
-        pad_bottom, pad_right = (-height) % 4, (-width) % 4
-        x = F.pad(image, (0, pad_right, 0, pad_bottom), mode="reflect")
+        return self.stylize_padded(pad_to_multiple(image))[..., :height, :width]
+
+    def stylize_padded(self, image: torch.Tensor) -> torch.Tensor:
+        """The network on an image whose sides are already multiples of SIDE_MULTIPLE."""
         # A sigmoid keeps the output a valid image without the dead gradients of clamping.
-        return torch.sigmoid(self.net(x))[..., :height, :width]
+        return torch.sigmoid(self.net(image))

@@ -21,6 +21,30 @@ def test_onnx_statistics_graphs_match_pytorch(models):
     )
 
 
+def test_a_model_exported_with_padding_inside_its_graph_still_runs(tmp_path):
+    """Earlier exports padded inside the graph (with runtime Shape ops); the caller's padding is a no-op for them."""
+    import warnings
+
+    from fst.backends import OnnxBackend
+    from fst.transformer import TransformerNet
+
+    torch.manual_seed(0)
+    model = TransformerNet(width=4, res_blocks=1).eval()
+    dim = torch.export.Dim
+    path = tmp_path / "old.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            model, (torch.rand(1, 3, 64, 64),), input_names=["image"], output_names=["stylized"],
+            dynamic_shapes=({0: dim("batch"), 2: dim("height"), 3: dim("width")},), opset_version=18, dynamo=True,
+        )  # fmt: skip
+    onnx.save(program.model_proto, path)
+    assert "Shape" in {n.op_type for n in program.model_proto.graph.node}
+    images = torch.rand(1, 3, 37, 50)
+    with torch.no_grad():
+        torch.testing.assert_close(OnnxBackend(path, cuda=False)(images), model(images), rtol=0, atol=1e-4)
+
+
 def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
     from onnx import TensorProto, helper
 

@@ -20,6 +20,27 @@ def test_export_command_line(tmp_path):
     assert meta["style_image"] == "starry_night.jpg" and meta["precision"] == "fp32"
 
 
+def test_static_and_index_command_lines(tmp_path, capsys):
+    config = tiny_config(tmp_path)
+    model = TransformerNet(config.model.width, config.model.res_blocks)
+    checkpoint = save_checkpoint({"step": 7, "config": config.to_dict(), "model": model.state_dict()}, tmp_path, 1)
+    out = tmp_path / "out" / "m.onnx"
+    assert main([str(checkpoint), "-o", str(out), "--static", "90x160"]) == 0
+    dims = onnx.load(out).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_value for d in dims] == [1, 3, 90, 160]
+    for bad in ("90", "90x", "4x160", "ninetyx160"):
+        with pytest.raises(FstError, match=f"--static {bad}: expected HEIGHTxWIDTH in pixels, each at least 8"):
+            main([str(checkpoint), "-o", str(out), "--static", bad])
+    capsys.readouterr()
+    assert main(["--index", str(out.parent)]) == 0
+    assert capsys.readouterr().out == f"wrote {out.parent / 'models.json'}\n"
+    assert '"input_shape": [\n        1,\n        3,\n        90,' in (out.parent / "models.json").read_text()
+    with pytest.raises(FstError, match=f"--index {tmp_path / 'gone'}: expected a folder of .onnx models"):
+        main(["--index", str(tmp_path / "gone")])
+    with pytest.raises(FstError, match=r"expected a checkpoint and -o OUT.onnx \(or --index DIR\)"):
+        main([str(checkpoint)])
+
+
 def test_export_never_writes_over_its_checkpoint_or_another_kind_of_file(tmp_path):
     config = tiny_config(tmp_path)
     model = TransformerNet(config.model.width, config.model.res_blocks)

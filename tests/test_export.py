@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import onnx
 import onnxruntime
@@ -6,10 +8,13 @@ import torch
 
 from fst.version import __version__
 from fst.errors import FstError
-from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, psnr_against
+from fst.backends import onnx_session, run_onnx
+from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, model_index, psnr_against
 from fst.transformer import TransformerNet
 
-from conftest import DEMO_PHOTOS, tiny_config
+from conftest import DEMO_PHOTOS, REPO, tiny_config
+
+SHIPPED = ["starry_night", "the_scream", "wave"]
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +37,108 @@ def test_export_matches_pytorch_on_untraced_sizes(exported):
     assert [i.name for i in session.get_inputs()] == ["image"] and [o.name for o in session.get_outputs()] == [
         "stylized"
     ]
-    for shape in [(1, 3, 37, 53), (3, 3, 128, 96), (1, 3, 8, 300)]:
+    for shape in [(1, 3, 36, 52), (3, 3, 128, 96), (1, 3, 8, 300)]:  # the graph's own sizes: multiples of 4
         images = torch.rand(shape)
         got = session.run(None, {"image": images.numpy()})[0]
         with torch.no_grad():
             expected = model(images).numpy()
         assert got.shape == shape
         assert np.abs(got - expected).max() <= MAX_ABS_ERROR
+    for shape in [(1, 3, 37, 53), (2, 3, 9, 301)]:  # others: padded and cropped by the caller
+        images = torch.rand(shape)
+        got = run_onnx(session, images)[0]
+        with torch.no_grad():
+            expected = model(images).numpy()
+        assert got.shape == shape
+        assert np.abs(got - expected).max() <= MAX_ABS_ERROR
+
+
+def test_the_graph_needs_no_runtime_shape_arithmetic(exported):
+    """OpenCV's DNN rejects Shape; IR 8 loads in onnxruntime 1.14 on; the output's dims have plain names."""
+    _, path, _ = exported
+    proto = onnx.load(path)
+    assert {n.op_type for n in proto.graph.node} == {
+        "Pad", "Conv", "InstanceNormalization", "Relu", "Add", "Resize", "Sigmoid"
+    }  # fmt: skip
+    assert proto.ir_version == 8
+    onnx.checker.check_model(proto, full_check=True)
+    for value in (proto.graph.input[0], proto.graph.output[0]):
+        dims = value.type.tensor_type.shape.dim
+        assert [d.dim_param or d.dim_value for d in dims] == ["batch", 3, "height", "width"]
+    assert not proto.graph.value_info and not any(n.metadata_props for n in proto.graph.node)
+
+
+def test_opencv_dnn_loads_the_export_and_matches_onnxruntime(exported):
+    cv2 = pytest.importorskip("cv2")
+    _, path, _ = exported
+    net, session = cv2.dnn.readNetFromONNX(str(path)), onnx_session(path)
+    for shape in [(1, 3, 64, 96), (1, 3, 100, 40)]:
+        images = torch.rand(shape)
+        net.setInput(images.numpy())
+        assert np.abs(net.forward() - run_onnx(session, images)[0]).max() <= 1e-4
+
+
+def test_a_static_export_has_its_one_size_and_pads_inside(exported, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    model, _, _ = exported
+    path = tmp_path / "static.onnx"
+    report = export_onnx(model, path, {"style": "test"}, static=(83, 117))
+    assert report.max_abs_error <= MAX_ABS_ERROR
+    proto = onnx.load(path)
+    for value in (proto.graph.input[0], proto.graph.output[0]):
+        assert [d.dim_value for d in value.type.tensor_type.shape.dim] == [1, 3, 83, 117]
+    assert "Shape" not in {n.op_type for n in proto.graph.node} and proto.ir_version == 8
+    assert {p.key: p.value for p in proto.metadata_props}["io"].endswith("of shape 1x3x83x117")
+    images = torch.rand(1, 3, 83, 117)
+    net = cv2.dnn.readNetFromONNX(str(path))
+    net.setInput(images.numpy())
+    with torch.no_grad():
+        assert np.abs(net.forward() - model(images).numpy()).max() <= 1e-4
+    with pytest.raises(FstError, match="this model was exported for 83x117 images only, not 84x117"):
+        run_onnx(onnx_session(path), torch.rand(1, 3, 84, 117))
+
+
+def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
+    from onnx import TensorProto, helper
+
+    from fst.export import write_model_index
+
+    _, path, _ = exported
+    (tmp_path / "b.onnx").write_bytes(path.read_bytes())
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )  # fmt: skip
+    onnx.save(helper.make_model(graph), tmp_path / "a-not-fst.onnx")
+    index = json.loads(write_model_index(tmp_path).read_text())
+    assert index["io"] == {
+        "input": "image", "output": "stylized", "layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0],
+        "side_multiple": 4, "pad_mode": "reflect",
+    }  # fmt: skip
+    [entry] = index["models"]
+    assert entry["file"] == "b.onnx" and entry["style"] == "test" and entry["precision"] == "fp32"
+    assert entry["image_size"] == 32 and entry["input_shape"] == ["batch", 3, "height", "width"]
+    (tmp_path / "c.onnx").write_text("not a model")
+    with pytest.raises(FstError, match=f"{tmp_path / 'c.onnx'} is not a loadable ONNX model"):
+        write_model_index(tmp_path)
+
+
+def test_shipped_models_are_portable_and_indexed():
+    """exports/models.json, what the browser demo reads, describes the shipped models as they are; each loads in
+    OpenCV's DNN and matches onnxruntime."""
+    cv2 = pytest.importorskip("cv2")
+    index = json.loads((REPO / "exports" / "models.json").read_text())
+    current = {m["file"]: m for m in model_index(REPO / "exports")["models"]}
+    assert [m["style"] for m in index["models"]] == SHIPPED
+    assert all(current[m["file"]] == m for m in index["models"])
+    images = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    for style in SHIPPED:
+        path = REPO / "exports" / f"{style}.onnx"
+        assert onnx.load(path).ir_version == 8
+        net = cv2.dnn.readNetFromONNX(str(path))
+        net.setInput(images.numpy())
+        assert np.abs(net.forward() - run_onnx(onnx_session(path), images)[0]).max() <= 1e-3, style
 
 
 def test_metadata_and_opset(exported):

@@ -1,0 +1,48 @@
+"""`python -m fst.serve` / `fst-serve`: serve the browser demo (web/) and the models (exports/) on this machine."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fst.errors import FstError, command_name, exit_with
+from fst.serve import make_server
+
+REPO = Path(__file__).resolve().parent.parent.parent
+WEB_RUNTIME = Path("web") / "node_modules" / "onnxruntime-web" / "dist"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fst.serve [--port N] [--root DIR]`: serves until Ctrl-C."""
+    parser = argparse.ArgumentParser(
+        prog=command_name("python -m fst.serve"),
+        description="Serve the browser demo on 127.0.0.1, cross-origin isolated for multi-threaded WebAssembly.",
+    )
+    parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
+    parser.add_argument("--root", default=str(REPO), help="folder holding web/ and exports/ (default: this checkout)")
+    args = parser.parse_args(argv)
+    root = Path(args.root)
+    if not (root / "web" / "index.html").is_file():
+        raise FstError(f"--root {root}: expected a folder holding web/index.html (an fst checkout)")
+    if not (root / WEB_RUNTIME).is_dir():
+        raise FstError(f"{root / WEB_RUNTIME} is missing: run `make web` (npm install in web/) first")
+    if not 0 <= args.port <= 65535:
+        raise FstError(f"--port {args.port}: expected a port number from 0 to 65535")
+    try:
+        server = make_server(root, args.port)
+    except OSError as e:
+        raise FstError(f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} ({e.strerror})") from None
+    port = server.server_address[1]
+    print(f"serving {root} at http://127.0.0.1:{port}/web/ (Ctrl-C stops)", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def cli() -> None:
+    """Console-script entry point (`fst-serve`), also `python -m fst.serve`."""
+    exit_with(main)

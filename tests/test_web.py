@@ -1,0 +1,107 @@
+"""The browser demo in headless Chromium and the Node example, each checked against Python onnxruntime on the same
+photo. `make test-web` installs their packages and runs these with the figures printed; without Chromium or the
+packages they skip, saying which is missing."""
+
+import base64
+import json
+import queue
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fst.backends import onnx_session, run_onnx
+from fst.data import to_tensor
+from fst.serve import make_server
+
+from conftest import DEMO_PHOTOS, REPO
+
+WEB_RUNTIME = REPO / "web" / "node_modules" / "onnxruntime-web"
+NODE_RUNTIME = REPO / "web" / "node" / "node_modules" / "onnxruntime-node"
+MODEL = "starry_night.onnx"
+
+
+def chromium() -> str | None:
+    return next((path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None)
+
+
+def python_reference(photo: Path) -> np.ndarray:
+    image = to_tensor(Image.open(photo).convert("RGB")).unsqueeze(0)
+    return run_onnx(onnx_session(REPO / "exports" / MODEL), image)[0][0]
+
+
+@pytest.fixture(scope="module")
+def photo(tmp_path_factory):
+    """A 512x512 PNG: lossless, so the browser decodes exactly the pixels Python does."""
+    path = tmp_path_factory.mktemp("web") / "astronaut.png"
+    Image.open(DEMO_PHOTOS / "astronaut.jpg").convert("RGB").save(path)
+    return path
+
+
+@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
+@pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
+def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    for name in ("web", "exports"):
+        (site / name).symlink_to(REPO / name)
+    shutil.copy(photo, site / "photo.png")
+    results: queue.Queue = queue.Queue()
+    server = make_server(site, 0, results.put)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/web/?test=../photo.png&style={MODEL}&ep=wasm&runs=3"
+    browser = subprocess.Popen(
+        [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
+         f"--user-data-dir={tmp_path / 'profile'}", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        result = results.get(timeout=180)
+    finally:
+        browser.kill()
+        browser.wait()
+        server.shutdown()
+        server.server_close()
+    assert "error" not in result, result.get("error")
+    assert (result["width"], result["height"]) == (512, 512) and result["isolated"] is True
+    expected = python_reference(photo)
+    output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 512, 512)
+    canvas = np.frombuffer(base64.b64decode(result["canvas"]), dtype=np.uint8).reshape(512, 512, 4)
+    error = float(np.abs(output - expected).max())
+    levels = np.abs(canvas[..., :3].astype(int) - np.round(expected.transpose(1, 2, 0) * 255).astype(int)).max()
+    print(
+        f"\nweb demo ({result['backend']}, {result['threads']} threads): 512x512 {MODEL} in "
+        f"{', '.join(f'{t:.0f}' for t in result['times'])} ms; max abs difference from Python onnxruntime "
+        f"{error:.2g}, canvas within {levels} level(s) of 255"
+    )
+    assert error < 1e-3
+    assert levels <= 1  # the canvas rounds the same floats to 8 bits
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")
+@pytest.mark.skipif(not NODE_RUNTIME.is_dir(), reason="web/node/node_modules is missing: run `make web`")
+def test_the_node_example_stylizes_a_photo_as_python_does(photo, tmp_path):
+    out = tmp_path / "out.png"
+    subprocess.run(
+        ["node", str(REPO / "web" / "node" / "stylize.mjs"), str(REPO / "exports" / MODEL), str(photo), str(out)],
+        check=True, capture_output=True, timeout=300,
+    )  # fmt: skip
+    got = np.asarray(Image.open(out).convert("RGB"), dtype=int)
+    expected = np.round(python_reference(photo).transpose(1, 2, 0) * 255).astype(int)
+    assert got.shape == (512, 512, 3)
+    assert np.abs(got - expected).max() <= 1
+
+
+def test_the_page_reads_the_convention_it_pads_by_from_models_json():
+    """web/app.js pads with index.io.side_multiple and reflects as the graph's caller must; models.json says so."""
+    index = json.loads((REPO / "exports" / "models.json").read_text())
+    app = (REPO / "web" / "app.js").read_text()
+    assert index["io"]["side_multiple"] == 4 and index["io"]["pad_mode"] == "reflect"
+    assert "index.io.side_multiple" in app and "2 * (n - 1) - i" in app  # reflect: index n maps to n - 2
+    padded = torch.nn.functional.pad(torch.arange(5.0).view(1, 1, 1, 5), (0, 3, 0, 0), mode="reflect")
+    assert padded.flatten().tolist() == [0, 1, 2, 3, 4, 3, 2, 1]  # what `reflect` computes, as torch does

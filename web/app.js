@@ -1,0 +1,217 @@
+// The browser demo: a photo or webcam frame -> an fst network (onnxruntime-web) -> a canvas, all on this device.
+// The models and their input/output convention come from exports/models.json (`python -m fst.export --index`):
+// float32 NCHW RGB in [0, 1], height and width multiples of side_multiple, other sizes padded by reflection on
+// the right and bottom and the output cropped back.
+import * as ort from "./node_modules/onnxruntime-web/dist/ort.all.min.mjs";
+
+const params = new URLSearchParams(location.search);
+const modelsUrl = new URL(params.get("models") || "../exports/", location.href);
+const $ = (id) => document.getElementById(id);
+
+ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
+// Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages (python -m fst.serve).
+ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(navigator.hardwareConcurrency || 1, 8) : 1;
+
+let index;            // models.json
+let photo = null;     // the current still image (an <img>), or null while the webcam runs
+let video = null;     // the webcam's <video> while it runs
+const sessions = new Map();  // model file -> {session, backend}
+
+function setStatus(text, error = false) {
+  $("status").textContent = text;
+  $("status").classList.toggle("error", error);
+}
+
+async function preferredBackends() {
+  const forced = params.get("ep");
+  if (forced) return [forced];
+  if (navigator.gpu) {
+    try {
+      if (await navigator.gpu.requestAdapter()) return ["webgpu", "wasm"];
+    } catch { /* no usable adapter: wasm */ }
+  }
+  return ["wasm"];
+}
+
+async function sessionFor(file) {
+  if (!sessions.has(file)) {
+    const url = new URL(file, modelsUrl).href;
+    let lastError;
+    for (const backend of await preferredBackends()) {
+      try {
+        const session = await ort.InferenceSession.create(url, { executionProviders: [backend] });
+        sessions.set(file, { session, backend });
+        break;
+      } catch (e) {
+        lastError = e;
+      }
+    }
+    if (!sessions.has(file)) throw lastError;
+  }
+  return sessions.get(file);
+}
+
+const reflect = (i, n) => (i < n ? i : 2 * (n - 1) - i);
+
+// RGBA pixels -> the model's input: float32 NCHW in [0, 1], sides padded to multiples of `multiple`.
+function toTensor(pixels, width, height, multiple) {
+  const pw = Math.ceil(width / multiple) * multiple, ph = Math.ceil(height / multiple) * multiple;
+  const data = new Float32Array(3 * ph * pw);
+  for (let y = 0; y < ph; y++) {
+    const row = reflect(y, height) * width;
+    for (let x = 0; x < pw; x++) {
+      const src = 4 * (row + reflect(x, width)), dst = y * pw + x;
+      for (let c = 0; c < 3; c++) data[c * ph * pw + dst] = pixels[src + c] / 255;
+    }
+  }
+  return new ort.Tensor("float32", data, [1, 3, ph, pw]);
+}
+
+// The model's output, cropped to width x height, as float32 RGB planes and as RGBA pixels blended with the photo.
+function fromTensor(output, pixels, width, height, strength) {
+  const [, , ph, pw] = output.dims;
+  const out = output.data, planes = new Float32Array(3 * width * height);
+  const rgba = new ImageData(width, height);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      for (let c = 0; c < 3; c++) {
+        const value = out[c * ph * pw + y * pw + x];
+        planes[c * width * height + i] = value;
+        rgba.data[4 * i + c] = 255 * (strength * value + (1 - strength) * pixels[4 * i + c] / 255);
+      }
+      rgba.data[4 * i + 3] = 255;
+    }
+  }
+  return { planes, rgba };
+}
+
+// Draws `source` into the input canvas with its long side at most `longSide` (0: as it is), then stylizes it.
+async function stylize(source, sourceWidth, sourceHeight, longSide) {
+  const scale = longSide ? Math.min(1, longSide / Math.max(sourceWidth, sourceHeight)) : 1;
+  const width = Math.max(8, Math.round(sourceWidth * scale)), height = Math.max(8, Math.round(sourceHeight * scale));
+  const input = $("input"), output = $("output");
+  input.width = output.width = width;
+  input.height = output.height = height;
+  const context = input.getContext("2d", { willReadFrequently: true });
+  context.drawImage(source, 0, 0, width, height);
+  const pixels = context.getImageData(0, 0, width, height).data;
+  const model = index.models.find((m) => m.file === $("style").value);
+  const { session, backend } = await sessionFor(model.file);
+  const start = performance.now();
+  const feeds = { [index.io.input]: toTensor(pixels, width, height, index.io.side_multiple) };
+  const result = (await session.run(feeds))[index.io.output];
+  const ms = performance.now() - start;
+  const { planes, rgba } = fromTensor(result, pixels, width, height, Number($("strength").value));
+  output.getContext("2d").putImageData(rgba, 0, 0);
+  const threads = backend === "wasm" ? `, ${ort.env.wasm.numThreads} thread(s)` : "";
+  $("output-caption").textContent = `${model.style}: ${width}x${height} in ${ms.toFixed(0)} ms (${backend}${threads})`;
+  return { planes, rgba, ms, backend, width, height };
+}
+
+async function refresh() {
+  if (!photo) return;  // the webcam loop picks up changes itself
+  setStatus("stylizing…");
+  try {
+    await stylize(photo, photo.naturalWidth, photo.naturalHeight, Number($("size").value));
+    setStatus("done: change the style, strength or photo to run again");
+  } catch (e) {
+    setStatus(`could not stylize: ${e.message || e}`, true);
+  }
+}
+
+function loadImage(url) {
+  return new Promise((resolve, reject) => {
+    const image = new Image();
+    image.onload = () => resolve(image);
+    image.onerror = () => reject(new Error(`cannot read the image ${url}`));
+    image.src = url;
+  });
+}
+
+async function webcamLoop() {
+  while (video) {
+    if (video.readyState >= 2) {
+      await stylize(video, video.videoWidth, video.videoHeight, Number($("size").value));
+    } else {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+async function toggleWebcam() {
+  if (video) {
+    video.srcObject.getTracks().forEach((track) => track.stop());
+    video = null;
+    $("webcam").textContent = "Use the webcam";
+    return;
+  }
+  try {
+    video = document.createElement("video");
+    video.muted = true;
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: true });
+    await video.play();
+  } catch (e) {
+    video = null;
+    setStatus(`no webcam: ${e.message || e}`, true);
+    return;
+  }
+  photo = null;
+  $("webcam").textContent = "Stop the webcam";
+  setStatus("webcam: stylizing frame after frame");
+  webcamLoop().catch((e) => setStatus(`could not stylize: ${e.message || e}`, true));
+}
+
+function toBase64(bytes) {
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) text += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(text);
+}
+
+// ?test=PHOTO&style=FILE: stylize PHOTO at its own size `runs` times and POST the output to the serving test.
+async function runTest() {
+  const image = await loadImage(params.get("test"));
+  $("style").value = params.get("style") || index.models[0].file;
+  const times = [];
+  let last;
+  for (let run = 0; run < Number(params.get("runs") || 3); run++) {
+    last = await stylize(image, image.naturalWidth, image.naturalHeight, 0);
+    times.push(last.ms);
+  }
+  return {
+    width: last.width, height: last.height, backend: last.backend, threads: ort.env.wasm.numThreads,
+    isolated: self.crossOriginIsolated, times,
+    output: toBase64(new Uint8Array(last.planes.buffer)), canvas: toBase64(new Uint8Array(last.rgba.data.buffer)),
+  };
+}
+
+async function main() {
+  const response = await fetch(new URL("models.json", modelsUrl));
+  if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
+  index = await response.json();
+  for (const model of index.models) $("style").add(new Option(`${model.style} (${model.precision})`, model.file));
+  if (params.has("test")) {
+    let result;
+    try {
+      result = await runTest();
+    } catch (e) {
+      result = { error: String(e.message || e) };
+    }
+    await fetch("/fst-test/result", { method: "POST", body: JSON.stringify(result) });
+    return;
+  }
+  $("photo").onchange = async () => {
+    const file = $("photo").files[0];
+    if (!file) return;
+    if (video) await toggleWebcam();
+    photo = await loadImage(URL.createObjectURL(file));
+    refresh();
+  };
+  $("webcam").onclick = toggleWebcam;
+  $("strength").oninput = () => { $("strength-value").textContent = $("strength").value; };
+  for (const id of ["style", "strength", "size"]) $(id).onchange = refresh;
+  photo = await loadImage(new URL("../data/demo/chelsea.jpg", location.href).href);
+  await refresh();
+}
+
+main().catch((e) => setStatus(String(e.message || e), true));
