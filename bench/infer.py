@@ -6,6 +6,9 @@ Baseline: the Johnson et al. network run eagerly in fp32 under torch.no_grad(), 
 fast_neural_style stylizes. Rows: fst's PyTorch path (TorchBackend), onnxruntime fp32 and int8 on CPU, and on a
 machine with CUDA the PyTorch fp16 path and onnxruntime fp16 on the GPU. Columns: median latency, frames per
 second, speedup over the baseline at the same size, PSNR against the fp32 network on the sample photos.
+Then the shipped styles as a user runs them: Stylizer("exports/<style>.onnx") on a 512x512 photo, PIL image in
+and out, which on a CPU with fast int8 runs the style's int8 copy where one is shipped (fst.backends.int8_sibling),
+against the same network run eagerly in fp32.
 Last line: the same as one JSON object.
 """
 
@@ -26,8 +29,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
+from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.data import load_rgb, resize_long_side, to_image, to_tensor  # noqa: E402
 from fst.export import calibration_photos, export_onnx, psnr  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.stylize import Stylizer  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,6 +49,34 @@ def median_ms(fn, images: torch.Tensor, repeats: int) -> float:
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000
+
+
+def shipped_default_path(repeats: int) -> list[dict]:
+    """Each shipped style through Stylizer's default path at 512x512, against its network run eagerly in fp32."""
+    photo = resize_long_side(load_rgb(REPO / "data" / "demo" / "astronaut.jpg"), 512)
+    samples = calibration_photos(REPO / "data" / "demo", count=7, size=256)
+    rows = []
+    print(f"{'shipped style, default path':<42} {'runs':<26} {'median ms':>10} {'speedup':>8} {'PSNR dB':>8}")
+    for entry in json.loads((REPO / "exports" / "models.json").read_text())["models"]:
+        if entry["precision"] != "fp32":
+            continue
+        path = REPO / "exports" / entry["file"]
+        network = network_for(network_weights(path), path).eval()
+        stylizer = Stylizer(path, "cpu")
+        ran = Path(stylizer.path).name
+
+        def eager(_images: torch.Tensor) -> None:
+            with torch.no_grad():
+                to_image(network(to_tensor(photo).unsqueeze(0))[0])
+
+        base_ms = median_ms(eager, None, repeats)
+        ms = median_ms(lambda _: stylizer.stylize(photo), None, repeats)
+        with torch.no_grad():
+            quality = psnr((stylizer.backend(p), network(p)) for p in samples)
+        rows.append({"style": entry["style"], "runs": ran, "eager_ms": round(base_ms, 1), "median_ms": round(ms, 1),
+                     "speedup": round(base_ms / ms, 2), "psnr_db": round(quality, 1)})  # fmt: skip
+        print(f"{entry['style']:<42} {ran:<26} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
+    return rows
 
 
 def machine() -> str:
@@ -149,10 +183,14 @@ def main() -> None:
         }  # fmt: skip
         print(f"target: onnxruntime at 512x512 >= 2x baseline: {best['speedup']:.2f}x ({best['engine']})")
         print(f"target: a width-16 network under 150 ms at 512x512: {small_ms:.1f} ms")
+    print()
+    shipped = shipped_default_path(args.repeats)
+    print(f"target: the default path at 512x512 >= 2x eager fp32: {min(r['speedup'] for r in shipped):.2f}x (slowest)")
     for row in rows:
         if row["psnr_db"] == float("inf"):
             row["psnr_db"] = "inf"
-    print(json.dumps({"benchmark": "infer", "machine": machine(), "weights": weights, "rows": rows, **targets}))
+    print(json.dumps({"benchmark": "infer", "machine": machine(), "weights": weights, "rows": rows,
+                      "shipped": shipped, **targets}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,6 +33,26 @@ def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
     return onnxruntime.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
 
 
+INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
+
+
+def int8_sibling(path: Path) -> tuple[Path, float] | None:
+    """NAME-int8.onnx beside NAME.onnx, with its PSNR against fp32, when its metadata shows at least
+    INT8_MIN_PSNR_DB: the copy a CPU may run in its place. None otherwise (absent, another precision, an export
+    that recorded no PSNR, or too far from fp32)."""
+    import onnx
+
+    sibling = path.with_name(f"{path.stem}-int8.onnx")
+    if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
+        return None
+    try:
+        props = {p.key: p.value for p in onnx.load(str(sibling), load_external_data=False).metadata_props}
+        psnr = float(props.get("psnr_db", "nan"))
+    except Exception:  # an unreadable sibling is not a reason to refuse the model asked for
+        return None
+    return (sibling, psnr) if props.get("precision") == "int8" and psnr >= INT8_MIN_PSNR_DB else None
+
+
 def fixed_size(session) -> tuple[int, int] | None:
     """(height, width) of a model exported with --static, None for one that takes any size."""
     height, width = session.get_inputs()[0].shape[2:]

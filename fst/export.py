@@ -1,7 +1,8 @@
 """ONNX export of a transformation network, verified against PyTorch before anything is written.
 
 The model takes `image`, float32 NCHW RGB in [0, 1], with dynamic batch, height and width, and returns
-`stylized` in the same convention, whatever the precision inside. Height and width must be multiples of 4: the
+`stylized` in the same convention, whatever the precision inside (an fp16 or int8 export records its PSNR
+against fp32 as `psnr_db`). Height and width must be multiples of 4: the
 caller pads other sizes by reflection on the right and bottom and crops the output back (fst.backends.run_onnx
 does). Padding inside the graph would need runtime Shape arithmetic, which OpenCV's DNN and other converters
 reject; without it the graph is plain convolutions, norms and resizes, and loads in every common runtime. The
@@ -139,6 +140,9 @@ def export_onnx(
                     f"the {precision} export of {path.name} reaches only {psnr:.1f} dB PSNR against fp32 on "
                     f"{len(photos)} sample photos, below the {MIN_PSNR_DB:g} dB required; nothing was written"
                 )
+            # What fst.backends.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
+            proto.metadata_props.add(key="psnr_db", value=f"{psnr:.2f}")
+            onnx.save(proto, tmp)
     return ExportReport(path, precision, error, psnr)
 
 
@@ -184,8 +188,11 @@ def _make_portable(proto, static: tuple[int, int] | None) -> None:
 def _quantize(proto, photos: list[torch.Tensor]):
     """Static int8 quantization of the convolutions (QDQ, per-channel weights), calibrated on `photos`.
 
-    Instance norm, padding and resizing stay in float: they are cheap, and instance norm is what keeps the
-    quantization error from compounding through the residual blocks.
+    The two convolutions at each end, which read or write full-resolution tensors, stay in float, as do instance
+    norm, padding and resizing: 8-bit steps there land on the pixels themselves, while most of the arithmetic is
+    in the quarter-resolution residual blocks. Measured on the shipped styles (7 demo photos): all convolutions
+    int8 gives 26.5 to 33.8 dB against fp32, these four in float 34.5 to 40.7 dB, at about the same speed.
+    Instance norm is also what keeps the quantization error from compounding through the residual blocks.
     """
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -204,6 +211,7 @@ def _quantize(proto, photos: list[torch.Tensor]):
         logging.disable(logging.WARNING)  # the quantizer logs per-tensor notes about rank-1 norm weights
         try:
             quant_pre_process(str(fp32), str(prepared), skip_symbolic_shape=True)
+            convs = [node.name for node in onnx.load(str(prepared)).graph.node if node.op_type == "Conv"]
             quantize_static(
                 str(prepared),
                 str(quantized),
@@ -213,6 +221,7 @@ def _quantize(proto, photos: list[torch.Tensor]):
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 per_channel=True,
+                nodes_to_exclude=convs[:2] + convs[-2:],
             )
         finally:
             logging.disable(logging.NOTSET)

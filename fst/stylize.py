@@ -17,10 +17,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend
+from fst.backends import OnnxBackend, TorchBackend, int8_sibling
 from fst.data import resize_long_side, to_image, to_tensor
 from fst.errors import FstError
 from fst.guided import guided_upsample
+from fst.hardware import fast_int8
 from fst.temporal import TemporalFilter
 from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
 
@@ -70,6 +71,8 @@ class Stylizer:
         size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
+    int8: on a CPU whose int8 arithmetic is fast (fst.hardware.fast_int8), run NAME-int8.onnx in place of
+        NAME.onnx when it stays within 35 dB PSNR of it (fst.backends.int8_sibling); `self.choice` says which.
     """
 
     def __init__(
@@ -82,6 +85,7 @@ class Stylizer:
         strength: float = 1.0,
         max_memory: float | None = None,
         style_scale: int | None = None,
+        int8: bool = True,
     ) -> None:
         path = Path(model)
         if not path.is_file():
@@ -106,11 +110,18 @@ class Stylizer:
 
                 if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
                     raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
+            self.choice = ""  # why another file than `model` runs, if one does
+            sibling = int8_sibling(path) if int8 and not cuda else None
+            fast, why = fast_int8()
+            if sibling is not None and fast:
+                self.choice = f"running {sibling[0]} (int8, {sibling[1]:.1f} dB PSNR against fp32): {why}"
+                path = sibling[0]
             self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
         else:
             if device == "cuda" and not torch.cuda.is_available():
                 raise FstError("device cuda: PyTorch sees no CUDA device here")
             self.backend = TorchBackend(path, torch.device("cuda" if cuda else "cpu"))
+            self.choice = ""
         self.path = path
         self.tile, self.overlap = tile, overlap
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory

@@ -294,3 +294,19 @@ def test_optimize_takes_size_and_the_loss_of_a_config_and_refuses_videos(tmp_pat
     make_video(tmp_path / "clip.mp4", 32, 24, 2, audio=False)
     with pytest.raises(FstError, match="--optimize works on images only"):
         main([*args, "--input", str(tmp_path / "clip.mp4"), "--output", str(tmp_path / "out")])
+
+
+def test_the_int8_copy_a_cpu_runs_is_named_and_no_int8_runs_the_model_given(models, tmp_path, capsys, monkeypatch):
+    from test_stylize import int8_copy
+
+    _, onnx_path = models
+    model, sibling = tmp_path / "style.onnx", tmp_path / "style-int8.onnx"
+    model.write_bytes(onnx_path.read_bytes())
+    int8_copy(onnx_path, sibling)
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "in.png")
+    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    args = ["--model", str(model), "--input", str(tmp_path / "in.png"), "--device", "cpu", "--overwrite"]
+    assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
+    assert f"running {sibling} (int8, 36.5 dB PSNR against fp32): the CPU has AVX2\n" in capsys.readouterr().err
+    assert main([*args, "--output", str(tmp_path / "b.png"), "--no-int8"]) == 0
+    assert "running" not in capsys.readouterr().err

@@ -130,7 +130,9 @@ def test_shipped_models_are_portable_and_indexed():
     cv2 = pytest.importorskip("cv2")
     index = json.loads((REPO / "exports" / "models.json").read_text())
     current = {m["file"]: m for m in model_index(REPO / "exports")["models"]}
-    assert [m["style"] for m in index["models"]] == SHIPPED
+    assert [(m["style"], m["precision"]) for m in index["models"]] == [
+        ("starry_night", "fp32"), ("the_scream", "int8"), ("the_scream", "fp32"), ("wave", "int8"), ("wave", "fp32")
+    ]  # fmt: skip
     assert all(current[m["file"]] == m for m in index["models"])
     images = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     for style in SHIPPED:
@@ -204,8 +206,13 @@ def test_reduced_precision_reports_psnr(trained, photos, tmp_path, precision):
     assert report.psnr_db == pytest.approx(psnr_against(model, path, photos))
     proto = onnx.load(path)
     assert {p.key: p.value for p in proto.metadata_props}["precision"] == precision
+    assert {p.key: p.value for p in proto.metadata_props}["psnr_db"] == f"{report.psnr_db:.2f}"
     ops = {n.op_type for n in proto.graph.node}
     assert ("DequantizeLinear" in ops) == (precision == "int8")
+    if precision == "int8":  # the two convolutions at each end, on full-resolution tensors, stay in float
+        dequantized = {n.output[0] for n in proto.graph.node if n.op_type == "DequantizeLinear"}
+        convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+        assert [n.input[1] in dequantized for n in convs] == [False] * 2 + [True] * (len(convs) - 4) + [False] * 2
     if precision == "fp16":
         conv = next(i for i in proto.graph.initializer if i.name.endswith("net.0.1.weight"))
         assert conv.data_type == onnx.TensorProto.FLOAT16

@@ -53,3 +53,21 @@ def test_cpu_capability_names_native_bf16():
     base = torch.backends.cpu.get_cpu_capability()
     assert cpu_capability({"avx2"}) == base
     assert cpu_capability({"avx512_bf16", "amx_bf16"}) == f"{base} + AVX512-BF16 + AMX"
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({"avx2", "fma"}, (True, "the CPU has AVX2")),
+        ({"avx2", "avx512_vnni"}, (True, "the CPU has AVX2 and AVX512-VNNI")),
+        ({"asimd", "asimddp"}, (True, "the CPU has NEON dot product")),
+        ({"sse4_2", "avx"}, (False, None)),
+        (set(), (False, None)),
+    ],
+)  # fmt: skip
+def test_int8_is_fast_only_with_8_bit_dot_products(flags, expected):
+    from fst.hardware import fast_int8
+
+    fast, why = fast_int8(flags)
+    assert fast == expected[0]
+    assert why == expected[1] if fast else why.startswith("the CPU has neither AVX2 nor NEON dot products")

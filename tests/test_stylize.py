@@ -134,3 +134,51 @@ def test_video_mode_is_per_frame_without_temporal_and_steadier_with_it(models):
     assert flicker(stable) < 0.7 * flicker(per_frame), (flicker(stable), flicker(per_frame))
     video.reset()
     assert np.array_equal(np.asarray(video.stylize(frames[3])), np.asarray(per_frame[3]))
+
+
+def int8_copy(source, target, precision="int8", psnr_db="36.5"):
+    """A copy of an ONNX model whose metadata says what int8_sibling reads (the graph stays fp32: it is the metadata
+    that decides)."""
+    proto = onnx.load(source)
+    props = {p.key: p.value for p in proto.metadata_props} | {"precision": precision, "psnr_db": psnr_db}
+    del proto.metadata_props[:]
+    for key, value in props.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.save(proto, target)
+
+
+def test_a_cpu_with_fast_int8_runs_the_int8_copy_only_where_it_keeps_the_look(models, tmp_path, monkeypatch):
+    _, onnx_path = models
+    model = tmp_path / "style.onnx"
+    model.write_bytes(onnx_path.read_bytes())
+    sibling = tmp_path / "style-int8.onnx"
+    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    assert Stylizer(model, "cpu").path == model and Stylizer(model, "cpu").choice == ""  # no copy beside it
+    int8_copy(onnx_path, sibling)
+    stylizer = Stylizer(model, "cpu")
+    assert stylizer.path == sibling
+    assert stylizer.choice == f"running {sibling} (int8, 36.5 dB PSNR against fp32): the CPU has AVX2"
+    assert Stylizer(model, "cpu", int8=False).path == model
+    assert Stylizer(sibling, "cpu").path == sibling  # asked for by name: run as given
+    for precision, psnr_db in (("int8", "34.9"), ("fp16", "80"), ("int8", "not measured")):
+        int8_copy(onnx_path, sibling, precision, psnr_db)
+        assert Stylizer(model, "cpu").path == model, (precision, psnr_db)
+    sibling.write_text("not a model")
+    assert Stylizer(model, "cpu").path == model
+    int8_copy(onnx_path, sibling)
+    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (False, "the CPU has neither AVX2 nor NEON dot products"))
+    assert Stylizer(model, "cpu").path == model
+
+
+def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
+    """exports/<style>-int8.onnx is what a CPU runs by default for those styles: it must keep the look."""
+    from fst.checkpoint import network_for, network_weights
+    from fst.export import calibration_photos, psnr_against
+
+    photos = calibration_photos(DEMO_PHOTOS, count=7, size=256)
+    copies = sorted((REPO / "exports").glob("*-int8.onnx"))
+    assert [p.name for p in copies] == ["the_scream-int8.onnx", "wave-int8.onnx"]
+    for copy in copies:
+        fp32 = copy.with_name(copy.name.replace("-int8", ""))
+        network = network_for(network_weights(fp32), fp32).eval()
+        assert psnr_against(network, copy, photos) >= 35.0, copy.name  # the_scream 40.7, wave 35.2
