@@ -1,16 +1,15 @@
 """ONNX export of a transformation network, verified against PyTorch before anything is written.
 
-The model takes `image`, float32 NCHW RGB in [0, 1], with dynamic batch, height and width, and returns
-`stylized` in the same convention, whatever the precision inside (an fp16 or int8 export records its PSNR
-against fp32 as `psnr_db`). Height and width must be multiples of 4: the
-caller pads other sizes by reflection on the right and bottom and crops the output back (fst.backends.run_onnx
-does). Padding inside the graph would need runtime Shape arithmetic, which OpenCV's DNN and other converters
-reject; without it the graph is plain convolutions, norms and resizes, and loads in every common runtime. The
-file is IR version 8, the lowest opset 18 allows, so onnxruntime from 1.14 on loads it. `--static HxW` exports a
-1x3xHxW graph for runtimes that need fixed shapes, any H and W, its padding then constant. Everything a runtime
-needs to know is in the model's metadata_props: style, training image size, fst version, precision and the I/O
-convention; `--index DIR` writes the same for every model in DIR to DIR/models.json, for JavaScript, whose
-onnxruntime API does not read metadata.
+The model takes `image`, float32 NCHW RGB in [0, 1], with dynamic batch, height and width, and returns `stylized`
+in the same convention, whatever the precision inside (an fp16 or int8 export records its PSNR against fp32 as
+`psnr_db`). Height and width must be multiples of 4: the caller pads other sizes by reflection on the right and
+bottom and crops the output back (fst.backends.run_onnx does). Padding inside the graph would need runtime Shape
+arithmetic, which OpenCV's DNN and other converters reject; without it the graph is plain convolutions, norms and
+resizes, and loads in every common runtime. The file is IR version 8, the lowest opset 18 allows, which onnxruntime
+loads from 1.14 on (1.16 tested). `--static HxW` exports a 1x3xHxW graph for runtimes that need fixed shapes, any H
+and W, its padding then constant. Everything a runtime needs to know is in the model's metadata_props: style,
+training image size, fst version, precision and the I/O convention; `--index DIR` writes the same for every model
+in DIR to DIR/models.json, for JavaScript, whose onnxruntime API does not read metadata.
 
     python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
     python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
