@@ -32,7 +32,7 @@ from fst.data import find_images, load_rgb, resize_long_side, split_holdout, to_
 from fst.grid import image_grid  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import evaluate, optimize_image  # noqa: E402
-from fst.hardware import resolve_device  # noqa: E402
+from fst.hardware import cpu_capability, resolve_device  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def main() -> None:
     loss_config, style_path = loss_settings(args)
     device = resolve_device(args.device)
     loss_fn = perceptual_loss(loss_config, load_style_image(style_path, loss_config.style_size), device)
-    stylizer = Stylizer(args.model, "cuda" if device.type == "cuda" else "cpu")
+    stylizer = Stylizer(args.model, "cuda" if device.type == "cuda" else "cpu", int8=False)  # the file given
     paths = [p for name in args.photos for p in (find_images(name) if Path(name).is_dir() else [Path(name)])] \
         if args.photos else default_photos(args.count)  # fmt: skip
     counts = sorted(set(args.iters))
@@ -93,7 +93,8 @@ def main() -> None:
     results: dict[str, list[dict[str, float]]] = {"network": [], **{f"gatys_{n}": [] for n in counts}}
     seconds: dict[str, list[float]] = {"network": [], "gatys": []}
     rows = []
-    print(f"model {args.model}, style {style_path}, {len(paths)} photos at {args.size} px, {device}\n")
+    print(f"model {args.model}, style {style_path}, {len(paths)} photos at {args.size} px, {device}", end=" ")
+    print(f"({cpu_capability()})\n")
     for index, path in enumerate(paths, 1):
         photo_image = resize_long_side(load_rgb(path), args.size)
         photo = to_tensor(photo_image).unsqueeze(0).to(device)
@@ -138,7 +139,8 @@ def main() -> None:
     print(f"target: network total loss <= Gatys {reference}: {'met' if verdict else 'missed'} "
           f"({summary['network']['total']:.4f} vs {target:.4f})")  # fmt: skip
     print(json.dumps({"benchmark": "quality", "model": args.model, "style": style_path, "photos": len(paths),
-                      "size": args.size, "results": summary, "target_met": verdict}))  # fmt: skip
+                      "size": args.size, "cpu": cpu_capability(), "results": summary,
+                      "target_met": verdict}))  # fmt: skip
 
 
 if __name__ == "__main__":

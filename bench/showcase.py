@@ -32,7 +32,7 @@ def main() -> None:
     photos = [center_crop(load_rgb(p), args.size) for p in args.photos]  # equal squares make a tidy grid
     rows = [[labelled(p, f"photo: {Path(name).name}") for p, name in zip(photos, args.photos)]]
     for model, label in zip(args.models, labels):
-        stylizer = Stylizer(model, "cpu")
+        stylizer = Stylizer(model, "cpu", int8=False)
         rows.append([labelled(stylizer.stylize(p), label) for p in photos])
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     image_grid(rows).save(args.out, quality=90)

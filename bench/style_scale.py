@@ -39,7 +39,7 @@ def main() -> None:
     aspect = photo.height / photo.width
     rows, crops = [], []
     for style_scale in (None, args.style_scale):
-        stylizer = Stylizer(args.model, "cpu", style_scale=style_scale)
+        stylizer = Stylizer(args.model, "cpu", style_scale=style_scale, int8=False)
         row, crop_row = [], []
         for megapixels in MEGAPIXELS:
             width = round((megapixels * 1e6 / aspect) ** 0.5)

@@ -155,7 +155,8 @@ def model_loss(model: str, config_path: str | None):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    shipped = [str(p) for p in sorted((REPO / "exports").glob("*.onnx")) if p.stem != "demo"]
+    exported = sorted((REPO / "exports").glob("*.onnx"))
+    shipped = [str(p) for p in exported if p.stem != "demo" and not p.stem.endswith("-int8")]
     parser.add_argument("--models", nargs="+", default=shipped, help="default: the shipped styles in exports/")
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--size", default="320x240", help="WIDTHxHEIGHT of the clips")
@@ -180,7 +181,7 @@ def main() -> None:
     print(header + "\n" + "-" * (len(header) - 1))
     summary, grid_rows = [], []
     for model in args.models:
-        stylizer, loss_fn, name = Stylizer(model, "cpu"), model_loss(model, args.config), Path(model).stem
+        stylizer, loss_fn, name = Stylizer(model, "cpu", int8=False), model_loss(model, args.config), Path(model).stem
         totals: dict[str, dict[str, list[float]]] = {}
         for kind, (frames, flows) in clips.items():
             network_seconds, renders = 0.0, []

@@ -170,7 +170,8 @@ def init_path(config: Config, source: str = "config") -> Path | None:
     shipped = Path(config.output.exports_dir) / f"{value}.onnx"
     if "/" not in value and shipped.is_file():
         return shipped
-    styles = sorted(p.stem for p in Path(config.output.exports_dir).glob("*.onnx"))
+    exported = Path(config.output.exports_dir).glob("*.onnx")
+    styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8"))  # int8 copies hold no fp32 weights
     raise ConfigError(
         f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
         f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'})"

@@ -111,6 +111,7 @@ def test_init_names_a_file_or_a_shipped_style(tmp_path):
     exports.mkdir()
     (exports / "mosaic.onnx").write_bytes(b"")
     (exports / "candy.onnx").write_bytes(b"")
+    (exports / "candy-int8.onnx").write_bytes(b"")  # a CPU copy of candy, not a style of its own
     base = write(tmp_path, BASE + f"output: {{exports_dir: {exports}}}\n")
     assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"
     with pytest.raises(ConfigError) as info:
