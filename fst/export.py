@@ -170,9 +170,14 @@ def _trace(module: nn.Module, static: tuple[int, int] | None):
 
 
 def _make_portable(proto, static: tuple[int, int] | None) -> None:
-    """Lowest IR version; input and output dims named batch/height/width rather than the exporter's shape
-    formulas, which JavaScript runtimes show as they are; no per-node trace notes (they hold source paths)."""
+    """Lowest IR version; only the opsets the nodes use (the quantizer adds a dozen, one of which onnxruntime 1.16
+    refuses); input and output dims named batch/height/width rather than the exporter's shape formulas, which
+    JavaScript runtimes show as they are; no per-node trace notes (they hold source paths)."""
     proto.ir_version = IR_VERSION
+    used = {node.domain for node in proto.graph.node}
+    kept = [opset for opset in proto.opset_import if opset.domain in used or opset.domain in ("", "ai.onnx")]
+    del proto.opset_import[:]
+    proto.opset_import.extend(kept)
     if not static:
         for value in (proto.graph.input[0], proto.graph.output[0]):
             dims = value.type.tensor_type.shape.dim
