@@ -54,8 +54,8 @@ def cpu_capability(flags: set[str] | None = None) -> str:
 
 def fast_int8(flags: set[str] | None = None) -> tuple[bool, str]:
     """Whether onnxruntime's int8 convolutions beat fp32 on this CPU, and why: they need 8-bit dot products in
-    256-bit vectors (AVX2; VNNI is faster still) or ARM's dot-product instructions. Measured: 2.2-2.4x eager fp32
-    against 1.7-1.9x for fp32 on a 2-core AVX2 CPU, 2.66x against 1.51x on AVX-512 (README, Inference speed)."""
+    256-bit vectors (AVX2; VNNI is faster still) or ARM's dot-product instructions. Measured: 2.0-2.4x eager fp32
+    against 1.6-1.9x for fp32 on a 2-core AVX2 CPU, 2.66x against 1.51x on AVX-512 (README, Inference speed)."""
     flags = cpu_flags() if flags is None else flags
     found = [name for flag, name in (("avx2", "AVX2"), ("avx512_vnni", "AVX512-VNNI"), ("asimddp", "NEON dot product"))
              if flag in flags]  # fmt: skip

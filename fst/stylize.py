@@ -104,13 +104,13 @@ class Stylizer:
         if max_memory is not None and not max_memory > 0:
             raise FstError(f"max_memory {max_memory}: expected a number of GB > 0")
         cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+        self.choice = ""  # why another file than `model` runs, if one does
         if path.suffix == ".onnx":
             if device == "cuda":
                 import onnxruntime
 
                 if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
                     raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
-            self.choice = ""  # why another file than `model` runs, if one does
             sibling = int8_sibling(path) if int8 and not cuda else None
             fast, why = fast_int8()
             if sibling is not None and fast:
@@ -121,7 +121,6 @@ class Stylizer:
             if device == "cuda" and not torch.cuda.is_available():
                 raise FstError("device cuda: PyTorch sees no CUDA device here")
             self.backend = TorchBackend(path, torch.device("cuda" if cuda else "cpu"))
-            self.choice = ""
         self.path = path
         self.tile, self.overlap = tile, overlap
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
