@@ -40,9 +40,12 @@ class DemoHandler(SimpleHTTPRequestHandler):
         super().end_headers()
 
     def do_POST(self) -> None:
+        if self.path != RESULT_PATH or self.on_result is None:
+            self.send_error(404)
+            return
         length = int(self.headers.get("Content-Length") or 0)
-        if self.path != RESULT_PATH or self.on_result is None or not 0 < length <= MAX_RESULT_BYTES:
-            self.send_error(404 if self.path != RESULT_PATH or self.on_result is None else 413)
+        if not 0 < length <= MAX_RESULT_BYTES:
+            self.send_error(413)
             return
         try:
             result = json.loads(self.rfile.read(length))

@@ -112,8 +112,8 @@ class Stylizer:
                 if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
                     raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
             sibling = int8_sibling(path) if int8 and not cuda else None
-            fast, why = fast_int8()
-            if sibling is not None and fast:
+            fast, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
+            if fast:
                 self.choice = f"running {sibling[0]} (int8, {sibling[1]:.1f} dB PSNR against fp32): {why}"
                 path = sibling[0]
             self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
