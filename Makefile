@@ -55,6 +55,7 @@ bench: setup
 	$(PY) bench/infer.py
 	$(PY) bench/train.py
 	$(PY) bench/memory.py
+	$(PY) bench/video_speed.py
 	mkdir -p runs
 	$(PY) bench/video.py --grid runs/video.jpg
 	for style in starry_night the_scream wave; do \

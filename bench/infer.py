@@ -8,7 +8,8 @@ machine with CUDA the PyTorch fp16 path and onnxruntime fp16 on the GPU. Columns
 second, speedup over the baseline at the same size, PSNR against the fp32 network on the sample photos.
 Then the shipped styles as a user runs them: Stylizer("exports/<style>.onnx") on a 512x512 photo, PIL image in
 and out, which on a CPU with fast int8 runs the style's int8 copy where one is shipped (fst.backends.int8_sibling),
-against the same network run eagerly in fp32.
+and with fast=True (--fast) where a fast variant is shipped, against the full network run eagerly in fp32 (PSNR
+against it too, so the fast rows show what distillation and int8 cost together).
 Last line: the same as one JSON object.
 """
 
@@ -58,24 +59,27 @@ def shipped_default_path(repeats: int) -> list[dict]:
     rows = []
     print(f"{'shipped style, default path':<42} {'runs':<26} {'median ms':>10} {'speedup':>8} {'PSNR dB':>8}")
     for entry in json.loads((REPO / "exports" / "models.json").read_text())["models"]:
-        if entry["precision"] != "fp32":
+        if entry["precision"] != "fp32" or entry["file"].endswith("-fast.onnx"):
             continue
         path = REPO / "exports" / entry["file"]
         network = network_for(network_weights(path), path).eval()
-        stylizer = Stylizer(path, "cpu")
-        ran = Path(stylizer.path).name
 
         def eager(_images: torch.Tensor) -> None:
             with torch.no_grad():
                 to_image(network(to_tensor(photo).unsqueeze(0))[0])
 
         base_ms = median_ms(eager, None, repeats)
-        ms = median_ms(lambda _: stylizer.stylize(photo), None, repeats)
-        with torch.no_grad():
-            quality = psnr((stylizer.backend(p), network(p)) for p in samples)
-        rows.append({"style": entry["style"], "runs": ran, "eager_ms": round(base_ms, 1), "median_ms": round(ms, 1),
-                     "speedup": round(base_ms / ms, 2), "psnr_db": round(quality, 1)})  # fmt: skip
-        print(f"{entry['style']:<42} {ran:<26} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
+        for fast in (False, True):
+            if fast and not path.with_name(f"{path.stem}-fast.onnx").is_file():
+                continue
+            stylizer = Stylizer(path, "cpu", fast=fast)
+            ran = Path(stylizer.path).name
+            ms = median_ms(lambda _: stylizer.stylize(photo), None, repeats)
+            with torch.no_grad():
+                quality = psnr((stylizer.backend(p), network(p)) for p in samples)
+            rows.append({"style": entry["style"], "runs": ran, "eager_ms": round(base_ms, 1), "median_ms": round(ms, 1),
+                         "speedup": round(base_ms / ms, 2), "psnr_db": round(quality, 1)})  # fmt: skip
+            print(f"{entry['style']:<42} {ran:<26} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
     return rows
 
 

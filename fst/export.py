@@ -283,8 +283,9 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
 
 
 def model_index(folder: str | Path) -> dict:
-    """What a JavaScript page needs to offer the models in `folder`: each model's file, style and precision
-    from its metadata, and the I/O convention they share. Written to folder/models.json by `--index`."""
+    """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
+    variant (full, or fast: distilled to width 16) from its metadata and name, and the I/O convention they share.
+    Written to folder/models.json by `--index`."""
     import onnx
 
     models = []
@@ -301,6 +302,8 @@ def model_index(folder: str | Path) -> dict:
                 "file": path.name,
                 "style": props["style"],
                 "precision": props.get("precision", "fp32"),
+                # by name, as infer.py --fast finds it: NAME-fast.onnx is the narrower network distilled from NAME
+                "variant": "fast" if path.stem.removesuffix("-int8").endswith("-fast") else "full",
                 "image_size": int(props.get("image_size", 0)),
                 "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],
                 "io": props.get("io", IO_CONVENTION),

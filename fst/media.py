@@ -7,17 +7,23 @@ and nothing is ever written over one of the inputs.
 from __future__ import annotations
 
 import glob
+import queue
 import re
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TypeVar
 
 from PIL import Image
 
 from fst.data import IMAGE_EXTENSIONS, flatten, open_image
 from fst.errors import FstError
 from fst.files import atomic_write, check_writable
+
+T = TypeVar("T")
+U = TypeVar("U")
 
 VIDEO_EXTENSIONS = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 MEDIA_EXTENSIONS = IMAGE_EXTENSIONS | VIDEO_EXTENSIONS
@@ -183,28 +189,106 @@ def _transform_video(source: Path, target: Path, transform, on_frame) -> int:
             # The output size is known only after the first frame is stylized, and no stream can be added once a
             # packet is written, so audio that comes first waits here.
             waiting_audio = []
-            streams = [s for s in (video_in, audio_in) if s is not None]
-            for packet in src.demux(streams):
-                if packet.stream is audio_in:
-                    if packet.dts is not None:
-                        packet.stream = audio_out
-                        waiting_audio.append(packet) if video_out is None else dst.mux(packet)
-                    continue
-                for frame in packet.decode():
-                    image = transform(frame.to_image())
-                    if video_out is None:
-                        video_out = _add_video_stream(dst, video_in, image.size)
-                        for waiting in waiting_audio:
-                            dst.mux(waiting)
-                    out_frame = av.VideoFrame.from_image(image.convert("RGB"))
-                    out_frame.pts, out_frame.time_base = frame.pts, frame.time_base
-                    dst.mux(video_out.encode(out_frame))
-                    frames += 1
-                    on_frame()
+
+            def decoded() -> Iterator[tuple]:
+                for packet in src.demux([s for s in (video_in, audio_in) if s is not None]):
+                    if packet.stream is audio_in:
+                        if packet.dts is not None:
+                            yield packet, None, None
+                        continue
+                    for frame in packet.decode():
+                        yield frame.to_image(), frame.pts, frame.time_base
+
+            def stylized(item: tuple) -> tuple:
+                return item if item[1] is None else (transform(item[0]).convert("RGB"), *item[1:])
+
+            def encode(item: tuple) -> None:
+                nonlocal video_out, frames
+                content, pts, time_base = item
+                if pts is None:  # an audio packet
+                    content.stream = audio_out
+                    waiting_audio.append(content) if video_out is None else dst.mux(content)
+                    return
+                if video_out is None:
+                    video_out = _add_video_stream(dst, video_in, content.size)
+                    for waiting in waiting_audio:
+                        dst.mux(waiting)
+                out_frame = av.VideoFrame.from_image(content)
+                out_frame.pts, out_frame.time_base = pts, time_base
+                dst.mux(video_out.encode(out_frame))
+                frames += 1
+                on_frame()
+
+            pipeline(decoded(), stylized, encode)
             if video_out is None:
                 raise FstError(f"{source} has no decodable video frames")
             dst.mux(video_out.encode())
     return frames
+
+
+_DONE = object()
+
+
+def pipeline(items: Iterable[T], transform: Callable[[T], U], consume: Callable[[U], None], depth: int = 4) -> None:
+    """consume(transform(item)) for every item in order, with `items` drawn in one thread, `transform` run in this
+    one and `consume` in a third: a video's decoding and encoding overlap the stylizing of its frames, and at most
+    `depth` items wait between two stages. An exception in any stage stops all three and is raised here."""
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    inbox: queue.Queue = queue.Queue(depth)
+    outbox: queue.Queue = queue.Queue(depth)
+
+    def put(box: queue.Queue, item: object) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                pass
+        return False
+
+    def take(box: queue.Queue) -> object:
+        while True:
+            try:
+                return box.get(timeout=0.05)
+            except queue.Empty:
+                if stop.is_set():
+                    return _DONE
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put(inbox, item):
+                    return
+            put(inbox, _DONE)
+        except BaseException as e:  # raised in the caller's thread below
+            errors.append(e)
+            stop.set()
+
+    def drain() -> None:
+        try:
+            while (item := take(outbox)) is not _DONE:
+                consume(item)
+        except BaseException as e:
+            errors.append(e)
+            stop.set()
+
+    threads = [threading.Thread(target=produce, daemon=True), threading.Thread(target=drain, daemon=True)]
+    for thread in threads:
+        thread.start()
+    try:
+        while (item := take(inbox)) is not _DONE:
+            if not put(outbox, transform(item)):
+                break
+        put(outbox, _DONE)
+    except BaseException:
+        stop.set()
+        raise
+    finally:
+        for thread in threads:
+            thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _add_video_stream(container, template, size: tuple[int, int]):

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend, int8_sibling
+from fst.backends import OnnxBackend, TorchBackend, fast_sibling, int8_sibling
 from fst.data import resize_long_side, to_image, to_tensor
 from fst.errors import FstError
 from fst.guided import guided_upsample
@@ -71,6 +71,7 @@ class Stylizer:
         size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
+    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.backends.fast_sibling), in its place.
     int8: on a CPU whose int8 arithmetic is fast (fst.hardware.fast_int8), run NAME-int8.onnx in place of
         NAME.onnx when it stays within 35 dB PSNR of it (fst.backends.int8_sibling); `self.choice` says which.
     """
@@ -86,10 +87,12 @@ class Stylizer:
         max_memory: float | None = None,
         style_scale: int | None = None,
         int8: bool = True,
+        fast: bool = False,
     ) -> None:
         path = Path(model)
         if not path.is_file():
             raise FstError(f"model not found: {path} (expected an .onnx file or a training checkpoint .pt)")
+        path = fast_sibling(path) if fast else path
         if device not in ("auto", "cpu", "cuda"):
             raise FstError(f"device {device!r}: expected auto, cpu or cuda")
         if tile is not None and tile < 4 * MIN_SIDE:
@@ -112,10 +115,12 @@ class Stylizer:
                 if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
                     raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
             sibling = int8_sibling(path) if int8 and not cuda else None
-            fast, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
-            if fast:
+            use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
+            if use_int8:
                 self.choice = f"running {sibling[0]} (int8, {sibling[1]:.1f} dB PSNR against fp32): {why}"
                 path = sibling[0]
+            elif path != Path(model):
+                self.choice = f"running {path}"
             self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
         else:
             if device == "cuda" and not torch.cuda.is_available():

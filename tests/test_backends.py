@@ -2,6 +2,7 @@ import onnx
 import pytest
 import torch
 
+from fst.backends import fast_sibling
 from fst.errors import FstError
 from fst.stylize import Stylizer
 
@@ -63,3 +64,16 @@ def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
             f"(batch, 3, height, width); it has inputs {name} (tensor(float), shape {shape}) and outputs y "
             f"(tensor(float), shape {shape})"
         )
+
+
+def test_the_fast_sibling_of_each_name(tmp_path):
+    for name in ("wave.onnx", "wave-fast.onnx"):
+        (tmp_path / name).write_bytes(b"")
+    fast = tmp_path / "wave-fast.onnx"
+    assert fast_sibling(tmp_path / "wave.onnx") == fast
+    assert fast_sibling(tmp_path / "wave-int8.onnx") == fast  # the int8 copy's network is wave's
+    assert fast_sibling(fast) == fast
+    with pytest.raises(FstError, match="fast: no .*scream-fast.onnx beside .*scream.onnx"):
+        fast_sibling(tmp_path / "scream.onnx")
+    with pytest.raises(FstError, match="fast: .*wave.pt is a checkpoint; the fast variant is an export"):
+        fast_sibling(tmp_path / "wave.pt")

@@ -310,3 +310,18 @@ def test_the_int8_copy_a_cpu_runs_is_named_and_no_int8_runs_the_model_given(mode
     assert f"running {sibling} (int8, 36.5 dB PSNR against fp32): the CPU has AVX2\n" in capsys.readouterr().err
     assert main([*args, "--output", str(tmp_path / "b.png"), "--no-int8"]) == 0
     assert "running" not in capsys.readouterr().err
+
+
+def test_fast_runs_the_distilled_variant_or_says_there_is_none(models, tmp_path, capsys):
+    _, onnx_path = models
+    model, fast = tmp_path / "style.onnx", tmp_path / "style-fast.onnx"
+    model.write_bytes(onnx_path.read_bytes())
+    Image.new("RGB", (40, 32), "teal").save(tmp_path / "in.png")
+    args = ["--model", str(model), "--input", str(tmp_path / "in.png"), "--device", "cpu", "--fast"]
+    with pytest.raises(FstError, match=f"fast: no {fast} beside {model}"):
+        main([*args, "--output", str(tmp_path / "a.png")])
+    assert not (tmp_path / "a.png").exists()
+    fast.write_bytes(onnx_path.read_bytes())
+    assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
+    assert capsys.readouterr().err.startswith(f"running {fast}\n")
+    assert (tmp_path / "a.png").is_file()

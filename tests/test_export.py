@@ -118,6 +118,7 @@ def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
     }  # fmt: skip
     [entry] = index["models"]
     assert entry["file"] == "b.onnx" and entry["style"] == "test" and entry["precision"] == "fp32"
+    assert entry["variant"] == "full"
     assert entry["image_size"] == 32 and entry["input_shape"] == ["batch", 3, "height", "width"]
     (tmp_path / "c.onnx").write_text("not a model")
     with pytest.raises(FstError, match=f"{tmp_path / 'c.onnx'} is not a loadable ONNX model"):
@@ -130,8 +131,11 @@ def test_shipped_models_are_portable_and_indexed():
     cv2 = pytest.importorskip("cv2")
     index = json.loads((REPO / "exports" / "models.json").read_text())
     current = {m["file"]: m for m in model_index(REPO / "exports")["models"]}
-    assert [(m["style"], m["precision"]) for m in index["models"]] == [
-        ("starry_night", "fp32"), ("the_scream", "int8"), ("the_scream", "fp32"), ("wave", "int8"), ("wave", "fp32")
+    assert [(m["style"], m["variant"], m["precision"]) for m in index["models"]] == [
+        ("starry_night", "fast", "int8"), ("starry_night", "fast", "fp32"), ("starry_night", "full", "fp32"),
+        ("the_scream", "fast", "int8"), ("the_scream", "fast", "fp32"), ("the_scream", "full", "int8"),
+        ("the_scream", "full", "fp32"), ("wave", "fast", "int8"), ("wave", "fast", "fp32"), ("wave", "full", "int8"),
+        ("wave", "full", "fp32"),
     ]  # fmt: skip
     assert all(current[m["file"]] == m for m in index["models"])
     for entry in index["models"]:  # int8 copies included: onnxruntime 1.16 refuses an unused ai.onnx.ml opset 5

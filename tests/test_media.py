@@ -1,8 +1,10 @@
+import threading
+
 import pytest
 from PIL import Image
 
 from fst.errors import FstError
-from fst.media import Job, plan_jobs, save_image
+from fst.media import Job, pipeline, plan_jobs, save_image
 
 
 @pytest.fixture
@@ -55,3 +57,51 @@ def test_save_image_keeps_alpha_only_where_the_format_can(tmp_path):
     assert Image.open(tmp_path / "a.png").mode == "RGBA"
     assert Image.open(tmp_path / "a.jpg").convert("RGB").getpixel((4, 4)) == (255, 255, 255)  # on white
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.png"]
+
+
+def test_pipeline_keeps_every_item_in_order():
+    out = []
+    pipeline(iter(range(50)), lambda x: x * x, out.append, depth=2)
+    assert out == [x * x for x in range(50)]
+
+
+def test_pipeline_stages_overlap():
+    """Stylizing frame 0 waits until the decoder has read ahead to frame 2; stylizing frame 1 waits until frame 0
+    is encoded. Run one after another, the stages would never see those events and the waits would time out."""
+    read_ahead, encoded, seen = threading.Event(), threading.Event(), []
+
+    def produce():
+        for i in range(4):
+            if i == 2:
+                read_ahead.set()
+            yield i
+
+    def transform(i):
+        if i == 0:
+            seen.append(read_ahead.wait(timeout=10))
+        if i == 1:
+            seen.append(encoded.wait(timeout=10))
+        return i
+
+    pipeline(produce(), transform, lambda i: encoded.set() if i == 0 else None)
+    assert seen == [True, True]
+
+
+@pytest.mark.parametrize("stage", ["produce", "transform", "consume"])
+def test_pipeline_raises_the_error_of_any_stage_and_ends_its_threads(stage):
+    threads = threading.active_count()
+
+    def fail_at_3(i):
+        if i == 3:
+            raise ValueError(f"{stage} failed")
+        return i
+
+    def produce():
+        for i in range(100):
+            yield fail_at_3(i) if stage == "produce" else i
+
+    transform = fail_at_3 if stage == "transform" else (lambda i: i)
+    consume = fail_at_3 if stage == "consume" else (lambda i: None)
+    with pytest.raises(ValueError, match=f"{stage} failed"):
+        pipeline(produce(), transform, consume, depth=2)
+    assert threading.active_count() == threads

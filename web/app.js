@@ -171,7 +171,8 @@ function toBase64(bytes) {
 // ?test=PHOTO&style=FILE: stylize PHOTO at its own size `runs` times and POST the output to the serving test.
 async function runTest() {
   const image = await loadImage(params.get("test"));
-  $("style").value = params.get("style") || index.models[0].file;
+  const fullFp32 = index.models.find((m) => m.variant === "full" && m.precision === "fp32");
+  $("style").value = params.get("style") || (fullFp32 || index.models[0]).file;
   const times = [];
   let last;
   for (let run = 0; run < Number(params.get("runs") || 3); run++) {
@@ -189,7 +190,10 @@ async function main() {
   const response = await fetch(new URL("models.json", modelsUrl));
   if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
   index = await response.json();
-  for (const model of index.models) $("style").add(new Option(`${model.style} (${model.precision})`, model.file));
+  for (const model of index.models) {
+    const label = `${model.style} (${model.variant === "fast" ? "fast, " : ""}${model.precision})`;
+    $("style").add(new Option(label, model.file));
+  }
   if (params.has("test")) {
     let result;
     try {

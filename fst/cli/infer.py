@@ -62,6 +62,10 @@ def parser() -> argparse.ArgumentParser:
         help="stylize each video, animation or webcam frame on its own (default: stabilized along the motion)",
     )  # fmt: skip
     parser.add_argument(
+        "--fast", action="store_true",
+        help="run NAME-fast.onnx, the width-16 network distilled from NAME.onnx: about 2x faster on a CPU",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-int8", action="store_true",
         help="run the model as given; by default a CPU with fast int8 runs NAME-int8.onnx where it is within 35 dB",
     )  # fmt: skip
@@ -103,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
-        args.style_scale, int8=not args.no_int8,
+        args.style_scale, int8=not args.no_int8, fast=args.fast,
     )  # fmt: skip
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)

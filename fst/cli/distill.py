@@ -1,0 +1,74 @@
+"""`python distill.py` / `fst-distill`: train a narrower, faster network to reproduce a trained one, export it."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+from tqdm import tqdm
+
+from fst.distill import DistillConfig, Distiller, DistillProgress
+from fst.errors import FstError, command_name, exit_with
+from fst.export import export_onnx, metadata_for
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python distill.py --teacher T --photos DIR --run-dir R [--width 16] [--steps N] [--export PATH]`."""
+    defaults = DistillConfig("", "", "")
+    parser = argparse.ArgumentParser(
+        prog=command_name("distill.py"),
+        description="Distill a trained style network into a narrower one (width 16: about 3x fewer operations).",
+    )
+    parser.add_argument("--teacher", required=True, help="the trained network: checkpoint .pt or fp32 .onnx")
+    parser.add_argument("--photos", required=True, help="folder of training photos (the last --holdout are kept)")
+    parser.add_argument("--run-dir", required=True, help="where checkpoints go; an existing run is continued")
+    parser.add_argument("--restart", action="store_true", help="start over even if --run-dir holds a run")
+    parser.add_argument("--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx)")
+    for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
+    args = parser.parse_args(argv)
+    for name in ("width", "steps", "batch_size", "image_size", "max_photos"):
+        if getattr(args, name) < 1:
+            raise FstError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
+    if args.export and Path(args.export).suffix.lower() != ".onnx":
+        raise FstError(f"--export {args.export}: expected a file name ending in .onnx")
+
+    config = DistillConfig(
+        args.teacher, args.photos, args.run_dir, args.width, args.res_blocks, args.steps, args.batch_size,
+        args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos, seed=args.seed,
+    )  # fmt: skip
+    distiller = Distiller(config, restart=args.restart)
+    where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
+    print(f"distilling {args.teacher} into width {args.width} on {len(distiller.paths)} photos, {where}")
+    with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
+        distiller.prepare(lambda done, total: bar.update(1))
+    for name in distiller.skipped:
+        print(f"warning: skipped unreadable image {name}")
+    with tqdm(total=args.steps, initial=distiller.step, unit="step", disable=args.no_progress) as bar:
+        distiller.run(lambda progress: show(progress, bar, args.no_progress))
+    distiller.save()
+    quality = distiller.evaluate()
+    path = Path(args.export or f"exports/{distiller.teacher_config['name']}-fast.onnx")
+    metadata = {**metadata_for(distiller.teacher_config, distiller.step), "teacher": Path(args.teacher).name,
+                "teacher_psnr_db": f"{quality:.2f}"}  # fmt: skip
+    export_onnx(distiller.student, path, metadata)
+    print(f"done: step {distiller.step}; {quality:.2f} dB PSNR against the teacher on "
+          f"{len(distiller.holdout_paths)} held-out photos; ONNX {path}")  # fmt: skip
+    return 0
+
+
+def show(progress: DistillProgress, bar: tqdm, lines: bool) -> None:
+    bar.update(1)
+    summary = f"loss {progress.loss:.3g} ({-10 * math.log10(max(progress.loss, 1e-12)):.1f} dB)"
+    bar.set_postfix_str(f"{summary}, {progress.images_per_second:.1f} img/s")
+    if lines and progress.step % 50 == 0:
+        print(f"step {progress.step}/{progress.steps} {summary}, {progress.images_per_second:.1f} img/s, "
+              f"eta {progress.eta_seconds / 60:.1f} min", flush=True)  # fmt: skip
+
+
+def cli() -> None:
+    """Console-script entry point (`fst-distill`), also what distill.py calls."""
+    exit_with(main)

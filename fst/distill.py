@@ -1,0 +1,209 @@
+"""Distillation: a narrower network trained to give the output of a trained one, for CPUs that need speed.
+
+A width-16 network does a third of the arithmetic of the width-32 one. Trained from scratch against VGG it would
+cost what the full network cost; trained to reproduce the full network's output it needs no VGG at all: the loss
+is the mean squared error between the two networks' outputs on the same photos, a dense per-pixel target that a
+few thousand CPU steps fit. Each photo is one fixed square crop, and the teacher's output for it is computed once
+and kept. The crop must be fixed: instance norm makes the output depend on the whole input, so a crop of the
+teacher's output on a larger photo is not what the teacher gives for the crop itself.
+
+The result is an ordinary checkpoint (the teacher's config with the student's width), which fst.export, infer.py
+and train.init take as they take any other. Like the trainer's, the data order is a pure function of the seed and
+the step, so a resumed run ends bit-identical to one that never stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from fst.checkpoint import load_checkpoint, network_for, network_weights, save_checkpoint
+from fst.config import TrainConfig
+from fst.data import center_crop, find_images, load_rgb, resize_long_side, split_holdout, to_tensor
+from fst.errors import FstError
+from fst.export import psnr
+from fst.schedule import learning_rate
+from fst.transformer import TransformerNet
+
+
+@dataclass
+class DistillConfig:
+    teacher: str  # a training checkpoint (.pt) or an fp32 export (.onnx)
+    photos: str  # a folder of photos, searched at any depth
+    run_dir: str
+    width: int = 16
+    res_blocks: int = 5
+    steps: int = 2000
+    batch_size: int = 4
+    image_size: int = 256
+    lr: float = 2e-3
+    warmup_steps: int = 50
+    holdout: int = 8  # the last photos of the folder, for the PSNR the result is judged by
+    max_photos: int = 2000  # kept in memory with the teacher's outputs: about 0.6 MB each at 256 px
+    save_every: int = 100
+    seed: int = 0
+
+
+@dataclass
+class DistillProgress:
+    step: int
+    steps: int
+    loss: float
+    images_per_second: float
+    eta_seconds: float
+
+
+def teacher_config(path: str | Path) -> dict[str, Any]:
+    """The training config of the teacher: from its checkpoint, or rebuilt from an export's metadata (the keys
+    fst.export.metadata_for reads)."""
+    path = Path(path)
+    if path.suffix.lower() != ".onnx":
+        return copy.deepcopy(load_checkpoint(path)["config"])
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    if "style" not in props:
+        raise FstError(f"{path} has no fst metadata (style, style_image, image_size): export it with fst.export")
+    return {
+        "name": props["style"],
+        "style_image": props.get("style_image", ""),
+        "data": {"image_size": int(props.get("image_size", 256))},
+    }
+
+
+def load_crops(paths: list[Path], size: int) -> tuple[torch.Tensor, list[str]]:
+    """The central size x size square of each readable photo as uint8 (N, 3, size, size), and the names of those
+    that could not be read."""
+    crops, skipped = [], []
+    for path in paths:
+        try:
+            crops.append((to_tensor(center_crop(load_rgb(path), size)) * 255).round().to(torch.uint8))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            skipped.append(path.name)
+    if not crops:
+        raise FstError(f"none of the {len(paths)} photos given for distillation could be read")
+    return torch.stack(crops), skipped
+
+
+class Distiller:
+    """Trains a TransformerNet of `config.width` to reproduce the teacher's output; resumes from run_dir/last.pt."""
+
+    def __init__(self, config: DistillConfig, restart: bool = False) -> None:
+        self.config = config
+        self.run_dir = Path(config.run_dir)
+        self.teacher = network_for(network_weights(config.teacher), config.teacher).eval()
+        self.teacher_config = teacher_config(config.teacher)
+        paths, self.holdout_paths = split_holdout(find_images(config.photos), config.holdout)
+        self.paths = paths[:: max(1, -(-len(paths) // config.max_photos))]
+        torch.manual_seed(config.seed)
+        self.student = TransformerNet(config.width, config.res_blocks)
+        self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
+        self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
+        self.step = 0
+        self.resumed = (self.run_dir / "last.pt").is_file() and not restart
+        if self.resumed:
+            self._restore(self.run_dir / "last.pt")
+        self.photos = self.targets = None
+        self.skipped: list[str] = []
+
+    def prepare(self, on_photo: Callable[[int, int], None] = lambda done, total: None) -> None:
+        """Crop the photos and run the teacher on each once (on_photo(done, total) after each)."""
+        self.photos, self.skipped = load_crops(self.paths, self.config.image_size)
+        targets = []
+        with torch.no_grad():
+            for i, photo in enumerate(self.photos):
+                targets.append(self.teacher(photo[None].float() / 255)[0].half())
+                on_photo(i + 1, len(self.photos))
+        self.targets = torch.stack(targets)
+
+    def batch(self, step: int) -> torch.Tensor:
+        """Indices of the photos of `step`: an epoch's shuffle seeded by the seed and the epoch number."""
+        count, size = len(self.photos), self.config.batch_size
+        positions = range(step * size, (step + 1) * size)
+        orders: dict[int, torch.Tensor] = {}
+        indices = []
+        for position in positions:
+            epoch = position // count
+            if epoch not in orders:
+                generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+                orders[epoch] = torch.randperm(count, generator=generator)
+            indices.append(int(orders[epoch][position % count]))
+        return torch.tensor(indices)
+
+    def train_step(self) -> float:
+        """One optimizer step on the batch of the current step; returns its loss."""
+        indices = self.batch(self.step)
+        photos, targets = self.photos[indices].float() / 255, self.targets[indices].float()
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(self.step, self.schedule)
+        loss = F.mse_loss(self.student(photos), targets)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        return float(loss.detach())
+
+    def run(self, on_progress: Callable[[DistillProgress], None] = lambda progress: None) -> Path | None:
+        """Train to config.steps, saving every save_every steps and at the end; returns the last checkpoint."""
+        if self.photos is None:
+            self.prepare()
+        self.student.train()
+        started, start_step, saved = time.perf_counter(), self.step, None
+        while self.step < self.config.steps:
+            loss = self.train_step()
+            rate = (self.step - start_step) * self.config.batch_size / (time.perf_counter() - started)
+            eta = (self.config.steps - self.step) * self.config.batch_size / rate
+            on_progress(DistillProgress(self.step, self.config.steps, loss, rate, eta))
+            if self.step % self.config.save_every == 0 or self.step == self.config.steps:
+                saved = self.save()
+        self.student.eval()
+        return saved
+
+    def save(self) -> Path:
+        student = {"width": self.config.width, "res_blocks": self.config.res_blocks}
+        config = {**self.teacher_config, "model": student, "distilled_from": str(self.config.teacher)}
+        state = {
+            "step": self.step,
+            "config": config,
+            "model": self.student.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "distill": asdict(self.config),
+        }
+        return save_checkpoint(state, self.run_dir, keep_last=2)
+
+    def _restore(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        saved = state.get("distill")
+        if saved is None:
+            raise FstError(f"{path} is a training checkpoint, not a distillation: pick another run folder")
+        for key in ("width", "res_blocks", "image_size", "batch_size", "seed"):
+            if saved[key] != getattr(self.config, key):
+                raise FstError(
+                    f"{path} was distilled with {key} = {saved[key]}, not {getattr(self.config, key)}: "
+                    f"use the same settings, or --restart"
+                )
+        self.student.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step = state["step"]
+
+    @torch.no_grad()
+    def evaluate(self, long_side: int = 512) -> float:
+        """PSNR of the student against the teacher on the held-out photos, whole, long side `long_side`."""
+        photos = []
+        for path in self.holdout_paths:
+            try:
+                photos.append(to_tensor(resize_long_side(load_rgb(path), long_side))[None])
+            except (OSError, ValueError, Image.DecompressionBombError):
+                continue
+        if not photos:
+            raise FstError(f"none of the {len(self.holdout_paths)} held-out photos could be read")
+        self.student.eval()
+        return psnr((self.student(p), self.teacher(p)) for p in photos)

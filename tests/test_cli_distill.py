@@ -1,0 +1,49 @@
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from conftest import DEMO_PHOTOS, REPO
+from fst.cli.distill import main
+from fst.errors import FstError
+
+TINY = ["--width", "4", "--res-blocks", "1", "--image-size", "32", "--batch-size", "2", "--holdout", "2"]
+
+
+def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsys):
+    checkpoint, _ = models
+    out, run = tmp_path / "fast.onnx", tmp_path / "run"
+    common = ["--teacher", str(checkpoint), "--photos", str(DEMO_PHOTOS), "--run-dir", str(run), *TINY]
+    assert main([*common, "--steps", "2", "--export", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "distilling" in printed and "into width 4 on 5 photos, from scratch" in printed
+    assert "done: step 2; " in printed and f"dB PSNR against the teacher on 2 held-out photos; ONNX {out}" in printed
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert meta["style"] == "tiny" and meta["steps"] == "2" and meta["teacher"] == checkpoint.name
+    assert float(meta["teacher_psnr_db"]) > 10
+    assert main([*common, "--steps", "3", "--export", str(out), "--no-progress"]) == 0
+    assert "resuming at step 2" in capsys.readouterr().out
+    assert {p.key: p.value for p in onnx.load(out).metadata_props}["steps"] == "3"
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "0"], "--steps 0: expected a positive number"),
+        (["--width", "-1"], "--width -1: expected a positive number"),
+        (["--export", "fast.pt"], "--export fast.pt: expected a file name ending in .onnx"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_runs(models, tmp_path, flags, message):
+    checkpoint, _ = models
+    with pytest.raises(FstError, match=message):
+        main(["--teacher", str(checkpoint), "--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "r"), *flags])
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_missing_teacher_is_one_line_and_exit_code_1(tmp_path):
+    args = ["--teacher", str(tmp_path / "gone.pt"), "--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "r")]
+    done = subprocess.run([sys.executable, "distill.py", *args], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1
+    assert done.stderr == f"error: checkpoint not found: {tmp_path / 'gone.pt'}\n"
