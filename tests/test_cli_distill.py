@@ -32,6 +32,8 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
     [
         (["--steps", "0"], "--steps 0: expected a positive number"),
         (["--width", "-1"], "--width -1: expected a positive number"),
+        (["--holdout", "0"], "--holdout 0: expected a positive number"),
+        (["--res-blocks", "-2"], "--res-blocks -2: expected 0 or more"),
         (["--export", "fast.pt"], "--export fast.pt: expected a file name ending in .onnx"),
     ],
 )

@@ -30,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
     args = parser.parse_args(argv)
-    for name in ("width", "steps", "batch_size", "image_size", "max_photos"):
+    for name in ("width", "steps", "batch_size", "image_size", "max_photos", "holdout"):
         if getattr(args, name) < 1:
             raise FstError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
+    if args.res_blocks < 0:
+        raise FstError(f"--res-blocks {args.res_blocks}: expected 0 or more")
     if args.export and Path(args.export).suffix.lower() != ".onnx":
         raise FstError(f"--export {args.export}: expected a file name ending in .onnx")
 
@@ -49,7 +51,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"warning: skipped unreadable image {name}")
     with tqdm(total=args.steps, initial=distiller.step, unit="step", disable=args.no_progress) as bar:
         distiller.run(lambda progress: show(progress, bar, args.no_progress))
-    distiller.save()
     quality = distiller.evaluate()
     path = Path(args.export or f"exports/{distiller.teacher_config['name']}-fast.onnx")
     metadata = {**metadata_for(distiller.teacher_config, distiller.step), "teacher": Path(args.teacher).name,
