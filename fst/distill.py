@@ -27,7 +27,7 @@ from PIL import Image
 
 from fst.checkpoint import load_checkpoint, network_for, network_weights, save_checkpoint
 from fst.config import TrainConfig
-from fst.data import center_crop, find_images, load_rgb, resize_long_side, split_holdout, to_tensor
+from fst.data import PositionSampler, center_crop, find_images, load_rgb, resize_long_side, split_holdout, to_tensor
 from fst.errors import FstError
 from fst.export import psnr
 from fst.schedule import learning_rate
@@ -125,18 +125,10 @@ class Distiller:
         self.targets = torch.stack(targets)
 
     def batch(self, step: int) -> torch.Tensor:
-        """Indices of the photos of `step`: an epoch's shuffle seeded by the seed and the epoch number."""
-        count, size = len(self.photos), self.config.batch_size
-        positions = range(step * size, (step + 1) * size)
-        orders: dict[int, torch.Tensor] = {}
-        indices = []
-        for position in positions:
-            epoch = position // count
-            if epoch not in orders:
-                generator = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
-                orders[epoch] = torch.randperm(count, generator=generator)
-            indices.append(int(orders[epoch][position % count]))
-        return torch.tensor(indices)
+        """Indices of the photos of `step`, in the trainer's data order (fst.data.PositionSampler): each epoch a
+        permutation drawn from the seed and the epoch number."""
+        positions = iter(PositionSampler(len(self.photos), self.config.seed, start=step * self.config.batch_size))
+        return torch.tensor([next(positions)[0] for _ in range(self.config.batch_size)])
 
     def train_step(self) -> float:
         """One optimizer step on the batch of the current step; returns its loss."""

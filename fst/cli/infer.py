@@ -63,7 +63,7 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument(
         "--fast", action="store_true",
-        help="run NAME-fast.onnx, the width-16 network distilled from NAME.onnx: about 2x faster on a CPU",
+        help="run NAME-fast.onnx, the width-16 network distilled from NAME.onnx: 2 to 3x faster on a CPU",
     )  # fmt: skip
     parser.add_argument(
         "--no-int8", action="store_true",
