@@ -6,7 +6,7 @@
 An existing --run-dir is continued where it stopped; --restart starts it over.
 """
 
-from fst.cli.distill import cli
+from fst.cli.entry import run
 
 if __name__ == "__main__":
-    cli()
+    run("distill")

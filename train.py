@@ -12,7 +12,7 @@ Several GPUs on one machine, or several machines (data.batch_size is per process
 CPU processes work the same way (gloo): torchrun --standalone --nproc_per_node=2 train.py --config ...
 """
 
-from fst.cli.train import cli
+from fst.cli.entry import run
 
 if __name__ == "__main__":
-    cli()
+    run("train")

@@ -1,6 +1,15 @@
 """fst: fast neural style transfer with feed-forward networks, trained from a YAML config, exported to ONNX."""
 
-from fst.stylize import Stylizer
 from fst.version import __version__
 
 __all__ = ["Stylizer", "__version__"]
+
+
+def __getattr__(name: str):
+    """`fst.Stylizer` loads on first use: importing fst itself stays instant, so a command line starts, and can
+    be interrupted, before torch loads."""
+    if name == "Stylizer":
+        from fst.stylize import Stylizer
+
+        return Stylizer
+    raise AttributeError(f"module 'fst' has no attribute {name!r}")

@@ -8,11 +8,12 @@ hooks in PyTorch, a rewritten copy of the graph in ONNX.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
 
-from fst.checkpoint import load_model
+from fst.checkpoint import load_model, network_for, network_weights, weights_digest
 from fst.errors import FstError
 from fst.transformer import pad_to_multiple
 
@@ -36,32 +37,59 @@ def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
 INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
 
 
-def int8_sibling(path: Path) -> tuple[Path, float] | None:
-    """NAME-int8.onnx beside NAME.onnx, with its PSNR against fp32, when its metadata shows at least
-    INT8_MIN_PSNR_DB: the copy a CPU may run in its place. None otherwise (absent, another precision, an export
-    that recorded no PSNR, or too far from fp32)."""
+def made_from(copy: Path, network: Path) -> bool:
+    """Whether `copy` (an int8 copy or a distilled variant) records in its metadata that it was made from the
+    weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
+    running them would show the old network's picture."""
+    import onnx
+
+    try:
+        props = {p.key: p.value for p in onnx.load(str(copy), load_external_data=False).metadata_props}
+        return props.get("made_from") == weights_digest(network_for(network_weights(network), network))
+    except Exception:  # an unreadable file, or a network that is not fst's: no proof either way
+        return False
+
+
+def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
+    """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
+    INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
+    said only when it was made from another network, since the other refusals are by design)."""
     import onnx
 
     sibling = path.with_name(f"{path.stem}-int8.onnx")
     if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
-        return None
+        return None, math.nan, ""
     try:
         props = {p.key: p.value for p in onnx.load(str(sibling), load_external_data=False).metadata_props}
         psnr = float(props.get("psnr_db", "nan"))
     except Exception:  # an unreadable sibling is not a reason to refuse the model asked for
-        return None
-    return (sibling, psnr) if props.get("precision") == "int8" and psnr >= INT8_MIN_PSNR_DB else None
+        return None, math.nan, ""
+    if props.get("precision") != "int8" or not psnr >= INT8_MIN_PSNR_DB:
+        return None, psnr, ""
+    if not made_from(sibling, path):
+        return None, psnr, (
+            f"not running {sibling}: it was made from another network than {path} "
+            f"(remake it: python -m fst.export {path} -o {sibling} --int8 --photos DIR)"
+        )
+    return sibling, psnr, ""
 
 
 def fast_sibling(path: Path) -> Path:
     """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the narrower network distilled from NAME (distill.py),
-    about 3x fewer operations for a small loss of fidelity. FstError when there is none."""
+    about 3x fewer operations for a small loss of fidelity. FstError when there is none, or when it was distilled
+    from another network than the NAME.onnx now there."""
     if path.suffix != ".onnx":
         raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
     stem = path.stem.removesuffix("-int8")
     fast = path if stem.endswith("-fast") else path.with_name(f"{stem}-fast.onnx")
     if not fast.is_file():
         raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {stem}.onnx)")
+    network = path.with_name(f"{stem}.onnx")
+    if fast != path and not made_from(fast, network):
+        raise FstError(
+            f"fast: {fast} was distilled from another network than {network}: distill it again from "
+            f"{network.name}, or name it with --model to run it anyway"
+        )
     return fast
 
 

@@ -6,6 +6,7 @@ folder keeps `checkpoints/step_NNNNNNN.pt` files and `last.pt`, a hard link to t
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -19,11 +20,15 @@ from fst.transformer import TransformerNet
 
 
 def save_atomic(state: dict[str, Any], path: Path) -> None:
-    """Flushed to disk before the rename, so even a power cut leaves the previous checkpoint or this one."""
-    with atomic_write(path) as tmp, open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
+    """Flushed to disk before the rename, so even a power cut leaves the previous checkpoint or this one. A failed
+    write (the disk full) is a one-line FstError naming the file; the previous checkpoints stay as they were."""
+    try:
+        with atomic_write(path) as tmp, open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
+        raise FstError(f"cannot write the checkpoint {path} ({getattr(e, 'strerror', None) or e})") from None
 
 
 def save_checkpoint(state: dict[str, Any], run_dir: Path, keep_last: int) -> Path:
@@ -61,6 +66,30 @@ def checkpoint_to_resume(run_dir: Path, resume: str | None) -> Path | None:
             f"--resume auto, or delete it and start over with --restart"
         )
     return None
+
+
+RUN_FILES = ("checkpoints", "last.pt", "config.yaml", "samples")  # and TensorBoard's events.out.tfevents.*
+
+
+def clear_run(run_dir: Path, kind: str) -> None:
+    """--restart: delete `run_dir`, but only a folder fst made for a run of `kind` ("training" or "distillation"),
+    never a symbolic link, a folder holding anything else, or a run of the other kind. Each refusal is one line."""
+    if run_dir.is_symlink():
+        raise FstError(f"--restart: {run_dir} is a symbolic link; remove it yourself or pick another run folder")
+    if not run_dir.exists():
+        return
+    if not run_dir.is_dir():
+        raise FstError(f"--restart: {run_dir} is a file, not a run folder")
+    foreign = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES and not p.name.startswith("events."))
+    if foreign:
+        raise FstError(f"--restart: {run_dir} holds {foreign[0]}, which no fst run writes; delete it yourself or pick "
+                       "another run folder")  # fmt: skip
+    newest = list_checkpoints(run_dir)
+    if newest:
+        found = "distillation" if "distill" in load_checkpoint(newest[-1]) else "training"
+        if found != kind:
+            raise FstError(f"--restart: {run_dir} holds a {found} run, not a {kind}; pick another run folder")
+    shutil.rmtree(run_dir)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -131,6 +160,17 @@ def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> Transform
         detail = " ".join(str(e).split("\n")[1:]).strip()[:300]
         raise FstError(f"{path} does not fit this version's network ({detail})") from None
     return model
+
+
+def weights_digest(model: torch.nn.Module) -> str:
+    """sha256 of the network's weights as float32, in state_dict order: the same for a checkpoint and its fp32
+    export, so an int8 copy or a distilled variant can name the network it stands in for (its `made_from`), and
+    a copy left beside a retrained network is never run in its place (fst.backends.made_from)."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:

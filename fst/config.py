@@ -24,16 +24,18 @@ from fst.files import atomic_write
 @dataclass
 class DataConfig:
     root: str = ""
-    image_size: int = field(default=256, metadata={"min": 16})
-    batch_size: int = field(default=4, metadata={"min": 1})
+    # Upper bounds well past any real use, so that a typo is an error before minutes of work, not an
+    # out-of-memory kill after them: a batch of 256 crops of 4096 px is 50 GB before the network sees it.
+    image_size: int = field(default=256, metadata={"min": 16, "max": 4096})
+    batch_size: int = field(default=4, metadata={"min": 1, "max": 256})
     workers: int = field(default=4, metadata={"min": 0})
     holdout: int = field(default=0, metadata={"min": 0})
 
 
 @dataclass
 class ModelConfig:
-    width: int = field(default=32, metadata={"min": 1})
-    res_blocks: int = field(default=5, metadata={"min": 0})
+    width: int = field(default=32, metadata={"min": 1, "max": 512})
+    res_blocks: int = field(default=5, metadata={"min": 0, "max": 64})
 
 
 @dataclass
@@ -47,7 +49,7 @@ class LossConfig:
     style_weight: float = field(default=5.0, metadata={"min": 0.0})
     tv_weight: float = field(default=1.0, metadata={"min": 0.0})
     temporal_weight: float = field(default=0.0, metadata={"min": 0.0})  # see fst.losses: stable under motion
-    style_size: int = field(default=512, metadata={"min": 16})
+    style_size: int = field(default=512, metadata={"min": 16, "max": 4096})
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Config:
 
 
 REQUIRED = ("name", "style_image", "data.root")
+# One path component and never "." or "..": the name becomes a folder that --restart deletes.
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 # The VGG16 layers a loss may name, shallow to deep (fst.vgg builds the network); the bundled weights end at relu4_3.
 VGG_LAYERS = (
     "relu1_1", "relu1_2",
@@ -252,12 +256,16 @@ def _scientific(value: Any) -> Any:
 def _range_text(f: dataclasses.Field) -> str:
     if "min" not in f.metadata:
         return ""
+    if "max" in f.metadata:
+        return f" from {f.metadata['min']} to {f.metadata['max']}"
     return f" {'>' if f.metadata.get('exclusive') else '>='} {f.metadata['min']}"
 
 
 def _check_range(value: float, f: dataclasses.Field, message: str) -> None:
-    low = f.metadata.get("min")
+    low, high = f.metadata.get("min"), f.metadata.get("max")
     if low is not None and (value < low or (f.metadata.get("exclusive") and value == low)):
+        raise ConfigError(message)
+    if high is not None and value > high:
         raise ConfigError(message)
 
 
@@ -290,6 +298,11 @@ def _get(config: Config, dotted: str) -> Any:
 
 def _check_semantics(config: Config, source: str) -> None:
     """Checks that involve more than one key or the set of known VGG layers."""
+    if not re.fullmatch(NAME_PATTERN, config.name):
+        raise ConfigError(
+            f"{source}: name = {config.name!r}: expected a plain name of up to 100 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit (it names the run folder <runs_dir>/<name> and the export <name>.onnx)"
+        )
     loss = config.loss
     known = BUNDLED_VGG_LAYERS if loss.vgg_weights == "bundled" else VGG_LAYERS
     hint = " (the bundled weights stop at relu4_3)" if loss.vgg_weights == "bundled" else ""

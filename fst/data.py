@@ -97,13 +97,26 @@ def resize_long_side(image: Image.Image, size: int) -> Image.Image:
     return image.resize(new, Image.Resampling.LANCZOS)
 
 
+MAX_ASPECT = 20  # a training crop of a longer strip would first resize it to more than 20 crops' worth of pixels
+
+
+def load_croppable(path: Path) -> Image.Image:
+    """load_rgb for square crops: an image more than MAX_ASPECT times as long as it is wide raises ValueError, as
+    an unreadable one does, since resizing its short side to the crop size makes an enormous image (a 1x100000
+    PNG of 474 bytes becomes 256x25,600,000 pixels, about 20 GB, at image_size 256)."""
+    image = load_rgb(path)
+    if max(image.size) > MAX_ASPECT * min(image.size):
+        raise ValueError(f"{image.width}x{image.height}: more than {MAX_ASPECT}:1, too narrow for square crops")
+    return image
+
+
 def spread_photos(paths: list[Path], count: int) -> list[Image.Image]:
     """Up to `count` readable photos, evenly spread over `paths` (unreadable ones are passed over)."""
     step = max(1, len(paths) // count)
     photos = []
     for path in paths[::step] + [p for i, p in enumerate(paths) if i % step]:
         try:
-            photos.append(load_rgb(path))
+            photos.append(load_croppable(path))
         except (OSError, ValueError, Image.DecompressionBombError):
             continue
         if len(photos) == count:
@@ -153,7 +166,7 @@ class PhotoDataset(Dataset):
         for offset in range(len(self.paths)):
             path = self.paths[(index + offset) % len(self.paths)]
             try:
-                image = load_rgb(path)
+                image = load_croppable(path)
                 break
             except (OSError, ValueError, Image.DecompressionBombError) as e:
                 bad.append(f"{path} ({e})")

@@ -25,11 +25,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fst.checkpoint import load_checkpoint, network_for, network_weights, save_checkpoint
+from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
 from fst.config import TrainConfig
-from fst.data import PositionSampler, center_crop, find_images, load_rgb, resize_long_side, split_holdout, to_tensor
+from fst.data import (
+    PositionSampler, center_crop, find_images, load_croppable, load_rgb, resize_long_side, split_holdout, to_tensor,
+)  # fmt: skip
 from fst.errors import FstError
 from fst.export import psnr
+from fst.files import lock, unlock
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
 
@@ -85,7 +88,7 @@ def load_crops(paths: list[Path], size: int) -> tuple[torch.Tensor, list[str]]:
     crops, skipped = [], []
     for path in paths:
         try:
-            crops.append((to_tensor(center_crop(load_rgb(path), size)) * 255).round().to(torch.uint8))
+            crops.append((to_tensor(center_crop(load_croppable(path), size)) * 255).round().to(torch.uint8))
         except (OSError, ValueError, Image.DecompressionBombError):
             skipped.append(path.name)
     if not crops:
@@ -100,7 +103,7 @@ class Distiller:
         self.config = config
         self.run_dir = Path(config.run_dir)
         self.teacher = network_for(network_weights(config.teacher), config.teacher).eval()
-        self.teacher_config = teacher_config(config.teacher)
+        self.teacher_config = {**teacher_config(config.teacher), "made_from": weights_digest(self.teacher)}
         paths, self.holdout_paths = split_holdout(find_images(config.photos), config.holdout)
         self.paths = paths[:: max(1, -(-len(paths) // config.max_photos))]
         torch.manual_seed(config.seed)
@@ -108,7 +111,11 @@ class Distiller:
         self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
         self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
         self.step = 0
-        self.resumed = (self.run_dir / "last.pt").is_file() and not restart
+        self.lock_path = self.run_dir.parent / f".{self.run_dir.name}.lock"  # held until run() ends
+        lock(self.lock_path, f"the run {self.run_dir}")
+        if restart:
+            clear_run(self.run_dir, "distillation")
+        self.resumed = (self.run_dir / "last.pt").is_file()
         if self.resumed:
             self._restore(self.run_dir / "last.pt")
         self.photos = self.targets = None
@@ -157,6 +164,7 @@ class Distiller:
             if self.step % self.config.save_every == 0 or self.step == self.config.steps:
                 saved = self.save()
         self.student.eval()
+        unlock(self.lock_path)
         return saved
 
     def save(self) -> Path:

@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fst.backends import onnx_session, run_onnx
+from fst.checkpoint import weights_digest
 from fst.data import find_images, resize_long_side, spread_photos, to_tensor
 from fst.errors import FstError
 from fst.files import atomic_write
@@ -118,30 +119,43 @@ def export_onnx(
     io = STATIC_IO_CONVENTION.format(shape="x".join(map(str, shape))) if static else IO_CONVENTION
     _make_portable(proto, static)
     props = {"fst_version": __version__, "io": io, "precision": precision, **metadata}
+    if precision != "fp32":  # a copy of `model` in another precision stands in for it and says so
+        props["made_from"] = weights_digest(reference)
     del proto.metadata_props[:]
     for key, value in props.items():
         proto.metadata_props.add(key=key, value=str(value))
     onnx.checker.check_model(proto, full_check=True)
 
-    with atomic_write(path) as tmp:
-        onnx.save(proto, tmp)
-        error = max_abs_error(reference, tmp, shape)
-        psnr = None
-        if precision == "fp32" and not error <= MAX_ABS_ERROR:
+    try:
+        with atomic_write(path) as tmp:
+            return _save_verified(proto, tmp, path, reference, shape, precision, photos)
+    except OSError as e:  # the disk full, the folder gone: whatever was at `path` is kept
+        raise FstError(f"cannot write {path} ({e.strerror or e}); nothing was written") from None
+
+
+def _save_verified(proto, tmp: Path, path: Path, reference: nn.Module, shape: tuple[int, ...], precision: str,
+                   photos: list[torch.Tensor] | None) -> ExportReport:  # fmt: skip
+    """Write `proto` to `tmp` and check it against `reference` as export_onnx promises; FstError when it fails."""
+    import onnx
+
+    onnx.save(proto, tmp)
+    error = max_abs_error(reference, tmp, shape)
+    psnr = None
+    if precision == "fp32" and not error <= MAX_ABS_ERROR:
+        raise FstError(
+            f"ONNX export of {path.name} does not match PyTorch: max abs error {error:.3g} on a "
+            f"{shape[2]}x{shape[3]} image, allowed {MAX_ABS_ERROR:g}; nothing was written"
+        )
+    if precision != "fp32":
+        psnr = psnr_against(reference, tmp, photos)
+        if not psnr >= MIN_PSNR_DB:
             raise FstError(
-                f"ONNX export of {path.name} does not match PyTorch: max abs error {error:.3g} on a "
-                f"{shape[2]}x{shape[3]} image, allowed {MAX_ABS_ERROR:g}; nothing was written"
+                f"the {precision} export of {path.name} reaches only {psnr:.1f} dB PSNR against fp32 on "
+                f"{len(photos)} sample photos, below the {MIN_PSNR_DB:g} dB required; nothing was written"
             )
-        if precision != "fp32":
-            psnr = psnr_against(reference, tmp, photos)
-            if not psnr >= MIN_PSNR_DB:
-                raise FstError(
-                    f"the {precision} export of {path.name} reaches only {psnr:.1f} dB PSNR against fp32 on "
-                    f"{len(photos)} sample photos, below the {MIN_PSNR_DB:g} dB required; nothing was written"
-                )
-            # What fst.backends.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
-            proto.metadata_props.add(key="psnr_db", value=f"{psnr:.2f}")
-            onnx.save(proto, tmp)
+        # What fst.backends.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
+        proto.metadata_props.add(key="psnr_db", value=f"{psnr:.2f}")
+        onnx.save(proto, tmp)
     return ExportReport(path, precision, error, psnr)
 
 
@@ -273,12 +287,15 @@ def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> l
 
 
 def metadata_for(config: dict, step: int) -> dict[str, str]:
-    """What a runtime elsewhere may want to know about the model, from its training config."""
+    """What a runtime elsewhere may want to know about the model, from its training config; a distilled network
+    also names its teacher's weights (`made_from`, fst.checkpoint.weights_digest)."""
+    made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
     return {
         "style": config["name"],
         "style_image": Path(config["style_image"]).name,
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
+        **made_from,
     }
 
 

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 
@@ -17,14 +17,27 @@ from fst.errors import FstError
 
 
 @contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
+def atomic_write(path: Path, replace: bool = True) -> Iterator[Path]:
     """Yield a temp path beside `path` (same suffix, so writers can infer the format); rename it over `path` when
-    the block succeeds, delete it when it fails. An existing file at `path` is replaced only by a complete one."""
+    the block succeeds, delete it when it fails. An existing file at `path` is replaced only by a complete one.
+
+    replace=False never replaces a file: the finished file is linked into place, which fails where one already
+    exists, however recently it appeared (another process writing the same output), and says so in one line.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:
         yield tmp
-        tmp.replace(path)
+        if replace:
+            tmp.replace(path)
+        else:
+            try:
+                os.link(tmp, path)
+            except OSError as e:  # FileExistsError, or a file system without hard links: checked, then renamed
+                if isinstance(e, FileExistsError) or path.exists():
+                    message = f"{path} appeared while it was being written: kept it (--overwrite replaces it)"
+                    raise FstError(message) from None
+                tmp.replace(path)
     finally:
         # Where the temp file could not be created (a read-only disk), removing it fails too: the first error is
         # the one to report.
@@ -57,3 +70,39 @@ def load_torch_file(path: Path, what: str, error: type[FstError] = FstError) -> 
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several unrelated types for a file that is not a state dict
         raise error(f"{what}: torch.load cannot read it ({type(e).__name__})") from None
+
+
+_LOCKS: dict[Path, IO] = {}  # the locks this process holds, by lock file
+
+
+def lock(path: Path, what: str) -> None:
+    """Hold an exclusive lock on the file `path` (made if missing) until unlock(path) or the end of the process,
+    however it ends: the operating system drops the lock of a killed process, so no stale lock is left behind.
+    Another process holding it is a one-line FstError naming `what`. Taking a lock this process holds is a no-op.
+    """
+    key = path.resolve()
+    if key in _LOCKS:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a")
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise FstError(
+            f"{what} is in use by another process (it holds {path}): wait for it to end, or pick another name"
+        ) from None
+    _LOCKS[key] = handle
+
+
+def unlock(path: Path) -> None:
+    handle = _LOCKS.pop(path.resolve(), None)
+    if handle is not None:
+        handle.close()

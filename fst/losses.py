@@ -26,12 +26,15 @@ import math
 
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from torch import nn
 
 from fst.config import LossConfig
 from fst.data import load_rgb, resize_long_side, to_tensor
 from fst.errors import ConfigError
 from fst.vgg import RELU_INDEX, VGG16Features, load_vgg16
+
+MIN_STYLE_SIDE = 32  # relu4_3 sees it at 1/8 scale: 4 pixels, the least a Gram matrix of strokes is worth
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -141,8 +144,13 @@ def load_style_image(path: str, size: int) -> torch.Tensor:
     """(1, 3, H, W) in [0, 1], long side resized to `size`: the scale of the brush strokes the network learns."""
     try:
         image = load_rgb(path)
-    except OSError as e:
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
         raise ConfigError(f"style_image: cannot read {path} ({e})") from None
+    if min(image.size) * size < MIN_STYLE_SIDE * max(image.size):
+        raise ConfigError(
+            f"style_image: {path} is {image.width}x{image.height}, too narrow: its short side would be under "
+            f"{MIN_STYLE_SIDE} pixels at loss.style_size {size}"
+        )
     return to_tensor(resize_long_side(image, size)).unsqueeze(0)
 
 

@@ -109,13 +109,14 @@ def read_image(path: Path) -> Image.Image:
         raise FstError(f"cannot read {path} ({e})") from None
 
 
-def save_image(image: Image.Image, path: Path) -> None:
+def save_image(image: Image.Image, path: Path, replace: bool = True) -> None:
     """Atomic write; alpha is kept where the format holds it (png, webp, tif), else composited onto white.
-    A failed write (disk full, the folder gone) is a one-line FstError."""
+    A failed write (disk full, the folder gone) is a one-line FstError; so is, with replace=False, a file at
+    `path`, even one that appeared during the write (fst.files.atomic_write)."""
     if image.mode == "RGBA" and path.suffix.lower() not in ALPHA_FORMATS:
         image = flatten(image)
     try:
-        with atomic_write(path) as tmp:
+        with atomic_write(path, replace) as tmp:
             if path.suffix.lower() in (".jpg", ".jpeg"):
                 image.save(tmp, quality=95)
             else:
@@ -131,21 +132,29 @@ def frame_count(path: Path) -> int:
 
 
 def transform_animation(
-    source: Path, target: Path, transform: Callable[[Image.Image], Image.Image], on_frame: Callable[[], None]
+    source: Path,
+    target: Path,
+    transform: Callable[[Image.Image], Image.Image],
+    on_frame: Callable[[], None],
+    replace: bool = True,
 ) -> int:
     """Every frame of an animated image through `transform`, written as an animation of the same frame count,
-    frame durations and loop count (GIF, APNG or WebP, by the target's suffix). Returns the number of frames."""
+    frame durations and loop count (GIF, APNG or WebP, by the target's suffix). Returns the number of frames.
+    replace=False: as save_image."""
     from PIL import ImageSequence
 
     frames, durations = [], []
-    with Image.open(source) as animation:
-        loop = animation.info.get("loop", 0)
-        for frame in ImageSequence.Iterator(animation):
-            durations.append(frame.info.get("duration", animation.info.get("duration", 100)))
-            frames.append(transform(flatten(frame.convert("RGBA"))).convert("RGB"))
-            on_frame()
     try:
-        with atomic_write(target) as tmp:
+        with Image.open(source) as animation:
+            loop = animation.info.get("loop", 0)
+            for frame in ImageSequence.Iterator(animation):
+                durations.append(frame.info.get("duration", animation.info.get("duration", 100)))
+                frames.append(transform(flatten(frame.convert("RGBA"))).convert("RGB"))
+                on_frame()
+    except (OSError, ValueError, EOFError) as e:  # a truncated or damaged frame: nothing is written
+        raise FstError(f"cannot read frame {len(frames) + 1} of {source} ({e})") from None
+    try:
+        with atomic_write(target, replace) as tmp:
             # default_image=False: an APNG's first frame is part of the animation, not a separate still.
             extra = {"default_image": False} if target.suffix.lower() == ".png" else {}
             frames[0].save(
@@ -157,28 +166,32 @@ def transform_animation(
 
 
 def transform_video(
-    source: Path, target: Path, transform: Callable[[Image.Image], Image.Image], on_frame: Callable[[], None]
+    source: Path,
+    target: Path,
+    transform: Callable[[Image.Image], Image.Image],
+    on_frame: Callable[[], None],
+    replace: bool = True,
 ) -> int:
     """Re-encode `source` with every frame passed through `transform`; copy the audio stream if there is one.
 
     Frames keep their timestamps, so the frame count and timing match the input. The video is H.264 (yuv420p when
     both sides are even, yuv444p otherwise, which keeps odd sizes exact). Returns the number of frames written.
-    A file FFmpeg cannot decode is a one-line FstError.
+    A file FFmpeg cannot decode is a one-line FstError. replace=False: as save_image.
     """
     import av
 
     try:
-        return _transform_video(source, target, transform, on_frame)
+        return _transform_video(source, target, transform, on_frame, replace)
     except av.error.FFmpegError as e:
         raise FstError(f"cannot decode or encode {source} ({e})") from None
 
 
-def _transform_video(source: Path, target: Path, transform, on_frame) -> int:
+def _transform_video(source: Path, target: Path, transform, on_frame, replace: bool) -> int:
     import av
 
     source_container = av.open(str(source))
     frames = 0
-    with source_container as src, atomic_write(target) as tmp:
+    with source_container as src, atomic_write(target, replace) as tmp:
         if not src.streams.video:
             raise FstError(f"{source} has no video stream")
         video_in = src.streams.video[0]

@@ -1,8 +1,9 @@
 """A local web server for the browser demo in web/: static files with the headers that make a page cross-origin
 isolated, which browsers require before they give WebAssembly more than one thread.
 
-It serves a folder (the repository: the page in web/, the models in exports/) on the loopback address only, and,
-when given `on_result`, takes the JSON a page POSTs to RESULT_PATH: how tests read back what the browser computed.
+It serves two folders of the repository, the page in web/ and the models in exports/, on the loopback address
+only, to requests for 127.0.0.1 or localhost only (docs/security.md), and, when given `on_result`, takes the JSON
+a page POSTs to RESULT_PATH: how tests read back what the browser computed.
 
     python -m fst.serve            # then open http://127.0.0.1:8000/web/
 
@@ -27,17 +28,71 @@ CONTENT_TYPES = {".mjs": "text/javascript", ".js": "text/javascript", ".wasm": "
 MAX_RESULT_BYTES = 64 * 2**20
 
 
+SERVED_FOLDERS = ("web", "exports")  # the page and its runtime; the models
+IDLE_SECONDS = 20  # a connection that sends nothing this long is closed: each one holds a thread
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+
+
 class DemoHandler(SimpleHTTPRequestHandler):
-    """Static files with isolation headers and no caching (a retrained model must not be served stale)."""
+    """Static files with isolation headers and no caching (a retrained model must not be served stale).
+
+    Only files inside the served folders of the root (links resolved, so none leads out), no hidden files, no
+    folder listings, and only to requests addressed to this machine by name: a page elsewhere that rebinds its
+    own host name to 127.0.0.1 sends its own Host header, and is refused.
+    """
 
     on_result: Callable[[dict], None] | None = None
+    served: tuple[str, ...] = SERVED_FOLDERS
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
+    timeout = IDLE_SECONDS
 
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
             self.send_header(name, value)
         self.send_header("Cache-Control", "no-store")
         super().end_headers()
+
+    def do_GET(self) -> None:
+        if self.allowed():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if self.allowed():
+            super().do_HEAD()
+
+    def allowed(self) -> bool:
+        """Whether the request is for this machine and for a served file; answers it with an error when not."""
+        port = self.server.server_address[1]
+        host = (self.headers.get("Host") or "").lower()
+        if host not in {f"{name}:{port}" for name in LOCAL_HOSTS} | (set(LOCAL_HOSTS) if port == 80 else set()):
+            self.send_error(403, "this server answers only requests for 127.0.0.1 or localhost")
+            return False
+        if self.path.split("?")[0] == "/":
+            self.send_response(302)
+            self.send_header("Location", "/web/")
+            self.end_headers()
+            return False
+        if not self.served_path():
+            self.send_error(404)
+            return False
+        return True
+
+    def served_path(self) -> bool:
+        """Whether the URL names a file or folder that lies, links resolved, inside a served folder, hidden by no
+        dot-name on the way."""
+        try:
+            target = Path(self.translate_path(self.path)).resolve(strict=True)
+        except OSError:
+            return False
+        for name in self.served:
+            folder = (Path(self.directory) / name).resolve()
+            if target.is_relative_to(folder):
+                return not any(part.startswith(".") for part in target.relative_to(folder).parts)
+        return False
+
+    def list_directory(self, path):  # a folder without index.html is not shown
+        self.send_error(404)
+        return None
 
     def do_POST(self) -> None:
         if self.path != RESULT_PATH or self.on_result is None:
@@ -61,10 +116,15 @@ class DemoHandler(SimpleHTTPRequestHandler):
 
 
 def make_server(
-    root: str | Path, port: int = 8000, on_result: Callable[[dict], None] | None = None
+    root: str | Path,
+    port: int = 8000,
+    on_result: Callable[[dict], None] | None = None,
+    folders: tuple[str, ...] = SERVED_FOLDERS,
 ) -> ThreadingHTTPServer:
-    """A server for `root` on 127.0.0.1:`port` (0: any free port; server.server_address says which)."""
-    handler = type("Handler", (DemoHandler,), {"on_result": staticmethod(on_result) if on_result else None})
+    """A server for the `folders` of `root` on 127.0.0.1:`port` (0: any free port; server.server_address says
+    which)."""
+    handler = type("Handler", (DemoHandler,), {"on_result": staticmethod(on_result) if on_result else None,
+                                               "served": folders})  # fmt: skip
     return ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(root)))
 
 

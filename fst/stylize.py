@@ -11,6 +11,7 @@ order, stabilized over time (fst.temporal).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,7 @@ class Stylizer:
             raise FstError(f"strength {strength}: expected a number from 0 to 1")
         if style_scale is not None and style_scale < 4 * MIN_SIDE:
             raise FstError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
-        if max_memory is not None and not max_memory > 0:
+        if max_memory is not None and not 0 < max_memory < math.inf:
             raise FstError(f"max_memory {max_memory}: expected a number of GB > 0")
         cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
@@ -114,13 +115,13 @@ class Stylizer:
 
                 if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
                     raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
-            sibling = int8_sibling(path) if int8 and not cuda else None
+            sibling, psnr, stale = int8_sibling(path) if int8 and not cuda else (None, math.nan, "")
             use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
             if use_int8:
-                self.choice = f"running {sibling[0]} (int8, {sibling[1]:.1f} dB PSNR against fp32): {why}"
-                path = sibling[0]
-            elif path != Path(model):
-                self.choice = f"running {path}"
+                self.choice = f"running {sibling} (int8, {psnr:.1f} dB PSNR against fp32): {why}"
+                path = sibling
+            elif path != Path(model) or stale:
+                self.choice = "; ".join(filter(None, [f"running {path}" if path != Path(model) else "", stale]))
             self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
         else:
             if device == "cuda" and not torch.cuda.is_available():

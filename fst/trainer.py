@@ -13,10 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import shutil
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ from torch.utils.data import DataLoader
 
 from fst.checkpoint import (
     checkpoint_to_resume,
+    clear_run,
     list_checkpoints,
     load_checkpoint,
     network_for,
@@ -47,7 +47,7 @@ from fst.data import (
     to_image,
 )
 from fst.errors import ConfigError, FstError
-from fst.files import check_writable
+from fst.files import check_writable, lock, unlock
 from fst.grid import image_grid
 from fst.hardware import choose_compile, choose_precision, resolve_device
 from fst.losses import load_style_image, move, perceptual_loss, random_motion, temporal_loss
@@ -120,6 +120,10 @@ class Trainer:
                 check_writable(folder, f"output.{key}")
             except FstError as e:
                 raise ConfigError(str(e)) from None
+        # Beside the run folder, not in it, so --restart does not delete it; held until run() ends.
+        self.lock_path = Path(config.output.runs_dir) / f".{config.name}.lock"
+        if self.is_main:
+            lock(self.lock_path, f"the run {self.run_dir}")
         self.device = resolve_device(cfg.device, local_rank)
         self.precision, self.precision_reason = choose_precision(cfg.precision, self.device)
         if self.precision == "fp16" and self.device.type != "cuda":
@@ -144,7 +148,7 @@ class Trainer:
         if self.init_from is not None:
             self._initialize(self.init_from)
         if restart and self.is_main:  # after every other check, so that a bad config deletes nothing
-            shutil.rmtree(self.run_dir, ignore_errors=True)
+            clear_run(self.run_dir, "training")
         self.resumed_from = None if restart else checkpoint_to_resume(self.run_dir, resume)
         if self.resumed_from is not None:
             self._restore(self.resumed_from)
@@ -229,21 +233,32 @@ class Trainer:
                 writer.close()
             if self.world_size > 1:
                 dist.destroy_process_group()
+            unlock(self.lock_path)
         elapsed = time.perf_counter() - started
         rate = (self.step - start_step) * self.config.data.batch_size * self.world_size / max(elapsed, 1e-9)
         return TrainResult(self.run_dir, self.step, checkpoint, rate, len(self.bad_files.seen))
 
     def _train_loop(self, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
+        self.network = self._network()
+        batches = iter(self.loader())
+        try:
+            return self._steps(batches, writer, on_progress)
+        finally:  # workers ignore SIGTERM (_ignore_stop_signals): an exit's terminate() would wait on them forever,
+            getattr(batches, "_shutdown_workers", lambda: None)()  # so they are told to finish, however it ended
+
+    def _steps(self, batches: Iterator, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
         cfg = self.config.train
         global_batch = self.config.data.batch_size * self.world_size
-        self.network = self._network()
         sums = torch.zeros(len(self.loss_terms), dtype=torch.float64)
         window_start, window_steps = time.perf_counter(), 0
         checkpoint = self.resumed_from
-        batches = iter(self.loader())
         self.model.train()
         while self.step < cfg.steps:
-            photos, bad = next(batches)
+            try:
+                photos, bad = next(batches)
+            except Exception as e:  # raised again from a worker: its traceback text, whose last line says what
+                what = [line for line in str(e).splitlines() if line.strip()][-1:] or [type(e).__name__]
+                raise FstError(f"loading the photos of step {self.step + 1} failed: {what[0].strip()}") from None
             skipped = self.bad_files.new(bad)
             shared = self.train_step(photos)
             self.step += 1

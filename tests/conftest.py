@@ -33,6 +33,7 @@ def tiny_config(tmp_path: Path, **sections: dict) -> Config:
         "train": {
             "steps": 4, "lr": 0.001, "warmup_steps": 0, "lr_schedule": "constant", "seed": 3,
             "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
+            "precision": "fp32",  # auto picks bf16 on CPUs with AVX512-BF16: the same results on every CPU
         },
         "output": {"runs_dir": str(tmp_path / "runs"), "exports_dir": str(tmp_path / "exports")},
     }
@@ -53,3 +54,23 @@ def models(tmp_path_factory):
     onnx_path = tmp / "m.onnx"
     export_onnx(model, onnx_path, {})
     return checkpoint, onnx_path
+
+
+def copy_of(source: Path, target: Path, made_from: Path | None = None, **props: str) -> Path:
+    """A copy of an ONNX model with metadata added: `made_from` names the network `made_from` holds
+    (fst.checkpoint.weights_digest), as an int8 copy or a distilled variant of it records; the graph stays the
+    source's, since it is the metadata that fst.backends reads."""
+    import onnx
+
+    from fst.checkpoint import network_for, network_weights, weights_digest
+
+    proto = onnx.load(source)
+    extra = dict(props)
+    if made_from is not None:
+        extra["made_from"] = weights_digest(network_for(network_weights(made_from), made_from))
+    merged = {p.key: p.value for p in proto.metadata_props} | extra
+    del proto.metadata_props[:]
+    for key, value in merged.items():
+        proto.metadata_props.add(key=key, value=value)
+    onnx.save(proto, target)
+    return target

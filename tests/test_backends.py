@@ -6,6 +6,8 @@ from fst.backends import fast_sibling
 from fst.errors import FstError
 from fst.stylize import Stylizer
 
+from conftest import copy_of
+
 
 def test_onnx_statistics_graphs_match_pytorch(models):
     checkpoint, onnx_path = models
@@ -66,10 +68,11 @@ def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
         )
 
 
-def test_the_fast_sibling_of_each_name(tmp_path):
-    for name in ("wave.onnx", "wave-fast.onnx"):
-        (tmp_path / name).write_bytes(b"")
-    fast = tmp_path / "wave-fast.onnx"
+def test_the_fast_sibling_of_each_name(models, tmp_path):
+    _, onnx_path = models
+    network = tmp_path / "wave.onnx"
+    network.write_bytes(onnx_path.read_bytes())
+    fast = copy_of(onnx_path, tmp_path / "wave-fast.onnx", made_from=network)
     assert fast_sibling(tmp_path / "wave.onnx") == fast
     assert fast_sibling(tmp_path / "wave-int8.onnx") == fast  # the int8 copy's network is wave's
     assert fast_sibling(fast) == fast

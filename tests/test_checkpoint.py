@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, network_weights, save_checkpoint
+from fst.checkpoint import (
+    list_checkpoints, load_checkpoint, load_model, network_for, network_weights, save_checkpoint, weights_digest,
+)
 from fst.errors import FstError
 from fst.export import export_onnx
 from fst.transformer import TransformerNet
@@ -48,3 +50,31 @@ def test_weights_read_back_from_an_onnx_export_equal_the_checkpoint(tmp_path):
     export_onnx(model, tmp_path / "m16.onnx", {}, "fp16", photos)
     with pytest.raises(FstError, match="m16.onnx is a fp16 export; fine-tuning needs the fp32 model or a checkpoint"):
         network_weights(tmp_path / "m16.onnx")
+
+
+def test_weights_digest_is_the_same_for_a_checkpoint_and_its_export_and_changes_with_any_weight(models):
+    checkpoint, onnx_path = models
+    model, _ = load_model(checkpoint)
+    from_onnx = network_for(network_weights(onnx_path), onnx_path)
+    assert weights_digest(model) == weights_digest(from_onnx)
+    assert len(weights_digest(model)) == 64
+    with torch.no_grad():
+        next(model.parameters()).view(-1)[0] += 1e-6
+    assert weights_digest(model) != weights_digest(from_onnx)
+
+
+def test_a_full_disk_is_one_line_naming_the_checkpoint_and_keeps_the_earlier_ones(tmp_path, monkeypatch):
+    import errno
+
+    model = TransformerNet(4, 0)
+    first = save_checkpoint({"step": 1, "config": {}, "model": model.state_dict()}, tmp_path, keep_last=2)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)
+    path = tmp_path / "checkpoints" / "step_0000002.pt"
+    with pytest.raises(FstError, match=f"^cannot write the checkpoint {path} \\(No space left on device\\)$"):
+        save_checkpoint({"step": 2, "config": {}, "model": model.state_dict()}, tmp_path, keep_last=2)
+    assert list_checkpoints(tmp_path) == [first] and load_checkpoint(tmp_path / "last.pt")["step"] == 1
+    assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_0000001.pt"]  # no temp file left

@@ -35,6 +35,10 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
         (["--holdout", "0"], "--holdout 0: expected a positive number"),
         (["--res-blocks", "-2"], "--res-blocks -2: expected 0 or more"),
         (["--export", "fast.pt"], "--export fast.pt: expected a file name ending in .onnx"),
+        (["--image-size", "1"], "--image-size 1: expected 16 to 4096 pixels"),
+        (["--lr", "nan"], "--lr nan: expected a number > 0"),
+        (["--lr", "inf"], "--lr inf: expected a number > 0"),
+        (["--lr", "-0.1"], "--lr -0.1: expected a number > 0"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_runs(models, tmp_path, flags, message):
@@ -49,3 +53,15 @@ def test_a_missing_teacher_is_one_line_and_exit_code_1(tmp_path):
     done = subprocess.run([sys.executable, "distill.py", *args], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1
     assert done.stderr == f"error: checkpoint not found: {tmp_path / 'gone.pt'}\n"
+
+
+def test_run_and_export_places_that_cannot_be_written_are_refused_before_the_run(models, tmp_path):
+    checkpoint, _ = models
+    (tmp_path / "file").write_text("not a folder")
+    args = ["--teacher", str(checkpoint), "--photos", str(DEMO_PHOTOS)]
+    with pytest.raises(FstError, match=f"--run-dir {tmp_path / 'file'}: a file, not a folder"):
+        main([*args, "--run-dir", str(tmp_path / "file")])
+    export = tmp_path / "file" / "fast.onnx"
+    with pytest.raises(FstError, match=f"--export {export}: cannot write in .*file is a file, not a folder"):
+        main([*args, "--run-dir", str(tmp_path / "r"), "--export", str(export)])
+    assert not (tmp_path / "r").exists()

@@ -7,7 +7,7 @@ from fst.cli.export import main
 from fst.errors import FstError
 from fst.transformer import TransformerNet
 
-from conftest import DEMO_PHOTOS, tiny_config
+from conftest import DEMO_PHOTOS, copy_of, tiny_config
 
 
 def test_export_command_line(tmp_path):
@@ -28,8 +28,8 @@ def test_static_and_index_command_lines(tmp_path, capsys):
     assert main([str(checkpoint), "-o", str(out), "--static", "90x160"]) == 0
     dims = onnx.load(out).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [1, 3, 90, 160]
-    for bad in ("90", "90x", "4x160", "ninetyx160"):
-        with pytest.raises(FstError, match=f"--static {bad}: expected HEIGHTxWIDTH in pixels, each at least 8"):
+    for bad in ("90", "90x", "4x160", "ninetyx160", "60000x60000"):
+        with pytest.raises(FstError, match=f"--static {bad}: expected HEIGHTxWIDTH in pixels, each from 8 to 4096"):
             main([str(checkpoint), "-o", str(out), "--static", bad])
     capsys.readouterr()
     assert main(["--index", str(out.parent)]) == 0
@@ -81,3 +81,29 @@ def test_reduced_precision_command_line_calibrates_on_the_photos_given(tmp_path,
     proto = onnx.load(out)
     assert {p.key: p.value for p in proto.metadata_props}["precision"] == precision
     assert op in {n.op_type for n in proto.graph.node}
+
+
+def test_an_fp32_export_is_a_source_for_its_int8_copy(models, tmp_path, capsys):
+    """A shipped style's int8 copy is made from its .onnx alone: the metadata carries over, and the copy names
+    the network it was made from."""
+    from fst.checkpoint import network_for, network_weights, weights_digest
+
+    _, onnx_path = models
+    source = copy_of(onnx_path, tmp_path / "wave.onnx", style="wave", style_image="wave.jpg", steps="6800")
+    out = tmp_path / "wave-int8.onnx"
+    assert main([str(source), "-o", str(out), "--int8", "--photos", str(DEMO_PHOTOS)]) == 0
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert [meta[k] for k in ("style", "style_image", "steps", "precision")] == ["wave", "wave.jpg", "6800", "int8"]
+    assert meta["made_from"] == weights_digest(network_for(network_weights(source), source))
+    assert float(meta["psnr_db"]) >= 30
+    with pytest.raises(FstError, match=f"{source} names no photos; pass --photos DIR"):
+        main([str(source), "-o", str(out), "--int8"])
+    with pytest.raises(FstError, match=f"{out} is a int8 export; fine-tuning needs the fp32 model"):
+        main([str(out), "-o", str(tmp_path / "again.onnx")])
+
+
+def test_an_output_that_is_a_folder_is_refused(models, tmp_path):
+    _, onnx_path = models
+    (tmp_path / "dir.onnx").mkdir()
+    with pytest.raises(FstError, match=f"-o {tmp_path / 'dir.onnx'}: a folder; expected the .onnx file to write"):
+        main([str(onnx_path), "-o", str(tmp_path / "dir.onnx")])

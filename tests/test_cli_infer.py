@@ -8,7 +8,7 @@ from fst.cli.infer import main
 from fst.data import load_rgb, resize_long_side
 from fst.errors import FstError
 
-from conftest import DEMO_PHOTOS, STARRY_NIGHT, tiny_config
+from conftest import DEMO_PHOTOS, STARRY_NIGHT, copy_of, tiny_config
 
 
 def test_a_missing_input_is_named(models, tmp_path):
@@ -28,6 +28,10 @@ def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, m
     assert main(args) == 0 and tiles == [256]  # the default budget (1 GB or more) runs it whole
     with pytest.raises(FstError, match=r"^--max-memory 0: expected a number of GB > 0$"):
         main([*args, "--max-memory", "0"])
+    with pytest.raises(FstError, match=r"^--max-memory inf: expected a number of GB > 0$"):
+        main([*args, "--max-memory", "inf"])
+    with pytest.raises(FstError, match=r"^--size 100000: expected 8 to 10000 pixels$"):
+        main([*args, "--size", "100000"])
 
 
 def test_folder_with_a_corrupt_file(models, tmp_path, capsys):
@@ -321,7 +325,22 @@ def test_fast_runs_the_distilled_variant_or_says_there_is_none(models, tmp_path,
     with pytest.raises(FstError, match=f"fast: no {fast} beside {model}"):
         main([*args, "--output", str(tmp_path / "a.png")])
     assert not (tmp_path / "a.png").exists()
-    fast.write_bytes(onnx_path.read_bytes())
+    copy_of(onnx_path, fast, made_from=model)
     assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
     assert capsys.readouterr().err.startswith(f"running {fast}\n")
     assert (tmp_path / "a.png").is_file()
+
+
+def test_a_truncated_animation_is_one_error_and_the_other_inputs_are_stylized(models, tmp_path, capsys):
+    _, onnx_path = models
+    frames = [Image.new("RGB", (64, 48), colour) for colour in ("red", "green", "blue", "white")]
+    frames[0].save(tmp_path / "full.gif", save_all=True, append_images=frames[1:], duration=100)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    data = (tmp_path / "full.gif").read_bytes()
+    (inputs / "a_truncated.gif").write_bytes(data[: len(data) * 2 // 3])
+    frames[0].save(inputs / "b_still.png")
+    out = tmp_path / "out"
+    assert main(["--model", str(onnx_path), "--input", str(inputs), "--output", str(out), "--device", "cpu"]) == 1
+    assert "cannot read frame " in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["b_still.png"]

@@ -2,6 +2,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import onnx
 import pytest
@@ -86,3 +87,44 @@ def test_two_processes_under_torchrun_equal_one_with_the_same_global_batch(tmp_p
     lines = [line for line in result.stdout.splitlines() if line.startswith("step 3/3 loss ")]
     assert len(lines) == 1  # the mean loss over both ranks is what one process with both photos sees:
     assert float(lines[0].split()[3]) == pytest.approx(logged[-1].losses["total"], rel=2e-3)  # printed to 4 digits
+
+
+def test_a_failing_data_worker_ends_the_run_with_one_line(tmp_path):
+    """An error inside a DataLoader worker (here a MemoryError) used to leave the trainer waiting forever for
+    workers that ignore SIGTERM. The workers are forked, so they inherit the broken dataset patched in here."""
+    config = tiny_config(tmp_path, data={"workers": 1})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    code = (
+        "import sys, fst.data\n"
+        "def broken(self, key): raise MemoryError('out of memory in a worker')\n"
+        "fst.data.PhotoDataset.__getitem__ = broken\n"
+        "from fst.cli.train import cli\n"
+        f"sys.argv = ['train.py', '--config', {str(tmp_path / 'c.yaml')!r}, '--no-progress']\n"
+        "cli()\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "error: loading the photos of step 1 failed: MemoryError: out of memory in a worker"
+    )
+
+
+def test_retraining_over_an_export_says_which_copies_beside_it_are_now_stale(tmp_path, capsys):
+    from fst.cli.export import main as export
+
+    config = tiny_config(tmp_path)
+    (tmp_path / "tiny.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["--config", str(tmp_path / "tiny.yaml"), "--no-progress", "--set", "train.steps=2"]) == 0
+    network = tmp_path / "exports" / "tiny.onnx"
+    assert export([str(network), "-o", str(tmp_path / "exports" / "tiny-int8.onnx"), "--int8", "--photos",
+                   str(config.data.root)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["--config", str(tmp_path / "tiny.yaml"), "--no-progress", "--restart", "--set", "train.seed=4"]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("replaced")]
+    assert said == [
+        f"replaced the earlier {network}; tiny-int8.onnx beside it were made from the earlier network and are no "
+        f"longer used: remake them (python -m fst.export {network} -o NAME-int8.onnx --int8; distill.py --teacher "
+        f"{network})"
+    ]

@@ -73,6 +73,9 @@ def test_overrides_are_typed(tmp_path):
         (BASE + "train: {lr_schedule: step}\n", [], "c.yaml: train.lr_schedule = 'step': expected one of cosine, constant"),
         (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
         (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
+        (BASE, ["data.image_size=100000"], "--set data.image_size=100000: data.image_size = 100000: expected an integer from 16 to 4096"),
+        (BASE, ["data.batch_size=100000"], "--set data.batch_size=100000: data.batch_size = 100000: expected an integer from 1 to 256"),
+        (BASE, ["model.width=0"], "--set model.width=0: model.width = 0: expected an integer from 1 to 512"),
         (BASE, ["train.stepz=3"], "--set train.stepz=3: unknown key 'train.stepz'; valid keys in 'train': steps, lr, "
          "seed, device, log_every, sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, "
          "compile"),
@@ -167,3 +170,16 @@ def test_data_and_weights_problems_exit_2_naming_the_config(tmp_path):
         load_config(write(tmp_path, BASE), [f"data.root={empty}"])
     with pytest.raises(ConfigError, match="c.yaml: loss.vgg_weights: file not found: nowhere.pth"):
         load_config(write(tmp_path, BASE), ["loss.vgg_weights=nowhere.pth"])
+
+
+@pytest.mark.parametrize("name", ["..", ".", "/tmp/elsewhere", "a/b", "a\\b", ".hidden", "-x", "x" * 101, "a b"])
+def test_a_name_that_is_not_one_plain_folder_name_is_refused(tmp_path, name):
+    """`name` becomes <runs_dir>/<name>, which --restart deletes: `..` would be the parent of runs_dir."""
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, BASE), [f"name={name}"])
+    assert str(info.value).startswith(f"{tmp_path / 'c.yaml'}: name = {name!r}: expected a plain name of up to 100")
+
+
+def test_plain_names_are_accepted(tmp_path):
+    for name in ("starry_night", "wave-2", "v1.5", "A" * 100):
+        assert load_config(write(tmp_path, BASE), [f"name={name}"]).name == name

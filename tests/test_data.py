@@ -14,6 +14,7 @@ from fst.data import (
     find_images,
     load_rgb,
     split_holdout,
+    spread_photos,
     to_image,
     to_tensor,
 )
@@ -140,3 +141,16 @@ def test_holdout_is_the_last_photos_in_sorted_order():
     assert split_holdout(paths, 0) == (paths, [])
     with pytest.raises(FstError, match=r"^data.holdout = 5 leaves no training photos \(5 found\)$"):
         split_holdout(paths, 5)
+
+
+def test_a_strip_too_narrow_to_crop_is_skipped_and_named_not_resized(tmp_path):
+    """A 474-byte 1x100000 PNG would become 256 x 25,600,000 pixels (about 20 GB) before its crop."""
+    strip, good = tmp_path / "a_strip.png", tmp_path / "b_good.png"
+    Image.new("RGB", (1, 100000), "red").save(strip)
+    Image.new("RGB", (80, 60), "blue").save(good)
+    image, bad = PhotoDataset([strip, good], 32)[(0, 0)]
+    assert image.shape == (3, 32, 32) and image[2].min() == 1.0  # the blue photo
+    assert bad == [f"{strip} (1x100000: more than 20:1, too narrow for square crops)"]
+    assert [photo.size for photo in spread_photos([strip, good], 2)] == [(80, 60)]
+    Image.new("RGB", (400, 20), "red").save(strip)  # 20:1 is still a photo
+    assert PhotoDataset([strip, good], 32)[(0, 0)][1] == []

@@ -98,3 +98,24 @@ def test_an_exported_teacher_gives_its_config_from_metadata(models, tmp_path):
     assert teacher_config(path) == {"name": "wave", "style_image": "wave.jpg", "data": {"image_size": 256}}
     with pytest.raises(FstError, match="has no fst metadata"):
         teacher_config(onnx_path)
+
+
+def test_restart_deletes_only_a_distillation_it_made(models, tmp_path):
+    """--restart never deletes a training run, a folder holding other files, or what a symbolic link points to."""
+    checkpoint, _ = models
+    training_run = checkpoint.parent.parent
+    with pytest.raises(FstError, match=f"--restart: {training_run} holds a training run, not a distillation"):
+        Distiller(config(checkpoint, training_run), restart=True)
+    assert checkpoint.is_file()
+    home = tmp_path / "home"
+    (home / "notes").mkdir(parents=True)
+    with pytest.raises(FstError, match=f"--restart: {home} holds notes, which no fst run writes"):
+        Distiller(config(checkpoint, home), restart=True)
+    real = tmp_path / "real"
+    Distiller(config(checkpoint, real, steps=2)).run()
+    (tmp_path / "link").symlink_to(real)
+    with pytest.raises(FstError, match=f"--restart: {tmp_path / 'link'} is a symbolic link"):
+        Distiller(config(checkpoint, tmp_path / "link"), restart=True)
+    assert (real / "last.pt").is_file()
+    fresh = Distiller(config(checkpoint, real), restart=True)
+    assert fresh.step == 0 and not real.exists()

@@ -257,3 +257,18 @@ def test_psnr_pools_the_squared_error_over_every_pair():
     assert psnr([(a, b)]) == pytest.approx(20.0)  # MSE 0.01
     assert psnr([(a, b), (a, a)]) == pytest.approx(10 * np.log10(1 / 0.005))  # MSE pooled: 0.01 over half
     assert psnr([(a, a)]) == float("inf")
+
+
+def test_a_full_disk_during_export_is_one_line_and_keeps_the_earlier_file(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "m.onnx"
+    path.write_bytes(b"the earlier export")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(onnx, "save", full)
+    with pytest.raises(FstError, match=f"^cannot write {path} \\(No space left on device\\); nothing was written$"):
+        export_onnx(TransformerNet(4, 0).eval(), path, {})
+    assert path.read_bytes() == b"the earlier export" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]

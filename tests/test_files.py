@@ -1,10 +1,14 @@
 import errno
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from fst.errors import FstError
-from fst.files import atomic_write, check_writable
+from fst.files import atomic_write, check_writable, lock, unlock
+
+from conftest import REPO
 
 
 def test_atomic_write_replaces_only_with_a_complete_file(tmp_path):
@@ -51,3 +55,42 @@ def test_check_writable_reports_the_system_reason(tmp_path, monkeypatch):
     with pytest.raises(FstError) as info:
         check_writable(tmp_path, "output.runs_dir")
     assert str(info.value) == f"output.runs_dir: cannot write in {tmp_path} (Read-only file system)"
+
+
+def test_a_write_that_may_not_replace_keeps_a_file_that_appeared_meanwhile(tmp_path):
+    """Two infer.py runs to one output without --overwrite: the second finds the first's file at the end."""
+    path = tmp_path / "out.jpg"
+    with pytest.raises(FstError, match=f"{path} appeared while it was being written: kept it"):
+        with atomic_write(path, replace=False) as tmp:
+            tmp.write_bytes(b"second")
+            path.write_bytes(b"first")  # the other process finished first
+    assert path.read_bytes() == b"first" and sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]
+    path.unlink()
+    with atomic_write(path, replace=False) as tmp:
+        tmp.write_bytes(b"only")
+    assert path.read_bytes() == b"only" and sorted(p.name for p in tmp_path.iterdir()) == ["out.jpg"]
+
+
+def hold_lock_elsewhere(path):
+    """A second process that takes the lock on `path` and waits; returned once it holds it."""
+    code = (
+        "import pathlib, time; from fst.files import lock; "
+        f"lock(pathlib.Path({str(path)!r}), 'x'); print('held', flush=True); time.sleep(60)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, cwd=REPO)
+    assert process.stdout.readline() == "held\n"
+    return process
+
+
+def test_a_lock_held_by_another_process_is_refused_and_freed_when_it_is_killed(tmp_path):
+    path = tmp_path / ".run.lock"
+    other = hold_lock_elsewhere(path)
+    try:
+        with pytest.raises(FstError, match=f"the run R is in use by another process \\(it holds {path}\\)"):
+            lock(path, "the run R")
+    finally:
+        other.kill()  # SIGKILL: no cleanup of its own
+        other.wait()
+    lock(path, "the run R")
+    lock(path, "the run R")  # this process holds it already
+    unlock(path)

@@ -10,6 +10,7 @@ from fst.losses import (
     PerceptualLoss,
     content_loss,
     gram_matrix,
+    load_style_image,
     move,
     random_motion,
     style_loss,
@@ -109,3 +110,19 @@ def test_temporal_loss_by_hand():
         assert temporal_loss(pixelwise(move(image, motion)), move(pixelwise(image), motion), motion) < 1e-10
     motions = IDENTITY.expand(2, 2, 3)
     assert temporal_loss(image + 0.1, move(image, motions), motions).item() == pytest.approx(0.04, rel=1e-5)
+
+
+def test_a_style_image_that_cannot_be_used_is_one_config_error(tmp_path):
+    """A decompression bomb and a 3x100000 strip (its short side would be 0 pixels) are refused, naming the file."""
+    from PIL import Image
+
+    from fst.errors import ConfigError
+
+    narrow = tmp_path / "narrow.png"
+    Image.new("RGB", (3, 100000), "red").save(narrow)
+    with pytest.raises(ConfigError, match=f"style_image: {narrow} is 3x100000, too narrow: its short side would be"):
+        load_style_image(str(narrow), 512)
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20000, 20000)).save(bomb)  # 400 megapixels in a few kilobytes
+    with pytest.raises(ConfigError, match=f"style_image: cannot read {bomb} \\(Image size \\(400000000 pixels\\)"):
+        load_style_image(str(bomb), 512)

@@ -67,3 +67,20 @@ def test_optimization_starts_from_init_and_is_judged_against_the_photo(loss_fn):
     image, final = optimize_image(photo, loss_fn, 1, "adam", lr=1e-9, init=init)
     assert torch.allclose(image, init, atol=1e-6)
     assert final["content"] == pytest.approx(loss_fn(init, photo)["content"].item(), rel=1e-5) and final["content"] > 0
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf"), -1.0, 0.0])
+def test_a_learning_rate_that_is_not_a_positive_number_is_refused(loss_fn, lr):
+    photo = torch.rand(1, 3, 16, 16)
+    with pytest.raises(FstError, match=f"--lr {lr:g}: expected a number > 0"):
+        optimize_image(photo, loss_fn, 1, "adam", lr)
+
+
+def test_the_best_image_reached_is_returned_not_a_last_step_that_made_it_worse(loss_fn):
+    """Adam at lr 5 throws every pixel to 0 or 1 after the first step: the photo itself, evaluated in the first
+    iteration, stays the best, and is what comes back."""
+    photo = to_tensor(resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 40)).unsqueeze(0)
+    seen = []
+    image, final = optimize_image(photo, loss_fn, 4, "adam", 5.0, lambda i, terms, now: seen.append(terms["total"]))
+    assert seen[0] == min(seen) < seen[-1]
+    assert final["total"] == pytest.approx(seen[0], rel=1e-5) and torch.equal(image, photo)

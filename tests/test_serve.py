@@ -1,11 +1,13 @@
 import json
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from fst.serve import RESULT_PATH, make_server
+from fst.serve import RESULT_PATH, DemoHandler, make_server
 
 
 @pytest.fixture
@@ -60,3 +62,57 @@ def test_a_page_posts_its_result_to_the_test_listening(site):
         server.shutdown()
         server.server_close()
     assert results == [{"width": 512, "times": [1.5]}]
+
+
+def status(url: str, headers: dict | None = None) -> int:
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {})) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_only_the_page_and_the_models_are_served_and_only_to_this_machine(site, tmp_path_factory):
+    """Not the checkout around them (.git, runs/, .venv/), no listings, no links out, no other Host."""
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_text("[remote]")
+    (site / "runs").mkdir()
+    (site / "runs" / "last.pt").write_bytes(b"weights")
+    (site / "exports").mkdir()
+    (site / "exports" / "wave.onnx").write_bytes(b"onnx")
+    (site / "web" / "index.html").write_text("<html>")
+    secret = tmp_path_factory.mktemp("elsewhere") / "passwd"
+    secret.write_text("root:x:0:0")
+    (site / "web" / "passwd").symlink_to(secret)
+    (site / "web" / ".env").write_text("TOKEN=1")
+    (site / "web" / "sub").mkdir()
+    server, base = serving(site)
+    try:
+        assert status(f"{base}/exports/wave.onnx") == 200 and status(f"{base}/web/") == 200
+        for path in ("/.git/config", "/.git/", "/runs/last.pt", "/web/passwd", "/web/.env", "/web/sub/", "/exports/",
+                     "/web/../runs/last.pt", "/web/%2e%2e/runs/last.pt"):  # fmt: skip
+            assert status(base + path) == 404, path
+        port = server.server_address[1]
+        for host in (f"localhost:{port}", f"127.0.0.1:{port}"):
+            assert status(f"{base}/exports/wave.onnx", {"Host": host}) == 200, host
+        for host in (f"attacker.example:{port}", "127.0.0.1", f"127.0.0.1.attacker.example:{port}"):
+            assert status(f"{base}/exports/wave.onnx", {"Host": host}) == 403, host
+        with urllib.request.urlopen(base + "/") as response:  # the root sends the page
+            assert response.url == f"{base}/web/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_idle_connection_is_closed(site, monkeypatch):
+    """Each connection holds a thread: one that sends nothing is dropped after DemoHandler.timeout seconds."""
+    monkeypatch.setattr(DemoHandler, "timeout", 0.5)
+    server, _ = serving(site)
+    try:
+        with socket.create_connection(server.server_address, timeout=10) as idle:
+            started = time.monotonic()
+            assert idle.recv(1) == b""  # closed by the server, not by our own 10 s timeout
+            assert time.monotonic() - started < 5
+    finally:
+        server.shutdown()
+        server.server_close()

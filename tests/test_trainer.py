@@ -1,4 +1,5 @@
 import math
+import shutil
 
 import pytest
 import torch
@@ -78,7 +79,7 @@ def test_existing_run_needs_resume_or_restart(tmp_path):
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     trainer = Trainer(tiny_config(tmp_path, train={"steps": 10}))
-    real_loss = trainer.loss_fn
+    real_loss = trainer.loss_fn.forward
     calls = []
 
     def poisoned(output, photo):
@@ -88,7 +89,7 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
             terms["total"] = terms["total"] * math.nan
         return terms
 
-    trainer.loss_fn = poisoned
+    trainer.loss_fn.forward = poisoned  # the module stays: the trainer moves its VGG to channels_last under bf16
     with pytest.raises(FstError) as info:
         trainer.run()
     last = tmp_path / "runs" / "tiny" / "checkpoints" / "step_0000002.pt"
@@ -109,7 +110,8 @@ def test_bf16_reaches_the_loss_of_fp32(tmp_path):
         photos = torch.stack([PhotoDataset(trainer.paths, 32)[(i, i)][0] for i in range(4)])
         with torch.no_grad():
             finals[precision] = trainer.loss_fn(trainer.model(photos), photos)["total"].item()
-    assert abs(finals["bf16"] - finals["fp32"]) / finals["fp32"] < 0.05, finals
+    # bf16 is no worse: native bf16 (AVX512-BF16, AMX) ended 5% lower here (2.86 against 3.01), emulated within 5%
+    assert finals["bf16"] < 1.05 * finals["fp32"], finals
 
 
 def test_fp16_needs_cuda(tmp_path):
@@ -147,7 +149,7 @@ def test_a_shipped_style_fine_tunes_to_another_style(tmp_path):
     photos = torch.stack([PhotoDataset(trainer.paths, 32)[(i, i)][0] for i in range(2)])
     from fst.stylize import Stylizer
 
-    onnx_output = Stylizer(shipped, "cpu").backend(photos)
+    onnx_output = Stylizer(shipped, "cpu", int8=False).backend(photos)
     with torch.no_grad():
         torch.testing.assert_close(trainer.model.eval()(photos), onnx_output, rtol=0, atol=1e-4)
         before = trainer.loss_fn(trainer.model(photos), photos)["total"].item()
@@ -235,3 +237,43 @@ def test_compiled_training_takes_the_same_steps(tmp_path):
     assert losses[True] == pytest.approx(losses[False], rel=1e-4)
     # Not the weights: Adam turns rounding noise in the zero gradient of a bias before instance norm into a full step
     torch.testing.assert_close(outputs[True], outputs[False], rtol=0, atol=1e-3)
+
+
+def test_restart_refuses_a_distillation_a_link_and_a_folder_it_did_not_make(models, tmp_path):
+    from fst.distill import DistillConfig, Distiller
+
+    checkpoint, _ = models
+    runs = tmp_path / "runs"
+    Distiller(DistillConfig(str(checkpoint), str(DEMO_PHOTOS), str(runs / "tiny"), width=4, res_blocks=1, steps=1,
+                            image_size=32, holdout=1)).run()  # fmt: skip
+    with pytest.raises(FstError, match=f"--restart: {runs / 'tiny'} holds a distillation run, not a training"):
+        Trainer(tiny_config(tmp_path), restart=True)
+    assert (runs / "tiny" / "last.pt").is_file()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "keep.txt").write_text("mine")
+    shutil.rmtree(runs / "tiny")
+    (runs / "tiny").symlink_to(elsewhere)
+    with pytest.raises(FstError, match=f"--restart: {runs / 'tiny'} is a symbolic link"):
+        Trainer(tiny_config(tmp_path), restart=True)
+    (runs / "tiny").unlink()
+    shutil.copytree(elsewhere, runs / "tiny")
+    with pytest.raises(FstError, match=f"--restart: {runs / 'tiny'} holds keep.txt, which no fst run writes"):
+        Trainer(tiny_config(tmp_path), restart=True)
+    assert (elsewhere / "keep.txt").read_text() == "mine" and (runs / "tiny" / "keep.txt").is_file()
+
+
+def test_a_second_training_into_a_running_run_is_refused(tmp_path):
+    """Two trainings of one name at once would mix their checkpoints in one folder."""
+    from test_files import hold_lock_elsewhere
+
+    other = hold_lock_elsewhere(tmp_path / "runs" / ".tiny.lock")
+    try:
+        with pytest.raises(FstError, match=f"the run {tmp_path / 'runs' / 'tiny'} is in use by another process"):
+            Trainer(tiny_config(tmp_path), restart=True)
+    finally:
+        other.kill()
+        other.wait()
+    trainer = Trainer(tiny_config(tmp_path, train={"steps": 1}), restart=True)
+    trainer.run()
+    assert trainer.step == 1

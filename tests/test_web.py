@@ -50,11 +50,12 @@ def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
     site.mkdir()
     for name in ("web", "exports"):
         (site / name).symlink_to(REPO / name)
-    shutil.copy(photo, site / "photo.png")
+    (site / "test").mkdir()
+    shutil.copy(photo, site / "test" / "photo.png")
     results: queue.Queue = queue.Queue()
-    server = make_server(site, 0, results.put)
+    server = make_server(site, 0, results.put, folders=("web", "exports", "test"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/web/?test=../photo.png&style={MODEL}&ep=wasm&runs=3"
+    url = f"http://127.0.0.1:{server.server_address[1]}/web/?test=../test/photo.png&style={MODEL}&ep=wasm&runs=3"
     browser = subprocess.Popen(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
          f"--user-data-dir={tmp_path / 'profile'}", url],

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, command_name, exit_with
 from fst.export import export_onnx, metadata_for
+from fst.files import check_writable
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,8 +36,18 @@ def main(argv: list[str] | None = None) -> int:
             raise FstError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
     if args.res_blocks < 0:
         raise FstError(f"--res-blocks {args.res_blocks}: expected 0 or more")
-    if args.export and Path(args.export).suffix.lower() != ".onnx":
-        raise FstError(f"--export {args.export}: expected a file name ending in .onnx")
+    if not 16 <= args.image_size <= 4096:
+        raise FstError(f"--image-size {args.image_size}: expected 16 to 4096 pixels")
+    if not 0 < args.lr < math.inf:
+        raise FstError(f"--lr {args.lr:g}: expected a number > 0")
+    export = Path(args.export or "exports/STYLE-fast.onnx")
+    if export.suffix.lower() != ".onnx" or export.is_dir():
+        raise FstError(f"--export {export}: expected a file name ending in .onnx")
+    run_dir = Path(args.run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise FstError(f"--run-dir {run_dir}: a file, not a folder")
+    check_writable(run_dir, f"--run-dir {run_dir}")
+    check_writable(export.parent, f"--export {export}")  # found now, not after the whole run
 
     config = DistillConfig(
         args.teacher, args.photos, args.run_dir, args.width, args.res_blocks, args.steps, args.batch_size,

@@ -1,22 +1,40 @@
-"""`python -m fst.export` / `fst-export`: export a training checkpoint to a verified ONNX file."""
+"""`python -m fst.export` / `fst-export`: export a training checkpoint (or re-export an fp32 .onnx) to a verified ONNX
+file."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from fst.checkpoint import load_model
+from fst.checkpoint import load_model, network_for, network_weights
 from fst.errors import FstError, command_name, exit_with
 from fst.export import calibration_photos, export_onnx, metadata_for, write_model_index
 from fst.files import check_writable
+from fst.transformer import TransformerNet
+
+MAX_STATIC = 4096  # the export is verified by running it at that size: about 14 GB at 4096x4096 (0.85 GB a megapixel)
+DERIVED_METADATA = ("fst_version", "io", "precision", "psnr_db")  # what export_onnx writes anew
 
 
 def parse_size(text: str) -> tuple[int, int]:
     """`--static 720x1280` -> (720, 1280): height first, as in NCHW."""
     height, _, width = text.lower().partition("x")
-    if not (height.isdigit() and width.isdigit() and int(height) >= 8 and int(width) >= 8):
-        raise FstError(f"--static {text}: expected HEIGHTxWIDTH in pixels, each at least 8, e.g. 720x1280")
+    if not (height.isdigit() and width.isdigit() and 8 <= int(height) <= MAX_STATIC and 8 <= int(width) <= MAX_STATIC):
+        raise FstError(f"--static {text}: expected HEIGHTxWIDTH in pixels, each from 8 to {MAX_STATIC}, e.g. 720x1280")
     return int(height), int(width)
+
+
+def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]:
+    """The network, its metadata and its training photos (None for an export) from a checkpoint or an fp32 .onnx:
+    an export is a source too, so a shipped style's int8 or static copy needs no checkpoint."""
+    if path.suffix.lower() != ".onnx":
+        model, state = load_model(path)
+        return model, metadata_for(state["config"], state["step"]), state["config"]["data"]["root"]
+    import onnx
+
+    model = network_for(network_weights(path), path).eval()  # refuses int8 and fp16 exports, naming them
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return model, {k: v for k, v in props.items() if k not in DERIVED_METADATA}, None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX."
     )
-    parser.add_argument("checkpoint", nargs="?", help="training checkpoint, e.g. runs/demo/last.pt")
+    parser.add_argument("checkpoint", nargs="?", help="training checkpoint (runs/demo/last.pt) or fp32 .onnx")
     parser.add_argument("-o", "--output", help="the .onnx file to write")
     parser.add_argument(
         "--static", metavar="HxW", type=parse_size, help="fixed 1x3xHxW input, for runtimes that need fixed shapes"
@@ -47,18 +65,20 @@ def main(argv: list[str] | None = None) -> int:
     output = Path(args.output)
     if output.suffix.lower() != ".onnx":
         raise FstError(f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)")
+    if output.is_dir():
+        raise FstError(f"-o {output}: a folder; expected the .onnx file to write")
     if output.resolve() == Path(args.checkpoint).resolve():
         raise FstError(f"refusing to write over the input {args.checkpoint}: choose another -o")
     check_writable(output.parent, f"-o {output}")
-    model, state = load_model(args.checkpoint)
+    model, metadata, data_root = load_source(Path(args.checkpoint))
     chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
     photos = None
     if chosen != "fp32":
-        folder = args.photos or state["config"]["data"]["root"]
-        if not Path(folder).is_dir():
-            raise FstError(f"the training photos {folder} are not here; pass --photos DIR with a few sample photos")
+        folder = args.photos or data_root
+        if not folder or not Path(folder).is_dir():
+            where = f"the training photos {folder} are not here" if folder else f"{args.checkpoint} names no photos"
+            raise FstError(f"{where}; pass --photos DIR with a few sample photos")
         photos = calibration_photos(folder)
-    metadata = metadata_for(state["config"], state["step"])
     report = export_onnx(model, args.output, metadata, chosen, photos, static=args.static)
     print(report.summary())
     return 0

@@ -4,6 +4,7 @@ optimize images under the training loss (--optimize, Gatys et al.)."""
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Callable
 
@@ -29,6 +30,8 @@ from fst.media import (
 )
 from fst.stylize import Stylizer, finish, split_alpha
 from fst.tiling import MIN_SIDE
+
+MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
 
 
 def parser() -> argparse.ArgumentParser:
@@ -90,9 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python infer.py --model M --input A [B ...] --output O` (or `--optimize --style S` instead of `--model`);
     exit code 1 when any input failed."""
     args = parser().parse_args(argv)
-    if args.size is not None and args.size < MIN_SIDE:
-        raise FstError(f"--size {args.size}: expected at least {MIN_SIDE}")
-    if args.max_memory is not None and not args.max_memory > 0:
+    if args.size is not None and not MIN_SIDE <= args.size <= MAX_SIZE:
+        raise FstError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
+    if args.max_memory is not None and not 0 < args.max_memory < math.inf:
         raise FstError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
     if args.optimize:
         return optimize_main(args)
@@ -135,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         try:
             with tqdm(total=count_frames(job.source), unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-                transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1))
+                transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1), args.overwrite)
         except FstError as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
@@ -168,14 +171,14 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
                             "--first-frame for a still of its first frame"
                         )
                     with tqdm(total=frames, unit="frame", dynamic_ncols=True, desc=job.source.name) as frame_bar:
-                        transform_animation(job.source, job.target, frames_transform(), lambda: frame_bar.update(1))
+                        transform_animation(
+                            job.source, job.target, frames_transform(), lambda: frame_bar.update(1), overwrite
+                        )
                     continue
-                stylized = transform(image)
+                save_image(transform(image), job.target, overwrite)
             except FstError as e:
                 tqdm.write(f"error: {job.source}: {e}; skipped", file=sys.stderr)
                 failed += 1
-                continue
-            save_image(stylized, job.target)
     return failed, kept
 
 
@@ -235,7 +238,8 @@ def optimize_main(args: argparse.Namespace) -> int:
             optimize = optimize_image if args.no_pyramid else optimize_pyramid
             batch = to_tensor(photo).unsqueeze(0).to(device)
             image, _ = optimize(batch, loss_fn, args.iters, args.optimizer, args.lr, show)
-        save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target)
+        save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target,
+                   args.overwrite)  # fmt: skip
     return report(len(jobs), failed, kept, args.output)
 
 

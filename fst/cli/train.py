@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from fst.backends import made_from
 from fst.config import load_config
 from fst.errors import ConfigError, command_name, exit_with
 from fst.export import export_onnx, metadata_for
@@ -52,13 +53,30 @@ def main(argv: list[str] | None = None) -> int:
               disable=args.no_progress) as bar:  # fmt: skip
         result = trainer.run(lambda progress: show(progress, bar, args.no_progress))
     onnx_path = Path(config.output.exports_dir) / f"{config.name}.onnx"
+    replaced = onnx_path.is_file()
     export_onnx(trainer.model, onnx_path, metadata_for(config.to_dict(), trainer.step))
+    if replaced:
+        print(f"replaced the earlier {onnx_path}" + stale_copies(onnx_path))
     print(
         f"done: step {result.step}, {result.images_per_second:.1f} images/s; checkpoint {result.checkpoint}; "
         f"ONNX {onnx_path}; samples in {result.run_dir / 'samples'}"
         + (f"; skipped {result.skipped_files} unreadable images" if result.skipped_files else "")
     )
     return 0
+
+
+def stale_copies(network: Path) -> str:
+    """What to say of the int8 copies and fast variants beside a network just replaced: made from the earlier
+    one, they are no longer run in its place (fst.backends.made_from), and how to make them anew."""
+    int8, fast, fast_int8 = (network.with_name(f"{network.stem}{end}.onnx") for end in ("-int8", "-fast", "-fast-int8"))
+    fast_stale = fast.is_file() and not made_from(fast, network)  # and with it, its own int8 copy
+    stale = {int8: int8.is_file() and not made_from(int8, network), fast: fast_stale,
+             fast_int8: fast_stale and fast_int8.is_file()}  # fmt: skip
+    copies = [p.name for p, old in stale.items() if old]
+    if not copies:
+        return ""
+    return (f"; {', '.join(copies)} beside it were made from the earlier network and are no longer used: remake them "
+            f"(python -m fst.export {network} -o NAME-int8.onnx --int8; distill.py --teacher {network})")  # fmt: skip
 
 
 def show(progress: Progress, bar: tqdm, lines: bool) -> None:
