@@ -108,6 +108,9 @@ def run_onnx(session, images: torch.Tensor, feeds: dict | None = None) -> list:
         raise FstError(f"this model was exported for {size[0]}x{size[1]} images only, not {height}x{width}")
     padded = images if size else pad_to_multiple(images)
     outputs = session.run(None, {"image": padded.numpy(), **(feeds or {})})
+    if outputs[0].shape[-2:] != padded.shape[-2:]:  # a size its graph did not say it would change
+        got, fed = "x".join(map(str, outputs[0].shape[-2:])), "x".join(map(str, padded.shape[-2:]))
+        raise FstError(f"this model returned a {got} picture for a {fed} image: an fst network keeps the size")
     return [outputs[0][..., :height, :width], *outputs[1:]]
 
 
@@ -221,6 +224,16 @@ def check_fst_model(session, path: Path) -> None:
             f"{path} is not an fst model: expected one input 'image' and one output, float32 of shape "
             f"(batch, 3, height, width); it has inputs {described(inputs)} and outputs {described(outputs)}"
         )
+    # Where both sides name or fix their height and width, they must be the same: a model that changes the size
+    # (an upscaler) has no place in a blend with the photo (strength, preserve colours) or a tile.
+    for axis, name in ((2, "height"), (3, "width")):
+        given, returned = inputs[0].shape[axis], outputs[0].shape[axis]
+        plain = [isinstance(d, int) or (isinstance(d, str) and d.isidentifier()) for d in (given, returned)]
+        if all(plain) and given != returned:  # a formula (an older export's padding arithmetic) is left to run()
+            raise FstError(
+                f"{path} is not an fst model: it changes the picture's size ({name} {given} in, {returned} out); "
+                "an fst network returns a picture of the size it is given"
+            )
 
 
 def _norm_nodes(proto) -> list:

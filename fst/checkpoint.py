@@ -52,12 +52,22 @@ def list_checkpoints(run_dir: Path) -> list[Path]:
     return sorted((run_dir / "checkpoints").glob("step_*.pt"))
 
 
-def checkpoint_to_resume(run_dir: Path, resume: str | None) -> Path | None:
-    """The checkpoint a run continues from: the newest for "auto", the file named, or none; an existing run
+def checkpoint_to_resume(run_dir: Path, resume: str | None, skipped: list[str] | None = None) -> Path | None:
+    """The checkpoint a run continues from: the newest that loads for "auto" (one damaged by a crash or a full
+    disk is passed over for the one before, and noted in `skipped`), the file named, or none; an existing run
     without --resume is an error rather than silently overwritten."""
     existing = list_checkpoints(run_dir)
     if resume == "auto":
-        return existing[-1] if existing else None
+        for path in reversed(existing):
+            try:
+                load_checkpoint(path)
+                return path
+            except FstError as e:
+                if skipped is not None:
+                    skipped.append(str(e))
+        if existing:
+            raise FstError(f"none of the {len(existing)} checkpoints in {run_dir} loads: start over with --restart")
+        return None
     if resume is not None:
         return Path(resume)
     if existing:

@@ -175,7 +175,7 @@ def init_path(config: Config, source: str = "config") -> Path | None:
     if "/" not in value and shipped.is_file():
         return shipped
     exported = Path(config.output.exports_dir).glob("*.onnx")
-    styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8"))  # int8 copies hold no fp32 weights
+    styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8") and not p.name.startswith("."))
     raise ConfigError(
         f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
         f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'})"

@@ -16,6 +16,7 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset, Sampler
 
 from fst.errors import ConfigError, FstError
+from fst.files import hidden
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
@@ -25,7 +26,9 @@ def find_images(root: str | Path) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         raise FstError(f"data folder not found: {root}")
-    paths = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    paths = sorted(
+        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not hidden(p, root)
+    )
     if not paths:
         raise FstError(f"no images under {root} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} at any depth)")
     return paths

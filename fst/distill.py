@@ -30,7 +30,7 @@ from fst.config import TrainConfig
 from fst.data import (
     PositionSampler, center_crop, find_images, load_croppable, load_rgb, resize_long_side, split_holdout, to_tensor,
 )  # fmt: skip
-from fst.errors import FstError
+from fst.errors import FstError, Terminated
 from fst.export import psnr
 from fst.files import lock, unlock
 from fst.schedule import learning_rate
@@ -151,18 +151,24 @@ class Distiller:
         return float(loss.detach())
 
     def run(self, on_progress: Callable[[DistillProgress], None] = lambda progress: None) -> Path | None:
-        """Train to config.steps, saving every save_every steps and at the end; returns the last checkpoint."""
+        """Train to config.steps, saving every save_every steps, at the end, and on Ctrl-C or SIGTERM (then the
+        interruption goes on up); returns the last checkpoint."""
         if self.photos is None:
             self.prepare()
         self.student.train()
         started, start_step, saved = time.perf_counter(), self.step, None
-        while self.step < self.config.steps:
-            loss = self.train_step()
-            rate = (self.step - start_step) * self.config.batch_size / (time.perf_counter() - started)
-            eta = (self.config.steps - self.step) * self.config.batch_size / rate
-            on_progress(DistillProgress(self.step, self.config.steps, loss, rate, eta))
-            if self.step % self.config.save_every == 0 or self.step == self.config.steps:
-                saved = self.save()
+        try:
+            while self.step < self.config.steps:
+                loss = self.train_step()
+                rate = (self.step - start_step) * self.config.batch_size / (time.perf_counter() - started)
+                eta = (self.config.steps - self.step) * self.config.batch_size / rate
+                on_progress(DistillProgress(self.step, self.config.steps, loss, rate, eta))
+                if self.step % self.config.save_every == 0 or self.step == self.config.steps:
+                    saved = self.save()
+        except (KeyboardInterrupt, Terminated):
+            if self.step > start_step and (saved is None or f"{self.step:07d}" not in saved.name):
+                self.save()  # the steps since the last save are kept; the same command continues from here
+            raise
         self.student.eval()
         unlock(self.lock_path)
         return saved

@@ -306,7 +306,7 @@ def model_index(folder: str | Path) -> dict:
     import onnx
 
     models = []
-    for path in sorted(Path(folder).glob("*.onnx")):
+    for path in sorted(p for p in Path(folder).glob("*.onnx") if not p.name.startswith(".")):  # not temp files
         try:
             proto = onnx.load(str(path), load_external_data=False)
         except Exception as e:  # onnx raises its own exception types for unreadable files
@@ -314,6 +314,9 @@ def model_index(folder: str | Path) -> dict:
         props = {p.key: p.value for p in proto.metadata_props}
         if "style" not in props:
             continue  # not an fst model
+        if len(proto.graph.input) != 1 or not props.get("image_size", "0").isdigit():
+            raise FstError(f"{path} is not an fst model: expected one input and a whole number as its image_size "
+                           f"metadata, found {len(proto.graph.input)} inputs and {props.get('image_size')!r}")  # fmt: skip
         models.append(
             {
                 "file": path.name,
@@ -321,7 +324,7 @@ def model_index(folder: str | Path) -> dict:
                 "precision": props.get("precision", "fp32"),
                 # by name, as infer.py --fast finds it: NAME-fast.onnx is the narrower network distilled from NAME
                 "variant": "fast" if path.stem.removesuffix("-int8").endswith("-fast") else "full",
-                "image_size": int(props.get("image_size", 0)),
+                "image_size": int(props.get("image_size", "0")),
                 "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],
                 "io": props.get("io", IO_CONVENTION),
             }

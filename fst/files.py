@@ -45,6 +45,12 @@ def atomic_write(path: Path, replace: bool = True) -> Iterator[Path]:
             tmp.unlink(missing_ok=True)
 
 
+def hidden(path: Path, root: Path) -> bool:
+    """Whether `path` lies in or is a hidden file below `root`: such as the `.NAME.PID.tmp.*` files a killed
+    write leaves behind, which are no one's input."""
+    return any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
 def check_writable(folder: Path, what: str) -> None:
     """Raise a one-line FstError unless files can be created in `folder` (made if missing, as the writers will).
 

@@ -20,7 +20,7 @@ from PIL import Image
 
 from fst.data import IMAGE_EXTENSIONS, flatten, open_image
 from fst.errors import FstError
-from fst.files import atomic_write, check_writable
+from fst.files import atomic_write, check_writable, hidden
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -42,7 +42,9 @@ class Job:
 
 
 def _media_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.suffix.lower() in MEDIA_EXTENSIONS and p.is_file())
+    return sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in MEDIA_EXTENSIONS and p.is_file() and not hidden(p, folder)
+    )
 
 
 def plan_jobs(inputs: list[str], output: str) -> list[Job]:

@@ -149,7 +149,8 @@ class Trainer:
             self._initialize(self.init_from)
         if restart and self.is_main:  # after every other check, so that a bad config deletes nothing
             clear_run(self.run_dir, "training")
-        self.resumed_from = None if restart else checkpoint_to_resume(self.run_dir, resume)
+        self.skipped_checkpoints: list[str] = []  # damaged ones that --resume auto passed over, for the CLI to say
+        self.resumed_from = None if restart else checkpoint_to_resume(self.run_dir, resume, self.skipped_checkpoints)
         if self.resumed_from is not None:
             self._restore(self.resumed_from)
         self.compile, self.compile_reason = choose_compile(cfg.compile, self.device, cfg.steps - self.step)
@@ -280,7 +281,7 @@ class Trainer:
                 if self.step % cfg.sample_every == 0 or last:
                     self._write_samples(writer)
                 on_progress(progress)
-            stop = bool(shared[-1] > 0)
+            stop = bool(shared[-1] > 0) or (last and self.stop_signal is not None)  # or after the flag was read
             if stop or self.step % cfg.checkpoint_every == 0 or last:
                 checkpoint = self._save()
             if stop:

@@ -80,3 +80,26 @@ def test_the_fast_sibling_of_each_name(models, tmp_path):
         fast_sibling(tmp_path / "scream.onnx")
     with pytest.raises(FstError, match="fast: .*wave.pt is a checkpoint; the fast variant is an export"):
         fast_sibling(tmp_path / "wave.pt")
+
+
+def test_a_model_that_changes_the_picture_size_is_refused(tmp_path):
+    """An upscaler would be cropped to a corner, or fail inside a blend with the photo: refused on load where its
+    graph says so, and on the first picture where it does not."""
+    from onnx import TensorProto, helper
+
+    scales = helper.make_tensor("scales", TensorProto.FLOAT, [4], [1.0, 1.0, 2.0, 2.0])
+    for out_shape, when in ((["n", 3, "h2", "w2"], "load"), ([None, 3, None, None], "run")):
+        graph = helper.make_graph(
+            [helper.make_node("Resize", ["image", "", "scales"], ["y"], mode="nearest")], "g",
+            [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["n", 3, "h", "w"])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, out_shape)], [scales],
+        )  # fmt: skip
+        path = tmp_path / f"{when}.onnx"
+        onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+        if when == "load":
+            with pytest.raises(FstError, match=f"{path} is not an fst model: it changes the picture's size "
+                                               r"\(height h in, h2 out\)"):  # fmt: skip
+                Stylizer(path, "cpu")
+        else:
+            with pytest.raises(FstError, match="this model returned a 64x80 picture for a 32x40 image"):
+                Stylizer(path, "cpu").backend(torch.rand(1, 3, 32, 40))

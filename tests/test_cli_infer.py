@@ -344,3 +344,14 @@ def test_a_truncated_animation_is_one_error_and_the_other_inputs_are_stylized(mo
     assert main(["--model", str(onnx_path), "--input", str(inputs), "--output", str(out), "--device", "cpu"]) == 1
     assert "cannot read frame " in capsys.readouterr().err
     assert sorted(p.name for p in out.iterdir()) == ["b_still.png"]
+
+
+def test_a_video_that_decodes_fewer_frames_than_it_declares_is_an_error(models, tmp_path, capsys, monkeypatch):
+    """A damaged file whose decoder stops early without an error: the shorter output is kept, and said so."""
+    _, onnx_path = models
+    make_video(tmp_path / "in.mp4", 32, 24, 6, audio=False)
+    monkeypatch.setattr("fst.cli.infer.count_frames", lambda path: 9)  # what its header would say
+    args = ["--model", str(onnx_path), "--input", str(tmp_path / "in.mp4"), "--output", str(tmp_path / "out.mp4")]
+    assert main([*args, "--device", "cpu", "--no-temporal"]) == 1
+    assert (f"error: {tmp_path / 'in.mp4'}: only 6 of its 9 frames could be decoded (a damaged file); "
+            f"{tmp_path / 'out.mp4'} holds those 6") in capsys.readouterr().err  # fmt: skip

@@ -154,3 +154,10 @@ def test_a_strip_too_narrow_to_crop_is_skipped_and_named_not_resized(tmp_path):
     assert [photo.size for photo in spread_photos([strip, good], 2)] == [(80, 60)]
     Image.new("RGB", (400, 20), "red").save(strip)  # 20:1 is still a photo
     assert PhotoDataset([strip, good], 32)[(0, 0)][1] == []
+
+
+def test_hidden_files_such_as_the_temp_files_of_a_killed_write_are_not_photos(tmp_path):
+    for name in ("a.jpg", ".a.4242.tmp.jpg", ".cache/b.jpg", "sub/c.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (8, 8)).save(tmp_path / name)
+    assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a.jpg", "sub/c.jpg"]

@@ -119,3 +119,17 @@ def test_restart_deletes_only_a_distillation_it_made(models, tmp_path):
     assert (real / "last.pt").is_file()
     fresh = Distiller(config(checkpoint, real), restart=True)
     assert fresh.step == 0 and not real.exists()
+
+
+def test_ctrl_c_saves_the_steps_since_the_last_checkpoint(models, tmp_path):
+    checkpoint, _ = models
+    distiller = Distiller(config(checkpoint, tmp_path / "run", steps=8))  # saves every 2 steps
+
+    def interrupt_at_step_3(progress):
+        if progress.step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        distiller.run(interrupt_at_step_3)
+    resumed = Distiller(config(checkpoint, tmp_path / "run", steps=8))
+    assert resumed.resumed and resumed.step == 3

@@ -105,6 +105,7 @@ def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
 
     _, path, _ = exported
     (tmp_path / "b.onnx").write_bytes(path.read_bytes())
+    (tmp_path / ".b.4242.tmp.onnx").write_bytes(path.read_bytes())  # left by a killed write: not listed
     graph = helper.make_graph(
         [helper.make_node("Identity", ["x"], ["y"])], "g",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
@@ -122,6 +123,13 @@ def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
     assert entry["image_size"] == 32 and entry["input_shape"] == ["batch", 3, "height", "width"]
     (tmp_path / "c.onnx").write_text("not a model")
     with pytest.raises(FstError, match=f"{tmp_path / 'c.onnx'} is not a loadable ONNX model"):
+        write_model_index(tmp_path)
+    (tmp_path / "c.onnx").unlink()
+    proto = onnx.load(path)
+    proto.metadata_props.add(key="image_size", value="big")
+    onnx.save(proto, tmp_path / "d.onnx")
+    with pytest.raises(FstError, match=f"{tmp_path / 'd.onnx'} is not an fst model: expected one input and a whole "
+                                       "number as its image_size metadata, found 1 inputs and 'big'"):  # fmt: skip
         write_model_index(tmp_path)
 
 

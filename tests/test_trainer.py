@@ -1,5 +1,6 @@
 import math
 import shutil
+import signal
 
 import pytest
 import torch
@@ -277,3 +278,31 @@ def test_a_second_training_into_a_running_run_is_refused(tmp_path):
     trainer = Trainer(tiny_config(tmp_path, train={"steps": 1}), restart=True)
     trainer.run()
     assert trainer.step == 1
+
+
+def test_resume_auto_passes_over_a_damaged_newest_checkpoint(tmp_path):
+    Trainer(tiny_config(tmp_path, train={"steps": 4, "keep_last": 2})).run()
+    newest = tmp_path / "runs" / "tiny" / "checkpoints" / "step_0000004.pt"
+    newest.write_bytes(newest.read_bytes()[:1000])  # a crash or a full disk in the middle of a write elsewhere
+    trainer = Trainer(tiny_config(tmp_path, train={"steps": 6, "keep_last": 2}), resume="auto")
+    assert trainer.step == 2 and trainer.resumed_from.name == "step_0000002.pt"
+    assert trainer.skipped_checkpoints == [f"{newest} is not an fst checkpoint: torch.load cannot read it (RuntimeError)"]
+    (tmp_path / "runs" / "tiny" / "checkpoints" / "step_0000002.pt").write_bytes(b"")
+    with pytest.raises(FstError, match="none of the 2 checkpoints in .* loads: start over with --restart"):
+        Trainer(tiny_config(tmp_path), resume="auto")
+
+
+def test_a_signal_during_the_last_step_still_stops_the_run_before_its_export(tmp_path):
+    """SIGINT that lands after the last step has read its stop flag (while samples are written, say) is not lost:
+    the run stops with its checkpoint saved, and --resume auto then exports it."""
+    from fst.trainer import TrainingInterrupted
+
+    trainer = Trainer(tiny_config(tmp_path, train={"steps": 3}))
+
+    def signal_late(progress):
+        if progress.step == 3:
+            trainer._on_signal(signal.SIGINT, None)
+
+    with pytest.raises(TrainingInterrupted, match="stopped by SIGINT at step 3; saved .*step_0000003.pt") as info:
+        trainer.run(signal_late)
+    assert info.value.exit_code == 130

@@ -137,10 +137,17 @@ def main(argv: list[str] | None = None) -> int:
             kept += 1
             continue
         try:
-            with tqdm(total=count_frames(job.source), unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-                transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1), args.overwrite)
+            expected = count_frames(job.source)
+            with tqdm(total=expected, unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
+                written = transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1),
+                                          args.overwrite)  # fmt: skip
         except FstError as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
+            failed += 1
+            continue
+        if written < expected:  # the decoder stopped early without an error: a damaged file
+            print(f"error: {job.source}: only {written} of its {expected} frames could be decoded (a damaged file); "
+                  f"{job.target} holds those {written}", file=sys.stderr)  # fmt: skip
             failed += 1
     return report(len(jobs), failed, kept, args.output)
 

@@ -37,6 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if not trainer.is_main:  # rank 0 of a torchrun job speaks for all
         trainer.run()
         return 0
+    for reason in trainer.skipped_checkpoints:
+        print(f"warning: passed over a damaged checkpoint: {reason}")
     if trainer.resumed_from:
         where = f"resuming from {trainer.resumed_from} at step {trainer.step}"
     else:
