@@ -139,8 +139,8 @@ def preview_photos(paths: list[Path], size: int, count: int = 4) -> torch.Tensor
     photos = spread_photos(paths, count)
     if not photos:
         try:
-            load_rgb(paths[0])
-        except (OSError, ValueError) as e:
+            load_croppable(paths[0])
+        except (OSError, ValueError, Image.DecompressionBombError) as e:
             raise ConfigError(
                 f"data.root: none of the {len(paths)} image files under {paths[0].parent} can be read "
                 f"(for example {paths[0].name}: {e})"

@@ -161,3 +161,13 @@ def test_hidden_files_such_as_the_temp_files_of_a_killed_write_are_not_photos(tm
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         Image.new("RGB", (8, 8)).save(tmp_path / name)
     assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a.jpg", "sub/c.jpg"]
+
+
+def test_a_folder_whose_only_photo_is_a_decompression_bomb_is_one_config_error(tmp_path):
+    from fst.data import preview_photos
+    from fst.errors import ConfigError
+
+    Image.new("1", (20000, 20000)).save(tmp_path / "bomb.png")  # 400 megapixels in a few kilobytes
+    with pytest.raises(ConfigError, match="data.root: none of the 1 image files under .* can be read \\(for example "
+                                          "bomb.png: Image size \\(400000000 pixels\\) exceeds limit"):  # fmt: skip
+        preview_photos(find_images(tmp_path), 32)
