@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from fst.backends import OnnxBackend, TorchBackend, fast_sibling, int8_sibling
-from fst.data import resize_long_side, to_image, to_tensor
+from fst.data import open_image, resize_long_side, to_image, to_tensor
 from fst.errors import FstError
 from fst.guided import guided_upsample
 from fst.hardware import fast_int8
@@ -53,6 +53,24 @@ def finish(
             alpha = alpha.resize(stylized.size)
         stylized.putalpha(alpha)
     return stylized
+
+
+SHIPPED = Path(__file__).resolve().parent.parent / "exports"  # the shipped styles, in a checkout
+
+
+def find_model(model: str | Path) -> Path:
+    """The model file: a path as given, or a style's name (`wave`) as exports/wave.onnx under the current folder
+    or the checkout's."""
+    path = Path(model)
+    if path.is_file():
+        return path
+    if not path.suffix and len(path.parts) == 1:
+        for folder in (Path("exports"), SHIPPED):
+            if (folder / f"{model}.onnx").is_file():
+                return folder / f"{model}.onnx"
+    names = sorted(p.stem for p in SHIPPED.glob("*.onnx") if not p.stem.endswith(("-int8", "-fast")))
+    raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
+                   f"{', '.join(names) or 'none shipped here'})")  # fmt: skip
 
 
 def check_size(image: Image.Image) -> Image.Image:
@@ -90,9 +108,7 @@ class Stylizer:
         int8: bool = True,
         fast: bool = False,
     ) -> None:
-        path = Path(model)
-        if not path.is_file():
-            raise FstError(f"model not found: {path} (expected an .onnx file or a training checkpoint .pt)")
+        path = find_model(model)
         path = fast_sibling(path) if fast else path
         if device not in ("auto", "cpu", "cuda"):
             raise FstError(f"device {device!r}: expected auto, cpu or cuda")
@@ -133,7 +149,19 @@ class Stylizer:
         self.style_scale = style_scale
         self.preserve_colors, self.strength = preserve_colors, strength
 
-    def stylize(self, image: Image.Image) -> Image.Image:
+    def stylize(self, image: Image.Image | np.ndarray | str | Path) -> Image.Image | np.ndarray:
+        """A PIL image, a uint8 array of H x W x 3 (RGB) or 4 (RGBA), or an image file's path; an array comes
+        back as an array of the same shape, anything else as a PIL image."""
+        if isinstance(image, np.ndarray):
+            if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
+                raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
+                               "H x W x 4 (RGBA) of uint8")  # fmt: skip
+            return np.asarray(self.stylize(Image.fromarray(image)))
+        if isinstance(image, (str, Path)):
+            try:
+                image = open_image(image)
+            except (OSError, ValueError, Image.DecompressionBombError) as e:
+                raise FstError(f"cannot read {image} ({e})") from None
         photo, alpha = split_alpha(check_size(image))
         return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
 

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -240,3 +241,32 @@ def test_the_shipped_fast_variants_stay_within_27_db_of_their_full_networks():
         assert fast == full.with_name(f"{style}-fast.onnx")
         network = network_for(network_weights(full), full).eval()
         assert psnr_against(network, fast, photos) >= 27.0, style
+
+
+def test_stylize_takes_an_array_or_a_path_as_well_as_a_pil_image(models, tmp_path):
+    _, onnx_path = models
+    stylizer = Stylizer(onnx_path, "cpu")
+    photo = Image.open(DEMO_PHOTOS / "coffee.jpg").convert("RGB").resize((60, 40))
+    photo.save(tmp_path / "coffee.png")
+    expected = np.asarray(stylizer.stylize(photo))
+    from_array = stylizer.stylize(np.asarray(photo))
+    assert isinstance(from_array, np.ndarray) and np.array_equal(from_array, expected)
+    assert np.array_equal(np.asarray(stylizer.stylize(tmp_path / "coffee.png")), expected)
+    assert np.array_equal(np.asarray(stylizer.stylize(str(tmp_path / "coffee.png"))), expected)
+    assert stylizer.stylize(np.asarray(photo.convert("RGBA"))).shape == (40, 60, 4)
+    with pytest.raises(FstError, match=r"an array of shape \(40, 60\) and type uint8: expected H x W x 3"):
+        stylizer.stylize(np.asarray(photo.convert("L")))
+    with pytest.raises(FstError, match=r"an array of shape \(40, 60, 3\) and type float32"):
+        stylizer.stylize(np.asarray(photo, dtype=np.float32))
+    with pytest.raises(FstError, match=f"cannot read {tmp_path / 'gone.png'}"):
+        stylizer.stylize(tmp_path / "gone.png")
+
+
+def test_a_style_is_found_by_its_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the shipped styles are found all the same
+    assert Stylizer("wave", "cpu", int8=False).path == REPO / "exports" / "wave.onnx"
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "wave.onnx").write_bytes((REPO / "exports" / "wave.onnx").read_bytes())
+    assert Stylizer("wave", "cpu", int8=False).path == Path("exports") / "wave.onnx"  # the user's own first
+    with pytest.raises(FstError, match="model not found: mona_lisa .*or a style: starry_night, the_scream, udnie, wave"):
+        Stylizer("mona_lisa")
