@@ -56,7 +56,7 @@ def median_ms(fn, repeats: int = 5) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--styles", nargs="+", default=["the_scream", "wave", "starry_night"])
+    parser.add_argument("--styles", nargs="+", default=["the_scream", "wave", "starry_night", "udnie"])
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--grid", default="fast.jpg")
     args = parser.parse_args()

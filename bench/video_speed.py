@@ -68,7 +68,7 @@ def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["the_scream", "wave", "starry_night"])
+    parser.add_argument("--models", nargs="+", default=["the_scream", "wave", "starry_night", "udnie"])
     parser.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"])
     parser.add_argument("--frames", type=int, default=24)
     parser.add_argument("--no-temporal", action="store_true", help="each frame on its own, as infer.py --no-temporal")

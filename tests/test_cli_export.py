@@ -107,3 +107,21 @@ def test_an_output_that_is_a_folder_is_refused(models, tmp_path):
     (tmp_path / "dir.onnx").mkdir()
     with pytest.raises(FstError, match=f"-o {tmp_path / 'dir.onnx'}: a folder; expected the .onnx file to write"):
         main([str(onnx_path), "-o", str(tmp_path / "dir.onnx")])
+
+
+def test_a_distilled_checkpoint_exports_its_int8_copy_naming_the_student(models, tmp_path):
+    """A student distilled from an .onnx teacher has no data.root: its int8 copy takes --photos, and names the
+    student's weights as what it was made from, the fp32 export the teacher's."""
+    from fst.checkpoint import load_model, network_for, network_weights, weights_digest
+    from fst.distill import DistillConfig, Distiller
+
+    _, onnx_path = models
+    teacher = copy_of(onnx_path, tmp_path / "wave.onnx", style="wave", style_image="wave.jpg", image_size="32")
+    settings = dict(width=4, res_blocks=1, steps=2, batch_size=2, image_size=32, holdout=2, save_every=2)
+    saved = Distiller(DistillConfig(str(teacher), str(DEMO_PHOTOS), str(tmp_path / "run"), **settings)).run()
+    fp32, int8 = tmp_path / "wave-fast.onnx", tmp_path / "wave-fast-int8.onnx"
+    assert main([str(saved), "-o", str(fp32)]) == 0
+    assert main([str(saved), "-o", str(int8), "--int8", "--photos", str(DEMO_PHOTOS)]) == 0
+    made_from = {p: {m.key: m.value for m in onnx.load(p).metadata_props}["made_from"] for p in (fp32, int8)}
+    assert made_from[fp32] == weights_digest(network_for(network_weights(teacher), teacher))
+    assert made_from[int8] == weights_digest(load_model(saved)[0])

@@ -29,7 +29,8 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
     an export is a source too, so a shipped style's int8 or static copy needs no checkpoint."""
     if path.suffix.lower() != ".onnx":
         model, state = load_model(path)
-        return model, metadata_for(state["config"], state["step"]), state["config"]["data"]["root"]
+        root = state["config"]["data"].get("root")  # none for a network distilled from an export
+        return model, metadata_for(state["config"], state["step"]), root
     import onnx
 
     model = network_for(network_weights(path), path).eval()  # refuses int8 and fp16 exports, naming them
