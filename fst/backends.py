@@ -114,20 +114,34 @@ def run_onnx(session, images: torch.Tensor, feeds: dict | None = None) -> list:
     return [outputs[0][..., :height, :width], *outputs[1:]]
 
 
-def cuda_providers(cuda: bool) -> list[str]:
-    """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
+def onnx_cuda() -> bool:
+    """Whether this onnxruntime can run on a GPU: onnxruntime-gpu can, the plain onnxruntime package cannot."""
     import onnxruntime
 
-    if cuda and "CUDAExecutionProvider" in onnxruntime.get_available_providers():
-        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    return ["CPUExecutionProvider"]
+    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+
+
+def cuda_providers(cuda: bool) -> list[str]:
+    """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda and onnx_cuda() else ["CPUExecutionProvider"]
+
+
+def export_precision(path: Path) -> str:
+    """The precision an fst export records (fp32 when it records none, as files of other origin)."""
+    import onnx
+
+    try:
+        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    except Exception:  # unreadable: OnnxBackend says so, naming the file
+        return "fp32"
+    return props.get("precision", "fp32")
 
 
 class TorchBackend:
-    """A training checkpoint run by PyTorch; fp16 autocast and channels_last on CUDA."""
+    """A training checkpoint, or an fp32 export's weights, run by PyTorch; fp16 autocast and channels_last on CUDA."""
 
     def __init__(self, path: Path, device: torch.device) -> None:
-        self.model, _ = load_model(path)
+        self.model = network_for(network_weights(path), path).eval() if path.suffix == ".onnx" else load_model(path)[0]
         self.device = device
         self.model.to(device)
         if device.type == "cuda":

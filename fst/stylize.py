@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend, fast_sibling, int8_sibling
+from fst.backends import OnnxBackend, TorchBackend, export_precision, fast_sibling, int8_sibling, onnx_cuda
 from fst.data import open_image, resize_long_side, to_image, to_tensor
 from fst.errors import FstError
 from fst.guided import guided_upsample
@@ -125,12 +125,16 @@ class Stylizer:
             raise FstError(f"max_memory {max_memory}: expected a number of GB > 0")
         cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
-        if path.suffix == ".onnx":
-            if device == "cuda":
-                import onnxruntime
-
-                if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
-                    raise FstError("device cuda: this onnxruntime has no CUDA provider (pip install onnxruntime-gpu)")
+        if path.suffix == ".onnx" and cuda and not onnx_cuda() and torch.cuda.is_available():
+            # The plain onnxruntime package runs on the CPU only: an fp32 export's weights go to the GPU in PyTorch.
+            if export_precision(path) != "fp32":
+                raise FstError(f"{path} is an {export_precision(path)} export, which this onnxruntime runs on the CPU "
+                               "only: name the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
+            self.choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
+            self.backend: TorchBackend | OnnxBackend = TorchBackend(path, torch.device("cuda"))
+        elif path.suffix == ".onnx":
+            if device == "cuda" and not onnx_cuda():
+                raise FstError("device cuda: neither onnxruntime nor PyTorch has a CUDA device here")
             sibling, psnr, stale = int8_sibling(path) if int8 and not cuda else (None, math.nan, "")
             use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
             if use_int8:
@@ -138,7 +142,7 @@ class Stylizer:
                 path = sibling
             elif path != Path(model) or stale:
                 self.choice = "; ".join(filter(None, [f"running {path}" if path != Path(model) else "", stale]))
-            self.backend: TorchBackend | OnnxBackend = OnnxBackend(path, cuda)
+            self.backend = OnnxBackend(path, cuda)
         else:
             if device == "cuda" and not torch.cuda.is_available():
                 raise FstError("device cuda: PyTorch sees no CUDA device here")

@@ -103,3 +103,28 @@ def test_a_model_that_changes_the_picture_size_is_refused(tmp_path):
         else:
             with pytest.raises(FstError, match="this model returned a 64x80 picture for a 32x40 image"):
                 Stylizer(path, "cpu").backend(torch.rand(1, 3, 32, 40))
+
+
+def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda(models, tmp_path, monkeypatch):
+    """The plain onnxruntime package runs only on the CPU: on a machine with a GPU, an fp32 export's weights are
+    run by PyTorch there instead, and the user is told; never the CPU without a word."""
+    import onnxruntime
+
+    from fst.backends import OnnxBackend, TorchBackend
+
+    _, onnx_path = models
+    images = torch.rand(1, 3, 36, 44, generator=torch.Generator().manual_seed(0))
+    from_weights = TorchBackend(onnx_path, torch.device("cpu"))  # the same network, read back from the export
+    torch.testing.assert_close(from_weights(images), OnnxBackend(onnx_path, cuda=False)(images), rtol=0, atol=1e-4)
+
+    placed = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
+    monkeypatch.setattr("fst.stylize.TorchBackend", lambda path, device: placed.append((path, device.type)))
+    stylizer = Stylizer(onnx_path, max_memory=1.0)  # the budget would ask the GPU for its free memory
+    assert placed == [(onnx_path, "cuda")]
+    assert stylizer.choice == f"running {onnx_path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
+    int8 = copy_of(onnx_path, tmp_path / "m-int8.onnx", precision="int8")
+    with pytest.raises(FstError, match=f"{int8} is an int8 export, which this onnxruntime runs on the CPU only"):
+        Stylizer(int8, max_memory=1.0)
+    assert Stylizer(int8, "cpu").path == int8
