@@ -299,6 +299,20 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
     }
 
 
+def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
+    """What a network fine-tuned from `init` (train.init) keeps of its metadata: where both learn the same style
+    image, the style and the network it stands in for, so a fast variant fine-tuned under its teacher's loss is
+    still that teacher's fast variant (fst.backends.fast_sibling). Nothing for a checkpoint or another style."""
+    if init is None or init.suffix.lower() != ".onnx":
+        return {}
+    import onnx
+
+    props = {p.key: p.value for p in onnx.load(str(init), load_external_data=False).metadata_props}
+    if "made_from" not in props or props.get("style_image") != Path(style_image).name:
+        return {}
+    return {key: props[key] for key in ("style", "made_from", "teacher") if key in props}
+
+
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
     variant (full, or fast: distilled to width 16) from its metadata and name, and the I/O convention they share.

@@ -14,7 +14,7 @@ from fst.cli.train import main
 from fst.errors import ConfigError
 from fst.trainer import Trainer
 
-from conftest import REPO, tiny_config
+from conftest import REPO, copy_of, tiny_config
 
 
 def test_train_command_line_trains_exports_and_reports(tmp_path, capsys):
@@ -128,3 +128,27 @@ def test_retraining_over_an_export_says_which_copies_beside_it_are_now_stale(tmp
         f"longer used: remake them (python -m fst.export {network} -o NAME-int8.onnx --int8; distill.py --teacher "
         f"{network})"
     ]
+
+
+def test_a_fast_variant_fine_tuned_under_its_teachers_style_stays_its_fast_variant(models, tmp_path):
+    """distill.py, then train.py from its export under the same style image: the result still names the teacher it
+    stands in for, so --fast runs it beside the teacher; fine-tuned to another style it names none."""
+    from fst.stylize import Stylizer
+
+    _, onnx_path = models
+    (tmp_path / "exports").mkdir()
+    teacher = copy_of(onnx_path, tmp_path / "exports" / "tiny.onnx", style="tiny", style_image="starry_night.jpg")
+    fast = copy_of(onnx_path, tmp_path / "start.onnx", made_from=teacher, style="tiny", style_image="starry_night.jpg",
+                   teacher="tiny.onnx")  # fmt: skip
+    config = tiny_config(tmp_path, name="tiny-fast", train={"init": str(fast), "steps": 1})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["--config", str(tmp_path / "c.yaml"), "--no-progress"]) == 0
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "exports" / "tiny-fast.onnx").metadata_props}
+    assert (meta["style"], meta["teacher"], meta["steps"]) == ("tiny", "tiny.onnx", "1")
+    assert Stylizer(teacher, "cpu", fast=True).path == tmp_path / "exports" / "tiny-fast.onnx"
+    other = tiny_config(tmp_path, name="other", style_image=str(REPO / "data" / "styles" / "wave.jpg"),
+                        train={"init": str(fast), "steps": 1})  # fmt: skip
+    (tmp_path / "o.yaml").write_text(yaml.safe_dump(other.to_dict()))
+    assert main(["--config", str(tmp_path / "o.yaml"), "--no-progress"]) == 0
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "exports" / "other.onnx").metadata_props}
+    assert meta["style"] == "other" and "made_from" not in meta

@@ -10,7 +10,7 @@ from tqdm import tqdm
 from fst.backends import made_from
 from fst.config import load_config
 from fst.errors import ConfigError, command_name, exit_with
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx, inherited_metadata, metadata_for
 from fst.trainer import Progress, Trainer
 
 
@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.run(lambda progress: show(progress, bar, args.no_progress))
     onnx_path = Path(config.output.exports_dir) / f"{config.name}.onnx"
     replaced = onnx_path.is_file()
-    export_onnx(trainer.model, onnx_path, metadata_for(config.to_dict(), trainer.step))
+    metadata = metadata_for(config.to_dict(), trainer.step) | inherited_metadata(trainer.init_from, config.style_image)
+    export_onnx(trainer.model, onnx_path, metadata)
     if replaced:
         print(f"replaced the earlier {onnx_path}" + stale_copies(onnx_path))
     print(
