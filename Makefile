@@ -58,7 +58,7 @@ bench: setup
 	$(PY) bench/video_speed.py
 	mkdir -p runs
 	$(PY) bench/video.py --grid runs/video.jpg
-	for style in starry_night the_scream wave; do \
+	for style in starry_night the_scream wave udnie; do \
 		$(PY) bench/quality.py --model exports/$$style.onnx --style data/styles/$$style.jpg \
 			--config configs/pretrained/$$style.yaml --grid runs/quality-$$style.jpg $(QUALITY) || exit 1; \
 	done

@@ -79,8 +79,10 @@ def test_two_processes_under_torchrun_equal_one_with_the_same_global_batch(tmp_p
     single.run(logged.append)
     pair, state = load_model(tmp_path / "two" / "runs" / "tiny" / "last.pt")
     assert state["samples_seen"] == 6 == single.samples_seen
+    # Adam's steps are lr = 1e-3: a gradient at rounding level may step either way in one process and the other
+    # (seen with 2 threads on an AVX-512 CPU, where the two sum their batches in another order), 2e-3 apart
     for key, value in single.model.state_dict().items():
-        torch.testing.assert_close(pair.state_dict()[key], value, rtol=0, atol=1e-3)  # Adam steps are ~1e-3
+        torch.testing.assert_close(pair.state_dict()[key], value, rtol=0, atol=2.1e-3)
     photos = torch.rand(2, 3, 40, 48, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(pair(photos), single.model.eval()(photos), rtol=0, atol=1e-3)

@@ -19,7 +19,8 @@ from fst.transformer import TransformerNet
 from conftest import DEMO_PHOTOS, REPO, copy_of
 
 SHIPPED = ["starry_night", "the_scream", "udnie", "wave"]
-FAST_LOSS_RATIOS = [("starry_night", 9.9), ("the_scream", 9.9), ("udnie", 9.9), ("wave", 9.9)]
+# the fast network's total loss on chelsea.jpg against the full one's: measured 1.16, 1.21, 1.21, 1.07
+FAST_LOSS_RATIOS = [("starry_night", 1.3), ("the_scream", 1.35), ("udnie", 1.35), ("wave", 1.2)]
 
 
 def test_onnx_and_checkpoint_give_the_same_image(models):
@@ -231,7 +232,7 @@ def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
         fp32 = copy.with_name(copy.name.replace("-int8", ""))
         assert made_from(copy, fp32), copy.name
         network = network_for(network_weights(fp32), fp32).eval()
-        assert psnr_against(network, copy, photos) >= 35.0, copy.name  # INT8_PSNR
+        assert psnr_against(network, copy, photos) >= 35.0, copy.name  # 38.7 (wave) to 45.9 (the_scream)
 
 
 @pytest.mark.parametrize(("style", "most"), FAST_LOSS_RATIOS)
@@ -248,7 +249,7 @@ def test_the_shipped_fast_variants_paint_about_as_well_as_their_full_networks(st
     target = loss_fn.content_target(to_tensor(photo).unsqueeze(0))
     totals = [evaluate(loss_fn, to_tensor(s.stylize(photo)).unsqueeze(0), target)["total"]
               for s in (Stylizer(full, "cpu", int8=False), fast)]  # fmt: skip
-    assert totals[1] < most * totals[0], totals  # FAST_MEASURED
+    assert totals[1] < most * totals[0], totals
 
 
 def test_stylize_takes_an_array_or_a_path_as_well_as_a_pil_image(models, tmp_path):
