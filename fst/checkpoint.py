@@ -135,7 +135,10 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise FstError(f"{path} is not a readable ONNX model ({type(e).__name__})") from None
     graph, props = proto.graph, {p.key: p.value for p in proto.metadata_props}
     if props.get("precision", "fp32") != "fp32":
-        raise FstError(f"{path} is a {props['precision']} export; fine-tuning needs the fp32 model or a checkpoint")
+        raise FstError(
+            f"{path} is an {props['precision']} export, which does not hold the fp32 weights: use the fp32 model or a "
+            "checkpoint"
+        )
     values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant":

@@ -329,8 +329,10 @@ def model_index(folder: str | Path) -> dict:
         if "style" not in props:
             continue  # not an fst model
         if len(proto.graph.input) != 1 or not props.get("image_size", "0").isdigit():
-            raise FstError(f"{path} is not an fst model: expected one input and a whole number as its image_size "
-                           f"metadata, found {len(proto.graph.input)} inputs and {props.get('image_size')!r}")  # fmt: skip
+            raise FstError(
+                f"{path} is not an fst model: expected one input and a whole number as its image_size metadata, "
+                f"found {len(proto.graph.input)} inputs and {props.get('image_size')!r}"
+            )
         models.append(
             {
                 "file": path.name,

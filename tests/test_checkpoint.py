@@ -48,7 +48,7 @@ def test_weights_read_back_from_an_onnx_export_equal_the_checkpoint(tmp_path):
         assert torch.equal(from_onnx[name], value), name
     photos = [torch.rand(1, 3, 32, 32)]
     export_onnx(model, tmp_path / "m16.onnx", {}, "fp16", photos)
-    with pytest.raises(FstError, match="m16.onnx is a fp16 export; fine-tuning needs the fp32 model or a checkpoint"):
+    with pytest.raises(FstError, match="m16.onnx is an fp16 export, which does not hold the fp32 weights: use the fp32 model or a checkpoint"):
         network_weights(tmp_path / "m16.onnx")
 
 

@@ -98,7 +98,7 @@ def test_an_fp32_export_is_a_source_for_its_int8_copy(models, tmp_path, capsys):
     assert float(meta["psnr_db"]) >= 30
     with pytest.raises(FstError, match=f"{source} names no photos; pass --photos DIR"):
         main([str(source), "-o", str(out), "--int8"])
-    with pytest.raises(FstError, match=f"{out} is a int8 export; fine-tuning needs the fp32 model"):
+    with pytest.raises(FstError, match=f"{out} is an int8 export, which does not hold the fp32 weights"):
         main([str(out), "-o", str(tmp_path / "again.onnx")])
 
 

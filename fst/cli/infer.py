@@ -38,7 +38,7 @@ def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model."
     )
-    parser.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style by name (wave)")
+    parser.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style's name")
     parser.add_argument(
         "--input", required=True, nargs="+",
         help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
