@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from fst.checkpoint import load_model, network_for, network_weights, weights_digest
+from fst.checkpoint import load_model, network_for, network_weights, onnx_metadata, weights_digest
 from fst.errors import FstError
 from fst.transformer import pad_to_multiple
 
@@ -41,11 +41,8 @@ def made_from(copy: Path, network: Path) -> bool:
     """Whether `copy` (an int8 copy or a distilled variant) records in its metadata that it was made from the
     weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
     running them would show the old network's picture."""
-    import onnx
-
     try:
-        props = {p.key: p.value for p in onnx.load(str(copy), load_external_data=False).metadata_props}
-        return props.get("made_from") == weights_digest(network_for(network_weights(network), network))
+        return onnx_metadata(copy).get("made_from") == weights_digest(network_for(network_weights(network), network))
     except Exception:  # an unreadable file, or a network that is not fst's: no proof either way
         return False
 
@@ -54,13 +51,11 @@ def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
     """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
     INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
     said only when it was made from another network, since the other refusals are by design)."""
-    import onnx
-
     sibling = path.with_name(f"{path.stem}-int8.onnx")
     if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
         return None, math.nan, ""
     try:
-        props = {p.key: p.value for p in onnx.load(str(sibling), load_external_data=False).metadata_props}
+        props = onnx_metadata(sibling)
         psnr = float(props.get("psnr_db", "nan"))
     except Exception:  # an unreadable sibling is not a reason to refuse the model asked for
         return None, math.nan, ""
@@ -128,13 +123,10 @@ def cuda_providers(cuda: bool) -> list[str]:
 
 def export_precision(path: Path) -> str:
     """The precision an fst export records (fp32 when it records none, as files of other origin)."""
-    import onnx
-
     try:
-        props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        return onnx_metadata(path).get("precision", "fp32")
     except Exception:  # unreadable: OnnxBackend says so, naming the file
         return "fp32"
-    return props.get("precision", "fp32")
 
 
 class TorchBackend:

@@ -113,6 +113,14 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """An ONNX file's metadata_props (style, precision, made_from, ...) as a dict; onnx's own exception types for
+    a file that is not ONNX."""
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+
+
 def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """The network's weights from a training checkpoint (.pt) or an exported fp32 model (.onnx).
 

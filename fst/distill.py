@@ -25,7 +25,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
+from fst.checkpoint import (
+    clear_run, load_checkpoint, network_for, network_weights, onnx_metadata, save_checkpoint, weights_digest,
+)  # fmt: skip
 from fst.config import TrainConfig
 from fst.data import (
     PositionSampler, center_crop, find_images, load_croppable, load_rgb, resize_long_side, split_holdout, to_tensor,
@@ -70,9 +72,7 @@ def teacher_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         return copy.deepcopy(load_checkpoint(path)["config"])
-    import onnx
-
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    props = onnx_metadata(path)
     if "style" not in props:
         raise FstError(f"{path} has no fst metadata (style, style_image, image_size): export it with fst.export")
     return {

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fst.backends import onnx_session, run_onnx
-from fst.checkpoint import weights_digest
+from fst.checkpoint import onnx_metadata, weights_digest
 from fst.data import find_images, resize_long_side, spread_photos, to_tensor
 from fst.errors import FstError
 from fst.files import atomic_write
@@ -305,9 +305,7 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
     still that teacher's fast variant (fst.backends.fast_sibling). Nothing for a checkpoint or another style."""
     if init is None or init.suffix.lower() != ".onnx":
         return {}
-    import onnx
-
-    props = {p.key: p.value for p in onnx.load(str(init), load_external_data=False).metadata_props}
+    props = onnx_metadata(init)
     if "made_from" not in props or props.get("style_image") != Path(style_image).name:
         return {}
     return {key: props[key] for key in ("style", "made_from", "teacher") if key in props}

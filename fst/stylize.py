@@ -127,9 +127,10 @@ class Stylizer:
         self.choice = ""  # why another file than `model` runs, if one does
         if path.suffix == ".onnx" and cuda and not onnx_cuda() and torch.cuda.is_available():
             # The plain onnxruntime package runs on the CPU only: an fp32 export's weights go to the GPU in PyTorch.
-            if export_precision(path) != "fp32":
-                raise FstError(f"{path} is an {export_precision(path)} export, which this onnxruntime runs on the CPU "
-                               "only: name the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
+            precision = export_precision(path)
+            if precision != "fp32":
+                raise FstError(f"{path} is an {precision} export, which this onnxruntime runs on the CPU only: name "
+                               "the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
             self.choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
             self.backend: TorchBackend | OnnxBackend = TorchBackend(path, torch.device("cuda"))
         elif path.suffix == ".onnx":

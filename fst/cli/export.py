@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fst.checkpoint import load_model, network_for, network_weights
+from fst.checkpoint import load_model, network_for, network_weights, onnx_metadata
 from fst.errors import FstError, command_name, exit_with
 from fst.export import calibration_photos, export_onnx, metadata_for, write_model_index
 from fst.files import check_writable
@@ -31,11 +31,8 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
         model, state = load_model(path)
         root = state["config"]["data"].get("root")  # none for a network distilled from an export
         return model, metadata_for(state["config"], state["step"]), root
-    import onnx
-
     model = network_for(network_weights(path), path).eval()  # refuses int8 and fp16 exports, naming them
-    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-    return model, {k: v for k, v in props.items() if k not in DERIVED_METADATA}, None
+    return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 
 
 def main(argv: list[str] | None = None) -> int:
