@@ -155,7 +155,11 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     norms = [n for n in graph.node if n.op_type == "InstanceNormalization"]
     if len(convs) < 6 or len(convs) % 2 or convs[0].input[1] not in values:
         raise FstError(f"{path} holds no fst transformation network")
-    skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 6) // 2)
+    # A grouped (depthwise) convolution marks the realtime architecture: 5 convolutions besides 4 per block.
+    if any(a.name == "group" and a.i > 1 for n in convs for a in n.attribute):
+        skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 5) // 4, "realtime")
+    else:
+        skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 6) // 2)
     nodes = {torch.nn.Conv2d: iter(convs), torch.nn.InstanceNorm2d: iter(norms)}
     weights = {}
     for name, module in skeleton.named_modules():
@@ -168,13 +172,15 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> TransformerNet:
-    """A TransformerNet of the shape the weights have (width from the first convolution, blocks counted)."""
+    """A TransformerNet of the shape the weights have: the realtime architecture's first layer (net.0) folds
+    pixels and has no weights; width from the first convolution, blocks counted."""
+    architecture = "realtime" if "net.1.1.weight" in weights and "net.0.1.weight" not in weights else "johnson"
     try:
-        width = weights["net.0.1.weight"].shape[0]
+        width = weights["net.1.1.weight" if architecture == "realtime" else "net.0.1.weight"].shape[0]
         res_blocks = len({name.split(".")[1] for name in weights if ".body." in name})
     except KeyError:
         raise FstError(f"{path} holds no fst transformation network") from None
-    model = TransformerNet(width, res_blocks)
+    model = TransformerNet(width, res_blocks, architecture)
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:

@@ -19,6 +19,7 @@ import yaml
 from fst.data import find_images, split_holdout
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
+from fst.transformer import ARCHITECTURES
 
 
 @dataclass
@@ -36,6 +37,7 @@ class DataConfig:
 class ModelConfig:
     width: int = field(default=32, metadata={"min": 1, "max": 512})
     res_blocks: int = field(default=5, metadata={"min": 0, "max": 64})
+    architecture: str = "johnson"  # or "realtime": see fst.transformer
 
 
 @dataclass
@@ -320,6 +322,10 @@ def _check_semantics(config: Config, source: str) -> None:
     if config.train.precision not in TRAIN_PRECISIONS:
         raise ConfigError(
             f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}"
+        )
+    if config.model.architecture not in ARCHITECTURES:
+        raise ConfigError(
+            f"{source}: model.architecture = {config.model.architecture!r}: expected one of {', '.join(ARCHITECTURES)}"
         )
     if config.train.lr_schedule not in LR_SCHEDULES:
         raise ConfigError(

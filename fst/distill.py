@@ -55,6 +55,7 @@ class DistillConfig:
     max_photos: int = 2000  # kept in memory with the teacher's outputs: about 0.6 MB each at 256 px
     save_every: int = 100
     seed: int = 0
+    architecture: str = "johnson"  # or "realtime" (fst.transformer)
 
 
 @dataclass
@@ -104,10 +105,13 @@ class Distiller:
         self.run_dir = Path(config.run_dir)
         self.teacher = network_for(network_weights(config.teacher), config.teacher).eval()
         self.teacher_config = {**teacher_config(config.teacher), "made_from": weights_digest(self.teacher)}
+        student = {"width": config.width, "res_blocks": config.res_blocks, "architecture": config.architecture}
+        # the student's own training config, as its checkpoints and export carry it
+        self.student_config = {**self.teacher_config, "model": student, "distilled_from": str(config.teacher)}
         paths, self.holdout_paths = split_holdout(find_images(config.photos), config.holdout)
         self.paths = paths[:: max(1, -(-len(paths) // config.max_photos))]
         torch.manual_seed(config.seed)
-        self.student = TransformerNet(config.width, config.res_blocks)
+        self.student = TransformerNet(config.width, config.res_blocks, config.architecture)
         self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
         self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
         self.step = 0
@@ -174,11 +178,9 @@ class Distiller:
         return saved
 
     def save(self) -> Path:
-        student = {"width": self.config.width, "res_blocks": self.config.res_blocks}
-        config = {**self.teacher_config, "model": student, "distilled_from": str(self.config.teacher)}
         state = {
             "step": self.step,
-            "config": config,
+            "config": self.student_config,
             "model": self.student.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "distill": asdict(self.config),
@@ -190,8 +192,8 @@ class Distiller:
         saved = state.get("distill")
         if saved is None:
             raise FstError(f"{path} is a training checkpoint, not a distillation: pick another run folder")
-        for key in ("width", "res_blocks", "image_size", "batch_size", "seed"):
-            if saved[key] != getattr(self.config, key):
+        for key in ("width", "res_blocks", "architecture", "image_size", "batch_size", "seed"):
+            if saved.get(key, "johnson") != getattr(self.config, key):
                 raise FstError(
                     f"{path} was distilled with {key} = {saved[key]}, not {getattr(self.config, key)}: "
                     f"use the same settings, or --restart"

@@ -295,6 +295,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
         "style_image": Path(config["style_image"]).name,
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
+        "architecture": config.get("model", {}).get("architecture", "johnson"),
         **made_from,
     }
 

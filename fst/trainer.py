@@ -138,7 +138,7 @@ class Trainer:
         self.loss_terms = LOSS_TERMS + ("temporal",) * (self.temporal_weight > 0)
 
         torch.manual_seed(cfg.seed)
-        self.model = TransformerNet(config.model.width, config.model.res_blocks).to(self.device)
+        self.model = TransformerNet(config.model.width, config.model.res_blocks, config.model.architecture).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
@@ -323,10 +323,13 @@ class Trainer:
     def _initialize(self, path: Path) -> None:
         """Fine-tuning: start from another network's weights, not its optimizer state or step."""
         source = network_for(network_weights(path), path)
-        if (source.width, source.res_blocks) != (self.model.width, self.model.res_blocks):
+        if (source.architecture, source.width, source.res_blocks) != (
+            self.model.architecture, self.model.width, self.model.res_blocks
+        ):  # fmt: skip
             raise ConfigError(
-                f"train.init: {path} is a network of width {source.width} with {source.res_blocks} residual blocks; "
-                f"the config asks for model.width {self.model.width} and model.res_blocks {self.model.res_blocks}"
+                f"train.init: {path} is a {source.architecture} network of width {source.width} with "
+                f"{source.res_blocks} residual blocks; the config asks for model.architecture "
+                f"{self.model.architecture}, model.width {self.model.width} and model.res_blocks {self.model.res_blocks}"
             )
         self.model.load_state_dict(source.state_dict())
 

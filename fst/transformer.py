@@ -3,6 +3,13 @@
 Changes from the paper, all standard since: instance norm instead of batch norm (Ulyanov et al. 2016),
 reflection padding instead of zero padding (no dark borders), and nearest upsampling followed by a convolution
 instead of transposed convolutions (no checkerboard artifacts, Odena et al. 2016).
+
+A second architecture, "realtime", is built for CPUs and the browser, where the arithmetic of full-resolution
+layers and of dense 3x3 convolutions on 128 channels dominates. It folds each 2x2 block of pixels into channels
+(PixelUnshuffle) so that no layer runs at full resolution, replaces the 9x9 convolutions with 3x3 ones, and makes
+every 3x3 convolution past the first depthwise-separable (a per-channel 3x3, then a 1x1 across channels). The
+resolutions it works at are those of the Johnson network (the residual blocks at a quarter of the side), so the
+strokes it learns from a Johnson teacher keep their size. docs/realtime.md has what each choice costs and buys.
 """
 
 from __future__ import annotations
@@ -12,13 +19,22 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class ConvLayer(nn.Sequential):
-    """Reflection pad, convolution, then (optionally) instance norm and ReLU."""
+ARCHITECTURES = ("johnson", "realtime")
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, norm: bool = True, relu: bool = True):
+
+class ConvLayer(nn.Sequential):
+    """Reflection pad, convolution (dense, or depthwise then 1x1 if `separable`), then instance norm and ReLU."""
+
+    def __init__(
+        self, cin: int, cout: int, kernel: int, stride: int = 1, norm: bool = True, relu: bool = True,
+        separable: bool = False,
+    ) -> None:  # fmt: skip
         # Instance norm subtracts the mean, so a bias before it does nothing but drift on rounding noise.
-        conv = nn.Conv2d(cin, cout, kernel, stride, bias=not norm)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), conv]
+        if separable:
+            convs = [nn.Conv2d(cin, cin, kernel, stride, groups=cin, bias=False), nn.Conv2d(cin, cout, 1, bias=not norm)]
+        else:
+            convs = [nn.Conv2d(cin, cout, kernel, stride, bias=not norm)]
+        layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), *convs]
         if norm:
             layers.append(nn.InstanceNorm2d(cout, affine=True))
         if relu:
@@ -27,9 +43,12 @@ class ConvLayer(nn.Sequential):
 
 
 class ResidualBlock(nn.Module):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, separable: bool = False) -> None:
         super().__init__()
-        self.body = nn.Sequential(ConvLayer(channels, channels, 3), ConvLayer(channels, channels, 3, relu=False))
+        self.body = nn.Sequential(
+            ConvLayer(channels, channels, 3, separable=separable),
+            ConvLayer(channels, channels, 3, relu=False, separable=separable),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x)
@@ -38,15 +57,15 @@ class ResidualBlock(nn.Module):
 class UpsampleConv(nn.Module):
     """Nearest-neighbour 2x upsampling, then a convolution."""
 
-    def __init__(self, cin: int, cout: int) -> None:
+    def __init__(self, cin: int, cout: int, separable: bool = False) -> None:
         super().__init__()
-        self.conv = ConvLayer(cin, cout, 3)
+        self.conv = ConvLayer(cin, cout, 3, separable=separable)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
-SIDE_MULTIPLE = 4  # two stride-2 convolutions down, two 2x upsamplings up
+SIDE_MULTIPLE = 4  # both architectures halve the sides twice on the way down
 
 
 def pad_to_multiple(image: torch.Tensor) -> torch.Tensor:
@@ -66,19 +85,32 @@ class TransformerNet(nn.Module):
     graph is `stylize_padded` alone, so that it needs no runtime shape arithmetic (see fst.export).
     """
 
-    def __init__(self, width: int = 32, res_blocks: int = 5) -> None:
+    def __init__(self, width: int = 32, res_blocks: int = 5, architecture: str = "johnson") -> None:
         super().__init__()
-        self.width = width
-        self.res_blocks = res_blocks
-        self.net = nn.Sequential(
-            ConvLayer(3, width, 9),
-            ConvLayer(width, 2 * width, 3, stride=2),
-            ConvLayer(2 * width, 4 * width, 3, stride=2),
-            *[ResidualBlock(4 * width) for _ in range(res_blocks)],
-            UpsampleConv(4 * width, 2 * width),
-            UpsampleConv(2 * width, width),
-            ConvLayer(width, 3, 9, norm=False, relu=False),
-        )
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}")
+        self.width, self.res_blocks, self.architecture = width, res_blocks, architecture
+        if architecture == "johnson":
+            layers = [
+                ConvLayer(3, width, 9),
+                ConvLayer(width, 2 * width, 3, stride=2),
+                ConvLayer(2 * width, 4 * width, 3, stride=2),
+                *[ResidualBlock(4 * width) for _ in range(res_blocks)],
+                UpsampleConv(4 * width, 2 * width),
+                UpsampleConv(2 * width, width),
+                ConvLayer(width, 3, 9, norm=False, relu=False),
+            ]
+        else:  # realtime: the same resolutions from half size up, 2x2 pixels folded into 12 channels
+            layers = [
+                nn.PixelUnshuffle(2),
+                ConvLayer(12, width, 3),
+                ConvLayer(width, 2 * width, 3, stride=2, separable=True),
+                *[ResidualBlock(2 * width, separable=True) for _ in range(res_blocks)],
+                UpsampleConv(2 * width, width, separable=True),
+                ConvLayer(width, 12, 3, norm=False, relu=False),
+                nn.PixelShuffle(2),
+            ]
+        self.net = nn.Sequential(*layers)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]

@@ -38,14 +38,21 @@ def test_garbage_and_foreign_files_are_one_line_errors(tmp_path):
         load_model(tmp_path / "missing.pt")
 
 
-def test_weights_read_back_from_an_onnx_export_equal_the_checkpoint(tmp_path):
+@pytest.mark.parametrize("architecture", ["johnson", "realtime"])
+def test_weights_read_back_from_an_onnx_export_equal_the_checkpoint(tmp_path, architecture):
     torch.manual_seed(0)
-    model = TransformerNet(8, 2).eval()
+    model = TransformerNet(8, 2, architecture).eval()
     export_onnx(model, tmp_path / "m.onnx", {})
     from_onnx = network_weights(tmp_path / "m.onnx")
     assert from_onnx.keys() == model.state_dict().keys()
     for name, value in model.state_dict().items():
         assert torch.equal(from_onnx[name], value), name
+    rebuilt = network_for(from_onnx, tmp_path / "m.onnx")  # the architecture told by the weights alone
+    assert (rebuilt.architecture, rebuilt.width, rebuilt.res_blocks) == (architecture, 8, 2)
+
+
+def test_an_fp16_export_is_refused_as_a_source_of_weights(tmp_path):
+    model = TransformerNet(8, 2).eval()
     photos = [torch.rand(1, 3, 32, 32)]
     export_onnx(model, tmp_path / "m16.onnx", {}, "fp16", photos)
     with pytest.raises(FstError, match="m16.onnx is an fp16 export, which does not hold the fp32 weights: use the fp32 model or a checkpoint"):

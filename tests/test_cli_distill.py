@@ -17,7 +17,7 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
     common = ["--teacher", str(checkpoint), "--photos", str(DEMO_PHOTOS), "--run-dir", str(run), *TINY]
     assert main([*common, "--steps", "2", "--export", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "distilling" in printed and "into width 4 on 5 photos, from scratch" in printed
+    assert "distilling" in printed and "into a johnson network of width 4 on 5 photos, from scratch" in printed
     assert "done: step 2; " in printed and f"dB PSNR against the teacher on 2 held-out photos; ONNX {out}" in printed
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert meta["style"] == "tiny" and meta["steps"] == "2" and meta["teacher"] == checkpoint.name

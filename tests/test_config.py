@@ -70,6 +70,7 @@ def test_overrides_are_typed(tmp_path):
         (BASE + "loss: {style_layers: {relu1_2: -1}}\n", [], "c.yaml: loss.style_layers.relu1_2 = -1: expected a finite number >= 0"),
         (BASE + "train: {compile: yes please}\n", [], "c.yaml: train.compile = 'yes please': expected true, false or auto"),
         (BASE + "train: {precision: fp8}\n", [], "c.yaml: train.precision = 'fp8': expected one of auto, fp32, bf16, fp16"),
+        (BASE + "model: {architecture: mobile}\n", [], "c.yaml: model.architecture = 'mobile': expected one of johnson, realtime"),
         (BASE + "train: {lr_schedule: step}\n", [], "c.yaml: train.lr_schedule = 'step': expected one of cosine, constant"),
         (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
         (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
@@ -130,7 +131,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
         [sys.executable, str(REPO / "train.py"), "--config", str(path)], capture_output=True, text=True, cwd=tmp_path
     )
     assert result.returncode == 2
-    assert result.stderr == (f"error: {path}: unknown key 'model.widht'; valid keys in 'model': width, res_blocks\n")
+    assert result.stderr == (f"error: {path}: unknown key 'model.widht'; valid keys in 'model': width, res_blocks, architecture\n")
     assert result.stdout == ""
 
 

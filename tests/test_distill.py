@@ -8,7 +8,8 @@ import torch
 from conftest import DEMO_PHOTOS
 from fst.distill import DistillConfig, Distiller, teacher_config
 from fst.errors import FstError
-from fst.export import export_onnx
+from fst.checkpoint import load_model
+from fst.export import export_onnx, metadata_for
 
 
 def config(teacher, run_dir, **changes) -> DistillConfig:
@@ -86,8 +87,19 @@ def test_the_students_checkpoint_carries_the_teachers_config_with_its_own_width(
     saved = Distiller(config(checkpoint, tmp_path / "run", steps=2)).run()
     state = torch.load(saved, weights_only=False)
     assert state["config"]["name"] == "tiny" and state["config"]["data"]["image_size"] == 32
-    assert state["config"]["model"] == {"width": 4, "res_blocks": 1}
+    assert state["config"]["model"] == {"width": 4, "res_blocks": 1, "architecture": "johnson"}
     assert state["config"]["distilled_from"] == str(checkpoint)
+
+
+def test_a_realtime_student_is_saved_exported_and_read_back_as_one(models, tmp_path):
+    checkpoint, _ = models
+    distiller = Distiller(config(checkpoint, tmp_path / "run", steps=2, width=8, architecture="realtime"))
+    saved = distiller.run()
+    student, _ = load_model(saved)
+    assert (student.architecture, student.width, student.res_blocks) == ("realtime", 8, 1)
+    assert metadata_for(distiller.student_config, 2)["architecture"] == "realtime"
+    with pytest.raises(FstError, match="was distilled with architecture = realtime, not johnson"):
+        Distiller(config(checkpoint, tmp_path / "run", steps=2, width=8))
 
 
 def test_an_exported_teacher_gives_its_config_from_metadata(models, tmp_path):

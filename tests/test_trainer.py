@@ -218,9 +218,14 @@ def test_init_takes_the_weights_and_not_the_optimizer_or_step(tmp_path):
     by_name = tiny_config(tmp_path / "c", train={"init": "tiny"}, output={"exports_dir": str(onnx_path.parent)})
     assert Trainer(by_name).init_from == onnx_path
     wider = tiny_config(tmp_path / "d", train={"init": str(result.checkpoint)}, model={"width": 16, "res_blocks": 1})
-    with pytest.raises(ConfigError, match="is a network of width 8 with 1 residual blocks; the config asks for "
-                                          "model.width 16 and model.res_blocks 1"):  # fmt: skip
+    with pytest.raises(ConfigError, match="is a johnson network of width 8 with 1 residual blocks; the config asks "
+                                          "for model.architecture johnson, model.width 16 and model.res_blocks 1"):  # fmt: skip
         Trainer(wider)
+    realtime = tiny_config(
+        tmp_path / "e", train={"init": str(result.checkpoint)}, model={"width": 8, "res_blocks": 1, "architecture": "realtime"}
+    )
+    with pytest.raises(ConfigError, match="asks for model.architecture realtime, model.width 8"):
+        Trainer(realtime)
 
 
 def test_compiled_training_takes_the_same_steps(tmp_path):

@@ -32,3 +32,30 @@ def test_default_architecture():
     assert not any(isinstance(m, torch.nn.ConvTranspose2d) for m in model.modules())
     assert [c.bias is None for c in convs] == [True] * 15 + [False]  # instance norm follows all but the last
     assert sum(p.numel() for p in model.parameters()) == 1_679_235 - (32 + 64 + 128 + 10 * 128 + 64 + 32)
+
+
+@pytest.mark.parametrize("size", [(33, 47), (8, 8), (101, 9)])
+def test_realtime_architecture_any_size_in_same_size_out(size):
+    model = TransformerNet(width=8, res_blocks=1, architecture="realtime").eval()
+    out = model(torch.rand(2, 3, *size))
+    assert out.shape == (2, 3, *size)
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_realtime_architecture_has_no_full_resolution_layer_and_separable_blocks():
+    model = TransformerNet(architecture="realtime")
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    # 12 -> 32 (half size), 32 -> 64 stride 2 and the blocks depthwise (groups = channels) then 1x1, 32 -> 12
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.groups) for c in convs] == [
+        (12, 32, 3, 1), (32, 32, 3, 32), (32, 64, 1, 1), *[(64, 64, 3, 64), (64, 64, 1, 1)] * 10,
+        (64, 64, 3, 64), (64, 32, 1, 1), (32, 12, 3, 1),
+    ]  # fmt: skip
+    # by hand: 3456+64 (first) + 288+2048+128 (down) + 10 * (576+4096+128) + 576+2048+64 (up) + 3456+12 (last)
+    assert sum(p.numel() for p in model.parameters()) == 60_140
+    with torch.no_grad():  # a 2x2 block of the input is the 12 channels of one position at half size
+        assert model.net[0](torch.arange(12.0).view(1, 3, 2, 2)).flatten().tolist() == list(range(12))
+
+
+def test_unknown_architecture_is_refused():
+    with pytest.raises(ValueError, match="architecture 'mobile': expected one of johnson, realtime"):
+        TransformerNet(architecture="mobile")

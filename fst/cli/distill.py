@@ -12,6 +12,7 @@ from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, command_name, exit_with
 from fst.export import export_onnx, metadata_for
 from fst.files import check_writable
+from fst.transformer import ARCHITECTURES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx)")
     for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+    parser.add_argument(
+        "--architecture", choices=ARCHITECTURES, default=defaults.architecture,
+        help="johnson: the teacher's layers, narrower; realtime: the CPU and browser network (fst.transformer)",
+    )  # fmt: skip
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
     args = parser.parse_args(argv)
@@ -52,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     config = DistillConfig(
         args.teacher, args.photos, args.run_dir, args.width, args.res_blocks, args.steps, args.batch_size,
         args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos, seed=args.seed,
+        architecture=args.architecture,
     )  # fmt: skip
     distiller = Distiller(config, restart=args.restart)
     where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
-    print(f"distilling {args.teacher} into width {args.width} on {len(distiller.paths)} photos, {where}")
+    print(f"distilling {args.teacher} into a {args.architecture} network of width {args.width} on {len(distiller.paths)} photos, {where}")
     with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
         distiller.prepare(lambda done, total: bar.update(1))
     for name in distiller.skipped:
@@ -64,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         distiller.run(lambda progress: show(progress, bar, args.no_progress))
     quality = distiller.evaluate()
     path = Path(args.export or f"exports/{distiller.teacher_config['name']}-fast.onnx")
-    metadata = {**metadata_for(distiller.teacher_config, distiller.step), "teacher": Path(args.teacher).name,
+    metadata = {**metadata_for(distiller.student_config, distiller.step), "teacher": Path(args.teacher).name,
                 "teacher_psnr_db": f"{quality:.2f}"}  # fmt: skip
     export_onnx(distiller.student, path, metadata)
     print(f"done: step {distiller.step}; {quality:.2f} dB PSNR against the teacher on "
