@@ -24,10 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.checkpoint import network_for, network_weights  # noqa: E402
 from fst.config import load_config  # noqa: E402
-from fst.data import find_images, load_rgb, resize_long_side, split_holdout, to_image, to_tensor  # noqa: E402
+from fst.data import find_images, split_holdout, to_image, to_tensor  # noqa: E402
 from fst.export import psnr  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import evaluate  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
@@ -84,7 +85,7 @@ def main() -> None:
             candidates = {
                 "full, eager fp32": references,
                 "fast, fp32": [fast(p) for p in photos],
-                f"--fast: {Path(fast_default.path).name}": [fast_default.backend(p) for p in photos],
+                f"--fast: {Path(fast_default.path).name}": [torch.from_numpy(fast_default.backend(p.numpy())) for p in photos],
             }
         timings = {
             "full, eager fp32": lambda: to_image(full(to_tensor(timing_photo)[None])[0]),

@@ -31,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
 from fst.checkpoint import network_for, network_weights  # noqa: E402
-from fst.data import load_rgb, resize_long_side, to_image, to_tensor  # noqa: E402
+from fst.data import to_image, to_tensor  # noqa: E402
 from fst.export import calibration_photos, export_onnx, psnr  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402
 
@@ -76,7 +77,7 @@ def shipped_default_path(repeats: int) -> list[dict]:
             ran = Path(stylizer.path).name
             ms = median_ms(lambda _: stylizer.stylize(photo), None, repeats)
             with torch.no_grad():
-                quality = psnr((stylizer.backend(p), network(p)) for p in samples)
+                quality = psnr((torch.from_numpy(stylizer.backend(p.numpy())), network(p)) for p in samples)
             rows.append({"style": entry["style"], "runs": ran, "eager_ms": round(base_ms, 1), "median_ms": round(ms, 1),
                          "speedup": round(base_ms / ms, 2), "psnr_db": round(quality, 1)})  # fmt: skip
             print(f"{entry['style']:<42} {ran:<26} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
@@ -124,6 +125,10 @@ def main() -> None:
         ]
     }  # fmt: skip
 
+    def tensors(backend):
+        """fst's backends take and give numpy arrays; the baseline and the PSNR here work on tensors."""
+        return lambda images: torch.from_numpy(backend(images.numpy()))
+
     @torch.no_grad()
     def baseline(images: torch.Tensor) -> torch.Tensor:
         return model(images)
@@ -131,16 +136,16 @@ def main() -> None:
     wide, narrow = f"width {model.width}", "width 16"
     engines = [
         ("baseline: eager fp32 (pytorch/examples)", wide, baseline),
-        ("fst PyTorch (cpu)", wide, TorchBackend(checkpoint, torch.device("cpu"))),
-        ("fst onnxruntime fp32 (cpu)", wide, OnnxBackend(exports["fp32"].path, cuda=False)),
-        ("fst onnxruntime int8 (cpu)", wide, OnnxBackend(exports["int8"].path, cuda=False)),
-        ("fst onnxruntime fp32 (cpu)", narrow, OnnxBackend(exports["small-fp32"].path, cuda=False)),
-        ("fst onnxruntime int8 (cpu)", narrow, OnnxBackend(exports["small-int8"].path, cuda=False)),
+        ("fst PyTorch (cpu)", wide, tensors(TorchBackend(checkpoint, "cpu"))),
+        ("fst onnxruntime fp32 (cpu)", wide, tensors(OnnxBackend(exports["fp32"].path, cuda=False))),
+        ("fst onnxruntime int8 (cpu)", wide, tensors(OnnxBackend(exports["int8"].path, cuda=False))),
+        ("fst onnxruntime fp32 (cpu)", narrow, tensors(OnnxBackend(exports["small-fp32"].path, cuda=False))),
+        ("fst onnxruntime int8 (cpu)", narrow, tensors(OnnxBackend(exports["small-int8"].path, cuda=False))),
     ]  # fmt: skip
     if torch.cuda.is_available():
         engines += [
-            ("fst PyTorch fp16 (cuda)", wide, TorchBackend(checkpoint, torch.device("cuda"))),
-            ("fst onnxruntime fp16 (cuda)", wide, OnnxBackend(exports["fp16"].path, cuda=True)),
+            ("fst PyTorch fp16 (cuda)", wide, tensors(TorchBackend(checkpoint, "cuda"))),
+            ("fst onnxruntime fp16 (cuda)", wide, tensors(OnnxBackend(exports["fp16"].path, cuda=True))),
         ]  # fmt: skip
 
     psnrs = {}

@@ -22,8 +22,9 @@ from pathlib import Path
 import torch
 
 from fst.config import Config, LossConfig, config_from_dict, load_config
-from fst.data import load_rgb, resize_long_side, to_image, to_tensor
+from fst.data import to_image, to_tensor
 from fst.grid import image_grid, labelled
+from fst.images import load_rgb, resize_long_side
 from fst.losses import load_style_image, perceptual_loss
 from fst.optimize import evaluate, optimize_image
 

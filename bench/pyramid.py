@@ -23,9 +23,10 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.config import LossConfig, load_config  # noqa: E402
-from fst.data import load_rgb, resize_long_side, to_image, to_tensor  # noqa: E402
+from fst.data import to_image, to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import optimize_image, optimize_pyramid, pyramid_sizes  # noqa: E402
 

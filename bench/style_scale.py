@@ -20,8 +20,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.data import load_rgb  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
+from fst.images import load_rgb  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
 MEGAPIXELS = (1, 4, 16)

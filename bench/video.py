@@ -37,8 +37,9 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.config import LossConfig, load_config  # noqa: E402
-from fst.data import load_rgb, to_tensor  # noqa: E402
+from fst.data import to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
+from fst.images import load_rgb  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.temporal import TemporalFilter, gray, warp  # noqa: E402

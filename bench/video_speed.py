@@ -24,9 +24,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.data import load_rgb  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.images import load_rgb  # noqa: E402
 from fst.media import transform_video  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 

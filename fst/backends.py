@@ -1,23 +1,25 @@
 """The two ways to run a trained network: an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch).
 
-Both take and return float32 NCHW RGB in [0, 1] of any size. An exported graph takes sides that are multiples of
-4 (fst.export says why), so images are padded for it here and its output cropped back. For tiling (fst.tiling)
-each can also report the statistics of its instance norms and run with given statistics instead of its own:
-hooks in PyTorch, a rewritten copy of the graph in ONNX.
+Both take and return numpy float32 NCHW RGB in [0, 1] of any size; onnxruntime alone runs an export, so an install
+without PyTorch runs every shipped style (PyTorch is imported only for a checkpoint or a GPU). An exported graph
+takes sides that are multiples of 4 (fst.export says why), so images are padded for it here and its output cropped
+back. For tiling (fst.tiling) each can also report the statistics of its instance norms and run with given
+statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph in ONNX.
 """
 
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
-import torch
+import numpy as np
 
-from fst.checkpoint import load_model, network_for, network_weights, onnx_metadata, weights_digest
 from fst.errors import FstError
-from fst.transformer import pad_to_multiple
+from fst.onnxfile import onnx_metadata, onnx_weights_digest
 
-Stats = list[tuple[torch.Tensor, torch.Tensor]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
+Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
+SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
 
 
 def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
@@ -42,9 +44,18 @@ def made_from(copy: Path, network: Path) -> bool:
     weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
     running them would show the old network's picture."""
     try:
-        return onnx_metadata(copy).get("made_from") == weights_digest(network_for(network_weights(network), network))
+        return onnx_metadata(copy).get("made_from") == network_digest(network)
     except Exception:  # an unreadable file, or a network that is not fst's: no proof either way
         return False
+
+
+def network_digest(path: Path) -> str:
+    """fst.checkpoint.weights_digest of the network in an fp32 export (read without PyTorch) or a checkpoint."""
+    if path.suffix.lower() == ".onnx":
+        return onnx_weights_digest(path)
+    from fst.checkpoint import load_model, weights_digest
+
+    return weights_digest(load_model(path)[0])
 
 
 def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
@@ -94,7 +105,17 @@ def fixed_size(session) -> tuple[int, int] | None:
     return (height, width) if isinstance(height, int) and isinstance(width, int) else None
 
 
-def run_onnx(session, images: torch.Tensor, feeds: dict | None = None) -> list:
+def pad_to_multiple(images: np.ndarray) -> np.ndarray:
+    """Reflection-pad the right and bottom of (N, C, H, W) `images` to sides that are multiples of SIDE_MULTIPLE,
+    as fst.transformer.pad_to_multiple does in PyTorch."""
+    height, width = images.shape[-2:]
+    bottom, right = (-height) % SIDE_MULTIPLE, (-width) % SIDE_MULTIPLE
+    if not bottom and not right:
+        return images
+    return np.pad(images, ((0, 0), (0, 0), (0, bottom), (0, right)), mode="reflect")
+
+
+def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.ndarray]:
     """session.run on (N, 3, H, W) `images` of any size: padded by reflection to sides that are multiples of 4
     for a dynamic-size graph, fed as they are to a --static one; the first output is cropped back to H x W."""
     height, width = images.shape[-2:]
@@ -102,11 +123,31 @@ def run_onnx(session, images: torch.Tensor, feeds: dict | None = None) -> list:
     if size is not None and size != (height, width):
         raise FstError(f"this model was exported for {size[0]}x{size[1]} images only, not {height}x{width}")
     padded = images if size else pad_to_multiple(images)
-    outputs = session.run(None, {"image": padded.numpy(), **(feeds or {})})
+    outputs = session.run(None, {"image": np.ascontiguousarray(padded, dtype=np.float32), **(feeds or {})})
     if outputs[0].shape[-2:] != padded.shape[-2:]:  # a size its graph did not say it would change
         got, fed = "x".join(map(str, outputs[0].shape[-2:])), "x".join(map(str, padded.shape[-2:]))
         raise FstError(f"this model returned a {got} picture for a {fed} image: an fst network keeps the size")
     return [outputs[0][..., :height, :width], *outputs[1:]]
+
+
+def gpu_present() -> bool:
+    """Whether an NVIDIA driver is installed, found without importing PyTorch (seconds) on machines without one."""
+    if os.name == "nt":
+        import ctypes.util
+
+        return ctypes.util.find_library("nvcuda") is not None
+    return Path("/proc/driver/nvidia/version").exists()
+
+
+def torch_cuda() -> bool:
+    """Whether PyTorch is installed and sees a CUDA device; PyTorch is imported only where a driver is."""
+    if not gpu_present():
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def onnx_cuda() -> bool:
@@ -132,28 +173,39 @@ def export_precision(path: Path) -> str:
 class TorchBackend:
     """A training checkpoint, or an fp32 export's weights, run by PyTorch; fp16 autocast and channels_last on CUDA."""
 
-    def __init__(self, path: Path, device: torch.device) -> None:
+    def __init__(self, path: Path, device: str) -> None:
+        try:
+            import torch
+        except ImportError:
+            raise FstError(
+                f"{path} needs PyTorch, which is not installed: pip install 'fst-style[train]', or run an .onnx export"
+            ) from None
+        from fst.checkpoint import load_model, network_for, network_weights
+
         self.model = network_for(network_weights(path), path).eval() if path.suffix == ".onnx" else load_model(path)[0]
-        self.device = device
+        self.device = device = torch.device(device)
         self.model.to(device)
         if device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
 
-    @torch.inference_mode()
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        images = images.to(self.device)
-        if self.device.type == "cuda":
-            with torch.autocast("cuda", dtype=torch.float16):
-                return self.model(images.contiguous(memory_format=torch.channels_last)).float().cpu()
-        return self.model(images).cpu()
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        import torch
 
-    def norm_stats(self, images: torch.Tensor) -> Stats:
+        with torch.inference_mode():
+            batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).to(self.device)
+            if self.device.type == "cuda":
+                with torch.autocast("cuda", dtype=torch.float16):
+                    return self.model(batch.contiguous(memory_format=torch.channels_last)).float().cpu().numpy()
+            return self.model(batch).cpu().numpy()
+
+    def norm_stats(self, images: np.ndarray) -> Stats:
         stats: Stats = []
 
         def record(_module, args):
             x = args[0].float()
-            stats.append((x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)))
+            mean, var = x.mean((2, 3), keepdim=True), x.var((2, 3), unbiased=False, keepdim=True)
+            stats.append((mean.cpu().numpy(), var.cpu().numpy()))
 
         hooks = [norm.register_forward_pre_hook(record) for norm in self.norms]
         try:
@@ -163,11 +215,13 @@ class TorchBackend:
                 hook.remove()
         return stats
 
-    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+    def with_stats(self, images: np.ndarray, stats: Stats) -> np.ndarray:
+        import torch
+
         pending = iter(stats)
 
         def replace(module, args, _output):
-            mean, var = next(pending)
+            mean, var = (torch.from_numpy(s).to(args[0].device) for s in next(pending))
             x = (args[0].float() - mean) / torch.sqrt(var + module.eps)
             return (x * module.weight.view(1, -1, 1, 1) + module.bias.view(1, -1, 1, 1)).to(args[0].dtype)
 
@@ -195,8 +249,8 @@ class OnnxBackend:
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
 
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return torch.from_numpy(run_onnx(self.session, images)[0])
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        return run_onnx(self.session, images)[0]
 
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
@@ -204,15 +258,15 @@ class OnnxBackend:
             self._sessions[kind] = onnx_session(self._rewrites[kind](self.proto), self.providers, arena=False)
         return self._sessions[kind]
 
-    def norm_stats(self, images: torch.Tensor) -> Stats:
+    def norm_stats(self, images: np.ndarray) -> Stats:
         outputs = run_onnx(self._rewritten("stats"), images)[1:]
-        return [(torch.from_numpy(m), torch.from_numpy(v)) for m, v in zip(outputs[0::2], outputs[1::2])]
+        return list(zip(outputs[0::2], outputs[1::2]))
 
-    def with_stats(self, images: torch.Tensor, stats: Stats) -> torch.Tensor:
+    def with_stats(self, images: np.ndarray, stats: Stats) -> np.ndarray:
         feeds = {}
         for i, (mean, var) in enumerate(stats):
-            feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean.numpy(), var.numpy()
-        return torch.from_numpy(run_onnx(self._rewritten("apply"), images, feeds)[0])
+            feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean, var
+        return run_onnx(self._rewritten("apply"), images, feeds)[0]
 
 
 def check_fst_model(session, path: Path) -> None:

@@ -6,7 +6,6 @@ folder keeps `checkpoints/step_NNNNNNN.pt` files and `last.pt`, a hard link to t
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -16,6 +15,7 @@ import torch
 
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write, load_torch_file
+from fst.onnxfile import digest, layer_weights, load_onnx
 from fst.transformer import TransformerNet
 
 
@@ -113,14 +113,6 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return state
 
 
-def onnx_metadata(path: str | Path) -> dict[str, str]:
-    """An ONNX file's metadata_props (style, precision, made_from, ...) as a dict; onnx's own exception types for
-    a file that is not ONNX."""
-    import onnx
-
-    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
-
-
 def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     """The network's weights from a training checkpoint (.pt) or an exported fp32 model (.onnx).
 
@@ -132,43 +124,28 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         return load_checkpoint(path)["model"]
-    import onnx
-    from onnx import numpy_helper
-
-    if not path.is_file():
-        raise FstError(f"model not found: {path}")
-    try:
-        proto = onnx.load(str(path))
-    except Exception as e:  # protobuf raises its own DecodeError, or others, for a file that is not ONNX
-        raise FstError(f"{path} is not a readable ONNX model ({type(e).__name__})") from None
-    graph, props = proto.graph, {p.key: p.value for p in proto.metadata_props}
+    proto = load_onnx(path)
+    props = {p.key: p.value for p in proto.metadata_props}
     if props.get("precision", "fp32") != "fp32":
         raise FstError(
             f"{path} is an {props['precision']} export, which does not hold the fp32 weights: use the fp32 model or a "
             "checkpoint"
         )
-    values = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
-    for node in graph.node:
-        if node.op_type == "Constant":
-            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    convs = [n for n in graph.node if n.op_type == "Conv"]
-    norms = [n for n in graph.node if n.op_type == "InstanceNormalization"]
-    if len(convs) < 6 or len(convs) % 2 or convs[0].input[1] not in values:
+    layers = layer_weights(proto)
+    convs = [weights for op, weights in layers if op == "Conv"]
+    if len(convs) < 6 or len(convs) % 2 or not convs[0]:
         raise FstError(f"{path} holds no fst transformation network")
     # A grouped (depthwise) convolution marks the realtime architecture: 5 convolutions besides 4 per block.
-    if any(a.name == "group" and a.i > 1 for n in convs for a in n.attribute):
-        skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 5) // 4, "realtime")
+    grouped = any(a.name == "group" and a.i > 1 for n in proto.graph.node if n.op_type == "Conv" for a in n.attribute)
+    if grouped:
+        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 5) // 4, "realtime")
     else:
-        skeleton = TransformerNet(values[convs[0].input[1]].shape[0], (len(convs) - 6) // 2)
-    nodes = {torch.nn.Conv2d: iter(convs), torch.nn.InstanceNorm2d: iter(norms)}
-    weights = {}
-    for name, module in skeleton.named_modules():
-        if type(module) in nodes:
-            node = next(nodes[type(module)], None)
-            for i, param in ((1, "weight"), (2, "bias")):
-                if getattr(module, param) is not None and node is not None and node.input[i] in values:
-                    weights[f"{name}.{param}"] = torch.from_numpy(values[node.input[i]].copy())
-    return weights
+        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 6) // 2)
+    names = [name for name, _ in skeleton.state_dict().items()]
+    arrays = [w for _, weights in layers for w in weights]
+    if len(arrays) != len(names):
+        raise FstError(f"{path} holds no fst transformation network")
+    return {name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
 
 
 def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> TransformerNet:
@@ -190,14 +167,11 @@ def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> Transform
 
 
 def weights_digest(model: torch.nn.Module) -> str:
-    """sha256 of the network's weights as float32, in state_dict order: the same for a checkpoint and its fp32
-    export, so an int8 copy or a distilled variant can name the network it stands in for (its `made_from`), and
+    """sha256 of the network's weights as float32, in state_dict order (fst.onnxfile.digest): the same for a
+    checkpoint and its fp32 export (fst.onnxfile.onnx_weights_digest reads it without PyTorch), so an int8 copy
+    or a distilled variant can name the network it stands in for (its `made_from`), and
     a copy left beside a retrained network is never run in its place (fst.backends.made_from)."""
-    digest = hashlib.sha256()
-    for name, tensor in model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().float().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
+    return digest(t.detach().float().cpu().numpy() for t in model.state_dict().values())
 
 
 def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:

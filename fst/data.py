@@ -12,13 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 from torch.utils.data import Dataset, Sampler
 
 from fst.errors import ConfigError, FstError
 from fst.files import hidden
-
-IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+from fst.images import IMAGE_EXTENSIONS, load_rgb, resize_short_side
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -44,37 +43,6 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
     return paths[: len(paths) - holdout], paths[len(paths) - holdout :]
 
 
-def open_image(path: str | Path) -> Image.Image:
-    """Open any common image as 8-bit RGB, or RGBA when it has transparency, with EXIF orientation applied.
-
-    Grayscale, CMYK, palette and 16-bit images are converted; 16-bit values are scaled, not clipped.
-    Raises OSError (or a subclass) for an unreadable or truncated file.
-    """
-    with Image.open(path) as image:
-        image.load()
-        image = ImageOps.exif_transpose(image)
-    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    elif image.mode == "F":
-        image = image.point(lambda v: v * 255).convert("L")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        return image.convert("RGBA")
-    return image.convert("RGB")
-
-
-def load_rgb(path: str | Path) -> Image.Image:
-    """open_image, with any transparency composited onto white: what the network sees when training."""
-    return flatten(open_image(path))
-
-
-def flatten(image: Image.Image) -> Image.Image:
-    """RGBA -> RGB on a white background; RGB unchanged."""
-    if image.mode != "RGBA":
-        return image
-    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    return Image.alpha_composite(background, image).convert("RGB")
-
-
 def to_tensor(image: Image.Image) -> torch.Tensor:
     """PIL RGB -> float32 (3, H, W) in [0, 1]."""
     data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
@@ -85,19 +53,6 @@ def to_image(tensor: torch.Tensor) -> Image.Image:
     """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value."""
     data = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu()
     return Image.frombytes("RGB", (data.shape[1], data.shape[0]), data.numpy().tobytes())
-
-
-def resize_short_side(image: Image.Image, size: int) -> Image.Image:
-    width, height = image.size
-    scale = size / min(width, height)
-    new = (max(size, round(width * scale)), max(size, round(height * scale)))
-    return image.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
-
-
-def resize_long_side(image: Image.Image, size: int) -> Image.Image:
-    scale = size / max(image.size)
-    new = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    return image.resize(new, Image.Resampling.LANCZOS)
 
 
 MAX_ASPECT = 20  # a training crop of a longer strip would first resize it to more than 20 crops' worth of pixels

@@ -21,6 +21,13 @@ class FstError(Exception):
     label = "error: "
 
 
+class UsageError(FstError):
+    """A command-line option or argument out of range, missing or malformed (or such a value passed to the
+    library), found before any work starts: exit code 2, as argparse's own usage errors."""
+
+    exit_code = 2
+
+
 class ConfigError(FstError):
     """An invalid config file, override or path named in the config; exit code 2 like a usage error."""
 

@@ -11,8 +11,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-import torch
-
 from fst.errors import FstError
 
 
@@ -72,6 +70,8 @@ def check_writable(folder: Path, what: str) -> None:
 def load_torch_file(path: Path, what: str, error: type[FstError] = FstError) -> Any:
     """torch.load(path) of tensors only, on the CPU; a file it cannot read raises `error` with one line that
     starts with `what` instead of torch's advice to unpickle arbitrary code."""
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several unrelated types for a file that is not a state dict

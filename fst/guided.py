@@ -14,32 +14,37 @@ The full-resolution pass runs in bands of rows, so its memory stays a few bytes 
 from __future__ import annotations
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
-
-from fst.data import to_tensor
 
 RADIUS = 2  # low-resolution pixels each way in a local linear fit
 EPS = 1e-3  # how strongly a fit prefers a flat colour over following the luminance (variance units)
 BAND_ROWS = 256  # full-resolution rows per band
 
-LUMA = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)  # ITU-R BT.601, as PIL's "L" mode
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PIL's "L" mode
 
 
-def luminance(image: Image.Image) -> torch.Tensor:
-    """An RGB image's luminance, (1, 1, h, w) in [0, 1]."""
-    return (to_tensor(image)[None] * LUMA).sum(1, keepdim=True)
+def luminance(image: Image.Image) -> np.ndarray:
+    """An RGB image's luminance, (h, w) float32 in [0, 1]."""
+    return np.asarray(image.convert("RGB"), dtype=np.float32) @ (LUMA / 255)
 
 
-def box(x: torch.Tensor, radius: int) -> torch.Tensor:
-    """Mean over a (2r+1)^2 window, over the pixels inside the image at the borders."""
-    return F.avg_pool2d(x, 2 * radius + 1, stride=1, padding=radius, count_include_pad=False)
+def box(x: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 window of the last two axes, over the pixels inside the image at the borders."""
+    for axis in (-2, -1):
+        n = x.shape[axis]
+        sums = np.cumsum(x, axis=axis, dtype=np.float64)
+        sums = np.concatenate([np.zeros_like(np.take(sums, [0], axis=axis)), sums], axis=axis)
+        high = np.minimum(np.arange(n) + radius + 1, n)
+        low = np.maximum(np.arange(n) - radius, 0)
+        shape = [1] * x.ndim
+        shape[axis] = n
+        x = (np.take(sums, high, axis=axis) - np.take(sums, low, axis=axis)) / (high - low).reshape(shape)
+    return x.astype(np.float32)
 
 
-def linear_fits(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: float):
+def linear_fits(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
     """(a, b) with source ~ a * guide + b in every window, averaged over the windows covering each pixel (He et
-    al.'s guided filter); guide (1, 1, h, w), source (1, C, h, w)."""
+    al.'s guided filter); guide (h, w), source (C, h, w)."""
     mean_guide, mean_source = box(guide, radius), box(source, radius)
     covariance = box(guide * source, radius) - mean_guide * mean_source
     variance = box(guide * guide, radius) - mean_guide * mean_guide
@@ -48,23 +53,42 @@ def linear_fits(guide: torch.Tensor, source: torch.Tensor, radius: int, eps: flo
     return box(a, radius), box(b, radius)
 
 
+def bilinear_taps(full: int, low: int, start: int = 0, stop: int | None = None):
+    """For full-resolution positions start..stop, the two low-resolution neighbours and the weight of the second:
+    bilinear upsampling with pixel centres aligned (align_corners=False), clamped at the borders."""
+    positions = (np.arange(start, full if stop is None else stop) + 0.5) * low / full - 0.5
+    positions = np.clip(positions, 0, low - 1)
+    first = np.floor(positions).astype(np.int64)
+    second = np.minimum(first + 1, low - 1)
+    return first, second, (positions - first).astype(np.float32)
+
+
+def upsample_rows(x: np.ndarray, taps) -> np.ndarray:
+    first, second, weight = taps
+    return x[..., first, :] * (1 - weight)[:, None] + x[..., second, :] * weight[:, None]
+
+
+def upsample_columns(x: np.ndarray, taps) -> np.ndarray:
+    first, second, weight = taps
+    return x[..., first] * (1 - weight) + x[..., second] * weight
+
+
 def guided_upsample(
-    photo: Image.Image, small_photo: Image.Image, small_stylized: torch.Tensor, radius: int = RADIUS, eps: float = EPS
+    photo: Image.Image, small_photo: Image.Image, small_stylized: np.ndarray, radius: int = RADIUS, eps: float = EPS
 ) -> Image.Image:
     """The stylization `small_stylized` ((1, 3, h, w) in [0, 1]) of `small_photo` (h x w), brought to the size of
     `photo` with the guided filter; both photos and the result are RGB images."""
-    a, b = linear_fits(luminance(small_photo), small_stylized.float(), radius, eps)
+    a, b = linear_fits(luminance(small_photo), small_stylized[0].astype(np.float32), radius, eps)
     width, height = photo.size
+    low_height, low_width = a.shape[-2:]
+    columns = bilinear_taps(width, low_width)
     out = np.empty((height, width, 3), dtype=np.uint8)
-    # grid_sample at full-resolution pixel centres is bilinear upsampling (align_corners=False), one band at a time
-    xs = (torch.arange(width, dtype=torch.float32) + 0.5) / width * 2 - 1
     for top in range(0, height, BAND_ROWS):
-        rows = torch.arange(top, min(top + BAND_ROWS, height), dtype=torch.float32)
-        ys = (rows + 0.5) / height * 2 - 1
-        grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1)[None]
-        band_a = F.grid_sample(a, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        band_b = F.grid_sample(b, grid, mode="bilinear", padding_mode="border", align_corners=False)
-        guide = luminance(photo.crop((0, top, width, top + len(rows))))
-        result = (band_a * guide + band_b).clamp(0, 1)
-        out[top : top + len(rows)] = (result[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        bottom = min(top + BAND_ROWS, height)
+        rows = bilinear_taps(height, low_height, top, bottom)
+        band_a = upsample_columns(upsample_rows(a, rows), columns)
+        band_b = upsample_columns(upsample_rows(b, rows), columns)
+        guide = luminance(photo.crop((0, top, width, bottom)))
+        result = np.clip(band_a * guide + band_b, 0, 1)
+        out[top:bottom] = (result.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
     return Image.fromarray(out)

@@ -9,10 +9,10 @@ and many cloud machines) oneDNN emulates it, and a training step becomes many ti
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import torch
 
+from fst.cpu import cpu_flags
 from fst.errors import ConfigError
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -33,35 +33,11 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def cpu_flags(cpuinfo: str | Path = "/proc/cpuinfo") -> set[str]:
-    """The CPU's feature flags as the kernel reports them; empty where there is no /proc/cpuinfo (macOS, Windows)."""
-    try:
-        text = Path(cpuinfo).read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags") and ":" in line:
-            return set(line.split(":", 1)[1].split())
-    return set()
-
-
 def cpu_capability(flags: set[str] | None = None) -> str:
     """What a speed figure depends on, in words: the vector width PyTorch uses, and native bf16 if any."""
     flags = cpu_flags() if flags is None else flags
     extras = [name for flag, name in (("avx512_bf16", "AVX512-BF16"), ("amx_bf16", "AMX")) if flag in flags]
     return " + ".join([torch.backends.cpu.get_cpu_capability(), *extras])
-
-
-def fast_int8(flags: set[str] | None = None) -> tuple[bool, str]:
-    """Whether onnxruntime's int8 convolutions beat fp32 on this CPU, and why: they need 8-bit dot products in
-    256-bit vectors (AVX2; VNNI is faster still) or ARM's dot-product instructions. Measured: 2.0-2.4x eager fp32
-    against 1.6-1.9x for fp32 on a 2-core AVX2 CPU, 2.66x against 1.51x on AVX-512 (README, Inference speed)."""
-    flags = cpu_flags() if flags is None else flags
-    found = [name for flag, name in (("avx2", "AVX2"), ("avx512_vnni", "AVX512-VNNI"), ("asimddp", "NEON dot product"))
-             if flag in flags]  # fmt: skip
-    if found:
-        return True, f"the CPU has {' and '.join(found)}"
-    return False, "the CPU has neither AVX2 nor NEON dot products, where int8 is no faster than fp32"
 
 
 def native_bf16(device: torch.device, flags: set[str] | None = None) -> tuple[bool, str]:

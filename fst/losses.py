@@ -30,8 +30,9 @@ from PIL import Image
 from torch import nn
 
 from fst.config import LossConfig
-from fst.data import load_rgb, resize_long_side, to_tensor
+from fst.data import to_tensor
 from fst.errors import ConfigError
+from fst.images import load_rgb, resize_long_side
 from fst.vgg import RELU_INDEX, VGG16Features, load_vgg16
 
 MIN_STYLE_SIDE = 32  # relu4_3 sees it at 1/8 scale: 4 pixels, the least a Gram matrix of strokes is worth

@@ -18,9 +18,9 @@ from typing import TypeVar
 
 from PIL import Image
 
-from fst.data import IMAGE_EXTENSIONS, flatten, open_image
 from fst.errors import FstError
 from fst.files import atomic_write, check_writable, hidden
+from fst.images import IMAGE_EXTENSIONS, flatten, open_image
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -336,7 +336,7 @@ def webcam_window_support() -> None:
 
     if re.search(r"GUI:\s+NONE", cv2.getBuildInformation()):
         raise FstError(
-            "--input webcam:N opens a window, and this OpenCV is the headless build: pip install 'fst[webcam]' "
+            "--input webcam:N opens a window, and this OpenCV is the headless build: pip install 'fst-style[webcam]' "
             "(opencv-python: the same OpenCV with a GUI)"
         )
 

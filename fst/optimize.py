@@ -19,7 +19,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from fst.errors import FstError
+from fst.errors import FstError, UsageError
 from fst.losses import PerceptualLoss
 
 OPTIMIZERS = ("lbfgs", "adam")
@@ -109,7 +109,7 @@ def optimize_image(
     if iters < 1:
         raise FstError(f"--iters {iters}: expected at least 1")
     if lr is not None and not 0 < lr < math.inf:
-        raise FstError(f"--lr {lr:g}: expected a number > 0")
+        raise UsageError(f"--lr {lr:g}: expected a number > 0")
     target = loss_fn.content_target(photo)
     start = photo if init is None else init
     image = start.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)

@@ -11,18 +11,26 @@ order, stabilized over time (fst.temporal).
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend, export_precision, fast_sibling, int8_sibling, onnx_cuda
-from fst.data import open_image, resize_long_side, to_image, to_tensor
-from fst.errors import FstError
+from fst.backends import (
+    OnnxBackend,
+    TorchBackend,
+    export_precision,
+    fast_sibling,
+    int8_sibling,
+    onnx_cuda,
+    torch_cuda,
+)  # fmt: skip
+from fst.cpu import fast_int8
+from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
-from fst.hardware import fast_int8
+from fst.images import from_array, open_image, resize_long_side, to_array
 from fst.temporal import TemporalFilter
 from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
 
@@ -55,20 +63,40 @@ def finish(
     return stylized
 
 
-SHIPPED = Path(__file__).resolve().parent.parent / "exports"  # the shipped styles, in a checkout
+HERE = Path(__file__).resolve().parent
+SHIPPED_FOLDERS = (HERE.parent / "exports", HERE / "share" / "exports")  # a checkout's; an installed package's
+SHIPPED_TERMS = (
+    "code: MIT; networks: trained on BSDS300 photos, for non-commercial research and education (model card: "
+    "exports/<style>.md); paintings: public domain"
+)
+
+
+def shipped_folder() -> Path | None:
+    """Where the shipped styles are: the checkout's exports/ or, installed from a wheel, fst/share/exports."""
+    return next((folder for folder in SHIPPED_FOLDERS if (folder / "models.json").is_file()), None)
+
+
+def shipped_models() -> list[dict]:
+    """The shipped models as exports/models.json lists them (file, style, precision, variant, ...), with their
+    size in bytes."""
+    folder = shipped_folder()
+    if folder is None:
+        return []
+    models = json.loads((folder / "models.json").read_text())["models"]
+    return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
 
 
 def find_model(model: str | Path) -> Path:
     """The model file: a path as given, or a style's name (`wave`) as exports/wave.onnx under the current folder
-    or the checkout's."""
+    or among the shipped styles."""
     path = Path(model)
     if path.is_file():
         return path
     if not path.suffix and len(path.parts) == 1:
-        for folder in (Path("exports"), SHIPPED):
+        for folder in (Path("exports"), *SHIPPED_FOLDERS):
             if (folder / f"{model}.onnx").is_file():
                 return folder / f"{model}.onnx"
-    names = sorted(p.stem for p in SHIPPED.glob("*.onnx") if not p.stem.endswith(("-int8", "-fast")))
+    names = sorted({m["style"] for m in shipped_models()})
     raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
                    f"{', '.join(names) or 'none shipped here'})")  # fmt: skip
 
@@ -108,31 +136,32 @@ class Stylizer:
         int8: bool = True,
         fast: bool = False,
     ) -> None:
-        path = find_model(model)
-        path = fast_sibling(path) if fast else path
         if device not in ("auto", "cpu", "cuda"):
-            raise FstError(f"device {device!r}: expected auto, cpu or cuda")
+            raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
         if tile is not None and tile < 4 * MIN_SIDE:
-            raise FstError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
+            raise UsageError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
         smallest_tile = MIN_TILE if tile is None else tile  # automatic tiles are at least MIN_TILE
         if not 0 <= overlap < smallest_tile // 2:
-            raise FstError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {smallest_tile // 2}")
+            raise UsageError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {smallest_tile // 2}")
         if not 0.0 <= strength <= 1.0:
-            raise FstError(f"strength {strength}: expected a number from 0 to 1")
+            raise UsageError(f"strength {strength}: expected a number from 0 to 1")
         if style_scale is not None and style_scale < 4 * MIN_SIDE:
-            raise FstError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
+            raise UsageError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
         if max_memory is not None and not 0 < max_memory < math.inf:
-            raise FstError(f"max_memory {max_memory}: expected a number of GB > 0")
-        cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
+            raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
+        path = find_model(model)
+        path = fast_sibling(path) if fast else path
+        has_torch_cuda = device != "cpu" and torch_cuda()
+        cuda = (onnx_cuda() or has_torch_cuda) if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
-        if path.suffix == ".onnx" and cuda and not onnx_cuda() and torch.cuda.is_available():
+        if path.suffix == ".onnx" and cuda and not onnx_cuda() and has_torch_cuda:
             # The plain onnxruntime package runs on the CPU only: an fp32 export's weights go to the GPU in PyTorch.
             precision = export_precision(path)
             if precision != "fp32":
                 raise FstError(f"{path} is an {precision} export, which this onnxruntime runs on the CPU only: name "
                                "the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
             self.choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
-            self.backend: TorchBackend | OnnxBackend = TorchBackend(path, torch.device("cuda"))
+            self.backend: TorchBackend | OnnxBackend = TorchBackend(path, "cuda")
         elif path.suffix == ".onnx":
             if device == "cuda" and not onnx_cuda():
                 raise FstError("device cuda: neither onnxruntime nor PyTorch has a CUDA device here")
@@ -145,9 +174,9 @@ class Stylizer:
                 self.choice = "; ".join(filter(None, [f"running {path}" if path != Path(model) else "", stale]))
             self.backend = OnnxBackend(path, cuda)
         else:
-            if device == "cuda" and not torch.cuda.is_available():
+            if device == "cuda" and not has_torch_cuda:
                 raise FstError("device cuda: PyTorch sees no CUDA device here")
-            self.backend = TorchBackend(path, torch.device("cuda" if cuda else "cpu"))
+            self.backend = TorchBackend(path, "cuda" if cuda else "cpu")
         self.path = path
         self.tile, self.overlap = tile, overlap
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
@@ -180,11 +209,11 @@ class Stylizer:
         if self.style_scale is not None and long > self.style_scale and short * self.style_scale >= MIN_SIDE * long:
             small = resize_long_side(photo, self.style_scale)
             return guided_upsample(photo, small, self.network(small))
-        return to_image(self.network(photo)[0])
+        return from_array(self.network(photo)[0])
 
-    def network(self, photo: Image.Image) -> torch.Tensor:
-        """The network's output for an RGB image, (1, 3, H, W), whole or in tiles as tile_for decides."""
-        batch = to_tensor(photo).unsqueeze(0)
+    def network(self, photo: Image.Image) -> np.ndarray:
+        """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
+        batch = to_array(photo)
         tile = self.tile_for(*photo.size)
         if tile is not None and max(photo.size) > tile:
             return stylize_tiled(self.backend, batch, tile, self.overlap)

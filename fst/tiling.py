@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 
-import torch
-import torch.nn.functional as F
+import numpy as np
+from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend
+from fst.backends import OnnxBackend, TorchBackend, torch_cuda
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
@@ -36,7 +36,9 @@ DEFAULT_BUDGET_RANGE = (1.0, 3.0)  # GB: an eighth of the RAM, within this range
 def memory_budget(cuda: bool) -> float:
     """The default memory budget in GB: an eighth of the RAM (1 to 3 GB), leaving room for everything else the
     machine runs; on a GPU half of its free memory."""
-    if cuda and torch.cuda.is_available():
+    if cuda and torch_cuda():
+        import torch
+
         free, _ = torch.cuda.mem_get_info()
         return free / 2 / GB
     try:
@@ -82,35 +84,38 @@ def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     return [*range(0, last, stride), last]
 
 
-def blend_ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> torch.Tensor:
+def blend_ramp(length: int, overlap: int, fade_in: bool, fade_out: bool) -> np.ndarray:
     """1-D weights: rising over the first `overlap` pixels if fade_in, falling over the last if fade_out."""
-    ramp = torch.ones(length)
+    ramp = np.ones(length, dtype=np.float32)
     if overlap > 0:
-        edge = (torch.arange(overlap, dtype=torch.float32) + 0.5) / overlap
+        edge = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
         if fade_in:
-            ramp[:overlap] = torch.minimum(ramp[:overlap], edge)
+            ramp[:overlap] = np.minimum(ramp[:overlap], edge)
         if fade_out:
-            ramp[-overlap:] = torch.minimum(ramp[-overlap:], edge.flip(0))
+            ramp[-overlap:] = np.minimum(ramp[-overlap:], edge[::-1])
     return ramp
 
 
-def thumbnail(image: torch.Tensor, long_side: int) -> torch.Tensor:
-    """The image scaled down (antialiased) so its long side is at most `long_side`; unchanged if already smaller."""
+def thumbnail(image: np.ndarray, long_side: int) -> np.ndarray:
+    """The (1, 3, H, W) image scaled down (bilinear, antialiased) so its long side is at most `long_side`;
+    unchanged if already smaller."""
     _, _, height, width = image.shape
     scale = long_side / max(height, width)
     if scale >= 1:
         return image
-    size = (max(MIN_SIDE, round(height * scale)), max(MIN_SIDE, round(width * scale)))
-    return F.interpolate(image, size=size, mode="bilinear", antialias=True).clamp(0, 1)
+    size = (max(MIN_SIDE, round(width * scale)), max(MIN_SIDE, round(height * scale)))
+    plane = [Image.fromarray(np.ascontiguousarray(c, dtype=np.float32)) for c in image[0]]  # mode F
+    channels = [np.asarray(p.resize(size, Image.Resampling.BILINEAR)) for p in plane]
+    return np.clip(np.stack(channels)[None], 0, 1)
 
 
-def stylize_tiled(backend: TorchBackend | OnnxBackend, image: torch.Tensor, tile: int, overlap: int) -> torch.Tensor:
+def stylize_tiled(backend: TorchBackend | OnnxBackend, image: np.ndarray, tile: int, overlap: int) -> np.ndarray:
     """backend(image) for a (1, 3, H, W) image, computed in tiles of at most tile x tile pixels (+3, see
     tile_starts), each normalized with the statistics of the thumbnail."""
     _, _, height, width = image.shape
     stats = backend.norm_stats(thumbnail(image, THUMBNAIL_TILES * tile))
-    total = torch.zeros(1, 3, height, width)
-    weight = torch.zeros(1, 1, height, width)
+    total = np.zeros((1, 3, height, width), dtype=np.float32)
+    weight = np.zeros((1, 1, height, width), dtype=np.float32)
     rows, columns = tile_starts(height, tile, overlap), tile_starts(width, tile, overlap)
     for top in rows:
         for left in columns:
@@ -122,4 +127,4 @@ def stylize_tiled(backend: TorchBackend | OnnxBackend, image: torch.Tensor, tile
             w = ramp_y[:, None] * ramp_x[None, :]
             total[..., top:bottom, left:right] += out * w
             weight[..., top:bottom, left:right] += w
-    return total.div_(weight)  # in place: one image-sized buffer less at the peak
+    return np.divide(total, weight, out=total)  # in place: one image-sized buffer less at the peak

@@ -138,7 +138,7 @@ class Trainer:
         self.loss_terms = LOSS_TERMS + ("temporal",) * (self.temporal_weight > 0)
 
         torch.manual_seed(cfg.seed)
-        self.model = TransformerNet(config.model.width, config.model.res_blocks, config.model.architecture).to(self.device)
+        self.model = TransformerNet(**dataclasses.asdict(config.model)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
@@ -323,13 +323,10 @@ class Trainer:
     def _initialize(self, path: Path) -> None:
         """Fine-tuning: start from another network's weights, not its optimizer state or step."""
         source = network_for(network_weights(path), path)
-        if (source.architecture, source.width, source.res_blocks) != (
-            self.model.architecture, self.model.width, self.model.res_blocks
-        ):  # fmt: skip
+        if source.shape() != self.model.shape():
             raise ConfigError(
-                f"train.init: {path} is a {source.architecture} network of width {source.width} with "
-                f"{source.res_blocks} residual blocks; the config asks for model.architecture "
-                f"{self.model.architecture}, model.width {self.model.width} and model.res_blocks {self.model.res_blocks}"
+                f"train.init: {path} is {source.shape()}; the config asks for {self.model.shape()} "
+                "(model.architecture, model.width, model.res_blocks)"
             )
         self.model.load_state_dict(source.state_dict())
 

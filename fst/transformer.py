@@ -18,7 +18,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 ARCHITECTURES = ("johnson", "realtime")
 
 
@@ -31,7 +30,8 @@ class ConvLayer(nn.Sequential):
     ) -> None:  # fmt: skip
         # Instance norm subtracts the mean, so a bias before it does nothing but drift on rounding noise.
         if separable:
-            convs = [nn.Conv2d(cin, cin, kernel, stride, groups=cin, bias=False), nn.Conv2d(cin, cout, 1, bias=not norm)]
+            depthwise = nn.Conv2d(cin, cin, kernel, stride, groups=cin, bias=False)
+            convs = [depthwise, nn.Conv2d(cin, cout, 1, bias=not norm)]
         else:
             convs = [nn.Conv2d(cin, cout, kernel, stride, bias=not norm)]
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), *convs]
@@ -111,6 +111,10 @@ class TransformerNet(nn.Module):
                 nn.PixelShuffle(2),
             ]
         self.net = nn.Sequential(*layers)
+
+    def shape(self) -> str:
+        """What the weights fit, in words: two networks of the same shape can take each other's weights."""
+        return f"a {self.architecture} network of width {self.width} with {self.res_blocks} residual blocks"
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         height, width = image.shape[-2:]

@@ -1,14 +1,19 @@
 import pytest
 import torch
+from conftest import tiny_config
 
 from fst.checkpoint import (
-    list_checkpoints, load_checkpoint, load_model, network_for, network_weights, save_checkpoint, weights_digest,
+    list_checkpoints,
+    load_checkpoint,
+    load_model,
+    network_for,
+    network_weights,
+    save_checkpoint,
+    weights_digest,
 )
 from fst.errors import FstError
 from fst.export import export_onnx
 from fst.transformer import TransformerNet
-
-from conftest import tiny_config
 
 
 def state_at(step: int, config, model) -> dict:

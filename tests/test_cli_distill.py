@@ -3,8 +3,8 @@ import sys
 
 import onnx
 import pytest
-
 from conftest import DEMO_PHOTOS, REPO
+
 from fst.cli.distill import main
 from fst.errors import FstError
 

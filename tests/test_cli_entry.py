@@ -2,10 +2,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import REPO
 
 from fst.cli import entry
-
-from conftest import REPO
 
 
 def test_ctrl_c_while_a_command_loads_is_one_word_and_exit_130(monkeypatch, capsys):
@@ -18,10 +17,36 @@ def test_ctrl_c_while_a_command_loads_is_one_word_and_exit_130(monkeypatch, caps
     assert info.value.code == 130 and capsys.readouterr().err == "interrupted\n"
 
 
-def test_importing_fst_loads_no_torch_until_the_stylizer_is_asked_for():
-    code = "import sys, fst; print('torch' in sys.modules); fst.Stylizer; print('torch' in sys.modules)"
+NO_TORCH = "import sys; sys.modules['torch'] = None  # import torch now raises ImportError, as where it is absent\n"
+
+
+def test_stylizing_with_an_onnx_model_needs_no_torch(tmp_path):
+    """The inference install has no PyTorch: a shipped style by name, whole and in tiles, through the library and
+    the command line, with torch made unimportable; and nothing imports it where it is installed either."""
+    code = NO_TORCH + (
+        "import fst, numpy as np\n"
+        "from fst.cli.infer import main\n"
+        "out = fst.Stylizer('wave', tile=64, overlap=16).stylize(np.full((90, 120, 3), 128, np.uint8))\n"
+        "assert out.shape == (90, 120, 3) and out.std() > 1, out.std()\n"
+        f"assert main(['--model', 'wave', '--input', 'data/demo/chelsea.jpg', '--output', r'{tmp_path / 'out.jpg'}',"
+        " '--size', '96']) == 0\n"
+        "print('done')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.split()[-1] == "done", done.stderr
+    assert (tmp_path / "out.jpg").stat().st_size > 1000
+    code = "import sys, fst; fst.Stylizer('wave').stylize('data/demo/chelsea.jpg'); print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert done.stdout.split() == ["False", "True"]
+    assert done.stdout.split() == ["False"]
+
+
+def test_a_checkpoint_without_torch_says_what_to_install(models):
+    code = NO_TORCH + f"import fst; fst.Stylizer(r'{models[0]}', 'cpu')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].endswith(
+        f"{models[0]} needs PyTorch, which is not installed: pip install 'fst-style[train]', or run an .onnx export"
+    )
 
 
 @pytest.mark.parametrize("command", ["train", "infer", "export", "distill", "serve"])

@@ -1,13 +1,12 @@
 import onnx
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, copy_of, tiny_config
 
 from fst.checkpoint import save_checkpoint
 from fst.cli.export import main
 from fst.errors import FstError
 from fst.transformer import TransformerNet
-
-from conftest import DEMO_PHOTOS, copy_of, tiny_config
 
 
 def test_export_command_line(tmp_path):

@@ -2,13 +2,12 @@ import shutil
 
 import numpy as np
 import pytest
+from conftest import DEMO_PHOTOS, STARRY_NIGHT, copy_of, tiny_config
 from PIL import Image
 
 from fst.cli.infer import main
-from fst.data import load_rgb, resize_long_side
 from fst.errors import FstError
-
-from conftest import DEMO_PHOTOS, STARRY_NIGHT, copy_of, tiny_config
+from fst.images import load_rgb, resize_long_side
 
 
 def test_a_missing_input_is_named(models, tmp_path):
@@ -168,7 +167,7 @@ def test_webcam_errors_are_clear(models, monkeypatch):
 
     _, onnx_path = models
     monkeypatch.setattr(cv2, "getBuildInformation", lambda: "  GUI:                           NONE\n")
-    with pytest.raises(FstError, match=r"this OpenCV is the headless build: pip install 'fst\[webcam\]'"):
+    with pytest.raises(FstError, match=r"this OpenCV is the headless build: pip install 'fst-style\[webcam\]'"):
         main(["--model", str(onnx_path), "--input", "webcam:0"])
     with pytest.raises(FstError, match="--input webcam:N takes a camera index"):
         main(["--model", str(onnx_path), "--input", "webcam:front"])
@@ -355,3 +354,43 @@ def test_a_video_that_decodes_fewer_frames_than_it_declares_is_an_error(models, 
     assert main([*args, "--device", "cpu", "--no-temporal"]) == 1
     assert (f"error: {tmp_path / 'in.mp4'}: only 6 of its 9 frames could be decoded (a damaged file); "
             f"{tmp_path / 'out.mp4'} holds those 6") in capsys.readouterr().err  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["--input", "x.jpg", "--output", "o.jpg"], 2, "--model is required"),
+        (["--model", "wave", "--output", "o.jpg"], 2, "--input is required"),
+        (["--model", "wave", "--input", "x.jpg"], 2, "--output is required"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--strength", "1.5"], 2,
+         "strength 1.5: expected a number from 0 to 1"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--size", "3"], 2, "--size 3: expected 8"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--tile", "16"], 2, "tile 16: expected at least"),
+        (["--model", "nosuchstyle", "--input", "x.jpg", "--output", "o.jpg"], 1, "model not found: nosuchstyle"),
+        (["--model", "wave", "--input", "missing.jpg", "--output", "o.jpg"], 1, "input not found: missing.jpg"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--strength", "x"], 2, "invalid float value"),
+    ],
+)  # fmt: skip
+def test_exit_codes_as_documented_usage_2_other_failures_1(argv, code, message, tmp_path, monkeypatch, capsys):
+    """docs/bad-input.md: 2 for a command line that is wrong before any work, 1 for an input or the environment."""
+    from fst.errors import run_cli
+
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (40, 30)).save(tmp_path / "x.jpg")
+    if "invalid float value" in message:  # argparse's own usage errors exit 2 through SystemExit
+        with pytest.raises(SystemExit) as info:
+            run_cli(main, argv)
+        assert info.value.code == 2 and message in capsys.readouterr().err
+        return
+    assert run_cli(main, argv) == code
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "o.jpg").exists()
+
+
+def test_list_names_every_shipped_model_with_its_terms(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    for style in ("starry_night", "the_scream", "wave", "udnie"):
+        assert f"{style}-int8 " in out and f"{style}-fast " in out
+    assert "wave-fast-int8             wave           fast     int8" in out
+    assert "non-commercial research and education" in out and "code: MIT" in out

@@ -8,13 +8,12 @@ import onnx
 import pytest
 import torch
 import yaml
+from conftest import REPO, copy_of, tiny_config
 
 from fst.checkpoint import load_model
 from fst.cli.train import main
 from fst.errors import ConfigError
 from fst.trainer import Trainer
-
-from conftest import REPO, copy_of, tiny_config
 
 
 def test_train_command_line_trains_exports_and_reports(tmp_path, capsys):

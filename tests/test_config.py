@@ -3,11 +3,10 @@ import sys
 
 import pytest
 import yaml
+from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 
 from fst.config import load_config
 from fst.errors import ConfigError
-
-from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 
 
 def write(tmp_path, text):

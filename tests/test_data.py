@@ -12,13 +12,13 @@ from fst.data import (
     PositionSampler,
     collate,
     find_images,
-    load_rgb,
     split_holdout,
     spread_photos,
     to_image,
     to_tensor,
 )
 from fst.errors import FstError
+from fst.images import load_rgb
 
 
 def gradient(width=40, height=30):

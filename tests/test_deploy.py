@@ -1,4 +1,4 @@
-"""The README's deployment snippets and examples/cpp run as written and give what fst gives, within one level of
+"""The deployment snippets of docs/deploying.md and examples/cpp run as written and give what fst gives, within one level of
 255 (the 8-bit rounding of the saved image); each skips where its runtime is not installed."""
 
 import re
@@ -8,21 +8,21 @@ import subprocess
 import numpy as np
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, REPO
 from PIL import Image
 
 from fst.backends import onnx_session, run_onnx
-
-from conftest import DEMO_PHOTOS, REPO
 
 MODEL = REPO / "exports" / "starry_night.onnx"
 PHOTO = DEMO_PHOTOS / "chelsea.jpg"  # 451x300: both sides need padding
 
 
 def snippets() -> dict[str, str]:
-    """The ```python blocks of the README's Deploying section, by the module each imports first after numpy."""
-    readme = (REPO / "README.md").read_text()
+    """The ```python blocks of docs/deploying.md's Deploying section, by the module each imports first after numpy."""
+    readme = (REPO / "docs" / "deploying.md").read_text()
     section = readme[readme.index("## Deploying\n") :]
-    section = section[: section.index("\n## ", 1)]
+    end = section.find("\n## ", 1)
+    section = section if end < 0 else section[:end]
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
     return {next(m for m in re.findall(r"^import (\w+)", b, re.M) if m != "numpy"): b for b in blocks}
 
@@ -39,7 +39,7 @@ def run_snippet(code: str, out, monkeypatch) -> np.ndarray:
     return np.asarray(Image.open(out).convert("RGB"), dtype=float)
 
 
-def test_the_readme_has_the_three_python_snippets():
+def test_the_deployment_doc_has_the_three_python_snippets():
     assert sorted(snippets()) == ["cv2", "onnxruntime", "openvino"]
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from conftest import DEMO_PHOTOS
+
+from fst.checkpoint import load_model
 from fst.distill import DistillConfig, Distiller, teacher_config
 from fst.errors import FstError
-from fst.checkpoint import load_model
 from fst.export import export_onnx, metadata_for
 
 

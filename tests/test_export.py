@@ -5,14 +5,13 @@ import onnx
 import onnxruntime
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, REPO, tiny_config
 
-from fst.version import __version__
-from fst.errors import FstError
 from fst.backends import onnx_session, run_onnx
+from fst.errors import FstError
 from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, model_index, psnr_against
 from fst.transformer import TransformerNet
-
-from conftest import DEMO_PHOTOS, REPO, tiny_config
+from fst.version import __version__
 
 SHIPPED = ["starry_night", "the_scream", "udnie", "wave"]
 

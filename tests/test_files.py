@@ -4,11 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from fst.errors import FstError
 from fst.files import atomic_write, check_writable, lock, unlock
-
-from conftest import REPO
 
 
 def test_atomic_write_replaces_only_with_a_complete_file(tmp_path):

@@ -1,11 +1,10 @@
 import copy
+import math
 
 import pytest
 import torch
 
 from fst.config import LossConfig
-import math
-
 from fst.losses import (
     PerceptualLoss,
     content_loss,

@@ -1,13 +1,13 @@
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, STARRY_NIGHT
 
 from fst.config import LossConfig
-from fst.data import load_rgb, resize_long_side, to_tensor
-from fst.losses import load_style_image, perceptual_loss
+from fst.data import to_tensor
 from fst.errors import FstError
-from fst.optimize import level_iterations, lbfgs_history, optimize_image, optimize_pyramid, pyramid_sizes
-
-from conftest import DEMO_PHOTOS, STARRY_NIGHT
+from fst.images import load_rgb, resize_long_side
+from fst.losses import load_style_image, perceptual_loss
+from fst.optimize import lbfgs_history, level_iterations, optimize_image, optimize_pyramid, pyramid_sizes
 
 CONFIG = LossConfig(style_layers={"relu1_2": 1.0, "relu2_2": 1.0}, style_size=64)
 

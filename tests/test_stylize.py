@@ -5,18 +5,18 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, REPO, copy_of
 from PIL import Image
 
 from fst.config import LossConfig, load_config
-from fst.data import load_rgb, resize_long_side, to_tensor
+from fst.data import to_tensor
 from fst.errors import FstError
 from fst.export import export_onnx
+from fst.images import load_rgb, resize_long_side
 from fst.losses import load_style_image, perceptual_loss
 from fst.optimize import evaluate
 from fst.stylize import Stylizer
 from fst.transformer import TransformerNet
-
-from conftest import DEMO_PHOTOS, REPO, copy_of
 
 SHIPPED = ["starry_night", "the_scream", "udnie", "wave"]
 # the fast network's total loss on chelsea.jpg against the full one's: measured 1.16, 1.21, 1.21, 1.07

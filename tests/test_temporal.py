@@ -1,7 +1,7 @@
+import math
+
 import numpy as np
 import pytest
-
-import math
 
 from fst.temporal import TemporalFilter, gray, warp
 

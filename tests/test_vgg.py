@@ -1,10 +1,9 @@
 import pytest
 import torch
+from conftest import SHARED, needs_shared
 
 from fst.errors import ConfigError, FstError
 from fst.vgg import BUNDLED_PATH, RELU_INDEX, VGG16Features, load_vgg16
-
-from conftest import SHARED, needs_shared
 
 SHARED_VGG = SHARED / "vgg16" / "vgg16_imagenet_features.pth"
 

@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import DEMO_PHOTOS, REPO
 from PIL import Image
 
 from fst.backends import onnx_session, run_onnx
 from fst.data import to_tensor
 from fst.serve import make_server
-
-from conftest import DEMO_PHOTOS, REPO
 
 WEB_RUNTIME = REPO / "web" / "node_modules" / "onnxruntime-web"
 NODE_RUNTIME = REPO / "web" / "node" / "node_modules" / "onnxruntime-node"

@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fst.distill import DistillConfig, Distiller, DistillProgress
-from fst.errors import FstError, command_name, exit_with
+from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import export_onnx, metadata_for
 from fst.files import check_writable
 from fst.transformer import ARCHITECTURES
@@ -38,16 +38,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for name in ("width", "steps", "batch_size", "image_size", "max_photos", "holdout"):
         if getattr(args, name) < 1:
-            raise FstError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
+            raise UsageError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
     if args.res_blocks < 0:
-        raise FstError(f"--res-blocks {args.res_blocks}: expected 0 or more")
+        raise UsageError(f"--res-blocks {args.res_blocks}: expected 0 or more")
     if not 16 <= args.image_size <= 4096:
-        raise FstError(f"--image-size {args.image_size}: expected 16 to 4096 pixels")
+        raise UsageError(f"--image-size {args.image_size}: expected 16 to 4096 pixels")
     if not 0 < args.lr < math.inf:
-        raise FstError(f"--lr {args.lr:g}: expected a number > 0")
+        raise UsageError(f"--lr {args.lr:g}: expected a number > 0")
     export = Path(args.export or "exports/STYLE-fast.onnx")
     if export.suffix.lower() != ".onnx" or export.is_dir():
-        raise FstError(f"--export {export}: expected a file name ending in .onnx")
+        raise UsageError(f"--export {export}: expected a file name ending in .onnx")
     run_dir = Path(args.run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise FstError(f"--run-dir {run_dir}: a file, not a folder")
@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     distiller = Distiller(config, restart=args.restart)
     where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
-    print(f"distilling {args.teacher} into a {args.architecture} network of width {args.width} on {len(distiller.paths)} photos, {where}")
+    student = f"a {args.architecture} network of width {args.width}"
+    print(f"distilling {args.teacher} into {student} on {len(distiller.paths)} photos, {where}")
     with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
         distiller.prepare(lambda done, total: bar.update(1))
     for name in distiller.skipped:

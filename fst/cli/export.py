@@ -6,10 +6,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fst.checkpoint import load_model, network_for, network_weights, onnx_metadata
-from fst.errors import FstError, command_name, exit_with
+from fst.checkpoint import load_model, network_for, network_weights
+from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import calibration_photos, export_onnx, metadata_for, write_model_index
 from fst.files import check_writable
+from fst.onnxfile import onnx_metadata
 from fst.transformer import TransformerNet
 
 MAX_STATIC = 4096  # the export is verified by running it at that size: about 14 GB at 4096x4096 (0.85 GB a megapixel)
@@ -20,7 +21,9 @@ def parse_size(text: str) -> tuple[int, int]:
     """`--static 720x1280` -> (720, 1280): height first, as in NCHW."""
     height, _, width = text.lower().partition("x")
     if not (height.isdigit() and width.isdigit() and 8 <= int(height) <= MAX_STATIC and 8 <= int(width) <= MAX_STATIC):
-        raise FstError(f"--static {text}: expected HEIGHTxWIDTH in pixels, each from 8 to {MAX_STATIC}, e.g. 720x1280")
+        raise UsageError(
+            f"--static {text}: expected HEIGHTxWIDTH in pixels, each from 8 to {MAX_STATIC}, e.g. 720x1280"
+        )
     return int(height), int(width)
 
 
@@ -59,10 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {write_model_index(args.index)}")
         return 0
     if not args.checkpoint or not args.output:
-        raise FstError("expected a checkpoint and -o OUT.onnx (or --index DIR)")
+        raise UsageError("expected a checkpoint and -o OUT.onnx (or --index DIR)")
     output = Path(args.output)
     if output.suffix.lower() != ".onnx":
-        raise FstError(f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)")
+        raise UsageError(
+            f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)"
+        )
     if output.is_dir():
         raise FstError(f"-o {output}: a folder; expected the .onnx file to write")
     if output.resolve() == Path(args.checkpoint).resolve():

@@ -9,12 +9,11 @@ import sys
 from typing import Callable
 
 import numpy as np
-import torch
 from PIL import Image
 from tqdm import tqdm
 
-from fst.data import resize_long_side, to_image, to_tensor
-from fst.errors import FstError, command_name, exit_with
+from fst.errors import FstError, UsageError, command_name, exit_with
+from fst.images import resize_long_side
 from fst.media import (
     ANIMATION_FORMATS,
     Job,
@@ -28,7 +27,7 @@ from fst.media import (
     webcam_frames,
     webcam_window_support,
 )
-from fst.stylize import Stylizer, finish, split_alpha
+from fst.stylize import SHIPPED_TERMS, Stylizer, finish, shipped_models, split_alpha
 from fst.tiling import MIN_SIDE
 
 MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
@@ -39,8 +38,9 @@ def parser() -> argparse.ArgumentParser:
         prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model."
     )
     parser.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style's name")
+    parser.add_argument("--list", action="store_true", help="list the shipped styles and their terms, then exit")
     parser.add_argument(
-        "--input", required=True, nargs="+",
+        "--input", nargs="+",
         help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
     )  # fmt: skip
     parser.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
@@ -93,20 +93,24 @@ def main(argv: list[str] | None = None) -> int:
     """`python infer.py --model M --input A [B ...] --output O` (or `--optimize --style S` instead of `--model`);
     exit code 1 when any input failed."""
     args = parser().parse_args(argv)
+    if args.list:
+        return list_styles()
+    if not args.input:
+        raise UsageError("--input is required (image or video files, folders, glob patterns, or webcam:N)")
     if args.size is not None and not MIN_SIDE <= args.size <= MAX_SIZE:
-        raise FstError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
+        raise UsageError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
     if args.max_memory is not None and not 0 < args.max_memory < math.inf:
-        raise FstError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
+        raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
     if args.optimize:
         return optimize_main(args)
     if args.model is None:
-        raise FstError("--model is required (an .onnx file or a checkpoint), or --optimize with --style")
+        raise UsageError("--model is required (an .onnx file or a checkpoint), or --optimize with --style")
     webcam = [name for name in args.input if name.startswith("webcam:")]
     if webcam:
         if len(args.input) > 1 or not webcam[0][7:].isdigit():
-            raise FstError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
+            raise UsageError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
     elif args.output is None:
-        raise FstError("--output is required (a file for one input, else a folder)")
+        raise UsageError("--output is required (a file for one input, else a folder)")
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
@@ -197,6 +201,21 @@ def keep_existing(job: Job, overwrite: bool) -> bool:
     return False
 
 
+def list_styles() -> int:
+    """infer.py --list: the shipped models, one line each, and the terms they come under."""
+    models = shipped_models()
+    if not models:
+        print("no shipped styles here (a checkout's exports/models.json or an installed package's)")
+        return 0
+    print(f"{'model':<26} {'style':<14} {'variant':<8} {'precision':<9} {'size':>8}")
+    for m in models:
+        name = m["file"].removesuffix(".onnx")
+        print(f"{name:<26} {m['style']:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
+    print("run one with --model STYLE (the variant and precision are chosen for this machine; --fast, --no-int8)")
+    print(f"terms: {SHIPPED_TERMS}")
+    return 0
+
+
 def report(total: int, failed: int, kept: int, output: str) -> int:
     """The closing line; the exit code is 1 when any input failed."""
     done = total - failed - kept
@@ -207,18 +226,19 @@ def report(total: int, failed: int, kept: int, output: str) -> int:
 def optimize_main(args: argparse.Namespace) -> int:
     """infer.py --optimize: Gatys et al.'s optimization for every input image."""
     from fst.config import LossConfig, load_config
+    from fst.data import to_image, to_tensor
     from fst.hardware import resolve_device
     from fst.losses import load_style_image, perceptual_loss
     from fst.optimize import optimize_image, optimize_pyramid
 
     if args.style is None or args.model is not None:
-        raise FstError("--optimize takes --style STYLE_IMAGE and no --model")
+        raise UsageError("--optimize takes --style STYLE_IMAGE and no --model")
     if args.output is None:
-        raise FstError("--output is required (a file for one input, else a folder)")
+        raise UsageError("--output is required (a file for one input, else a folder)")
     loss_config = load_config(args.config, check_paths=False).loss if args.config else LossConfig()
     jobs = plan_jobs(args.input, args.output)
     if any(job.is_video for job in jobs):
-        raise FstError("--optimize works on images only; stylize videos with a trained model")
+        raise UsageError("--optimize works on images only; stylize videos with a trained model")
     device = resolve_device(args.device)
     loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
     failed = kept = 0
@@ -236,7 +256,7 @@ def optimize_main(args: argparse.Namespace) -> int:
             photo = resize_long_side(photo, args.size)
         with tqdm(total=args.iters, unit="it", dynamic_ncols=True, desc=job.source.name) as bar:
 
-            def show(_: int, terms: dict[str, float], __: torch.Tensor) -> None:
+            def show(_: int, terms: dict[str, float], __) -> None:
                 bar.update(1)
                 bar.set_postfix_str(
                     f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"

@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fst.errors import FstError, command_name, exit_with
+from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.serve import make_server
 
-REPO = Path(__file__).resolve().parent.parent.parent
+PACKAGE = Path(__file__).resolve().parent.parent
+CHECKOUT, INSTALLED = PACKAGE.parent, PACKAGE / "share"  # web/ and exports/ in a checkout, or in the wheel (setup.py)
 WEB_RUNTIME = Path("web") / "node_modules" / "onnxruntime-web" / "dist"
+
+
+def default_root() -> Path:
+    return CHECKOUT if (CHECKOUT / "web" / "index.html").is_file() else INSTALLED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,15 +24,21 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve the browser demo on 127.0.0.1, cross-origin isolated for multi-threaded WebAssembly.",
     )
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
-    parser.add_argument("--root", default=str(REPO), help="folder holding web/ and exports/ (default: this checkout)")
+    parser.add_argument(
+        "--root", default=str(default_root()),
+        help="folder holding web/ and exports/ (default: this checkout, or the installed package's copy)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     root = Path(args.root)
     if not (root / "web" / "index.html").is_file():
         raise FstError(f"--root {root}: expected a folder holding web/index.html (an fst checkout)")
     if not (root / WEB_RUNTIME).is_dir():
-        raise FstError(f"{root / WEB_RUNTIME} is missing: run `make web` (npm install in web/) first")
+        raise FstError(
+            f"{root / WEB_RUNTIME} is missing: in a checkout run `make web` (npm ci in web/); a package built "
+            "after `make web` carries it"
+        )
     if not 0 <= args.port <= 65535:
-        raise FstError(f"--port {args.port}: expected a port number from 0 to 65535")
+        raise UsageError(f"--port {args.port}: expected a port number from 0 to 65535")
     try:
         server = make_server(root, args.port)
     except OSError as e:

@@ -1,0 +1,70 @@
+"""Pictures as files, PIL images and float arrays: what inference needs, without PyTorch.
+
+The inference path (fst.stylize, fst.backends on an .onnx model, infer.py) works on numpy arrays, float32 NCHW RGB
+in [0, 1], so that an install without PyTorch runs the shipped ONNX networks; training converts the same PIL
+images to tensors (fst.data).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """Open any common image as 8-bit RGB, or RGBA when it has transparency, with EXIF orientation applied.
+
+    Grayscale, CMYK, palette and 16-bit images are converted; 16-bit values are scaled, not clipped.
+    Raises OSError (or a subclass) for an unreadable or truncated file.
+    """
+    with Image.open(path) as image:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        image = image.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    elif image.mode == "F":
+        image = image.point(lambda v: v * 255).convert("L")
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        return image.convert("RGBA")
+    return image.convert("RGB")
+
+
+def load_rgb(path: str | Path) -> Image.Image:
+    """open_image, with any transparency composited onto white: what the network sees when training."""
+    return flatten(open_image(path))
+
+
+def flatten(image: Image.Image) -> Image.Image:
+    """RGBA -> RGB on a white background; RGB unchanged."""
+    if image.mode != "RGBA":
+        return image
+    background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, image).convert("RGB")
+
+
+def resize_short_side(image: Image.Image, size: int) -> Image.Image:
+    width, height = image.size
+    scale = size / min(width, height)
+    new = (max(size, round(width * scale)), max(size, round(height * scale)))
+    return image.resize(new, Image.Resampling.BICUBIC, reducing_gap=3.0)
+
+
+def resize_long_side(image: Image.Image, size: int) -> Image.Image:
+    scale = size / max(image.size)
+    new = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(new, Image.Resampling.LANCZOS)
+
+
+def to_array(image: Image.Image) -> np.ndarray:
+    """PIL RGB -> float32 (1, 3, H, W) in [0, 1]."""
+    return (np.asarray(image.convert("RGB"), dtype=np.float32) / 255).transpose(2, 0, 1)[None].copy()
+
+
+def from_array(array: np.ndarray) -> Image.Image:
+    """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value."""
+    data = np.rint(np.clip(array, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
+    return Image.fromarray(np.ascontiguousarray(data), "RGB")

@@ -1,0 +1,64 @@
+"""An exported network as a file: its metadata and its weights, read with onnx and numpy alone (no PyTorch), so
+that an install for inference can tell which network a file holds and which copies were made from it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from fst.errors import FstError
+
+
+def onnx_metadata(path: str | Path) -> dict[str, str]:
+    """An ONNX file's metadata_props (style, precision, made_from, ...) as a dict; onnx's own exception types for
+    a file that is not ONNX."""
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+
+
+def load_onnx(path: str | Path):
+    """The ModelProto of an fst export, or FstError naming the file."""
+    import onnx
+
+    if not Path(path).is_file():
+        raise FstError(f"model not found: {path}")
+    try:
+        return onnx.load(str(path))
+    except Exception as e:  # protobuf raises its own DecodeError, or others, for a file that is not ONNX
+        raise FstError(f"{path} is not a readable ONNX model ({type(e).__name__})") from None
+
+
+def layer_weights(proto) -> list[tuple[str, list[np.ndarray]]]:
+    """(op type, its weights) of each Conv and InstanceNormalization node, in graph order: a Conv's kernel and
+    bias if any, an instance norm's scale and bias. This is the order of the network's layers, and of its
+    state_dict. Read by node, not by initializer name: the exporter may merge equal initializers or rename them."""
+    from onnx import numpy_helper
+
+    values = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
+    for node in proto.graph.node:
+        if node.op_type == "Constant":
+            values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    return [
+        (node.op_type, [values[name] for name in node.input[1:] if name in values])
+        for node in proto.graph.node
+        if node.op_type in ("Conv", "InstanceNormalization")
+    ]
+
+
+def digest(tensors: Iterable[np.ndarray]) -> str:
+    """sha256 of the tensors' shapes and float32 values, in order."""
+    result = hashlib.sha256()
+    for tensor in tensors:
+        array = np.ascontiguousarray(tensor, dtype=np.float32)
+        result.update(str(array.shape).encode())
+        result.update(array.tobytes())
+    return result.hexdigest()
+
+
+def onnx_weights_digest(path: str | Path) -> str:
+    """fst.checkpoint.weights_digest of the network an fp32 export holds, without building the network."""
+    return digest(w for _, weights in layer_weights(load_onnx(path)) for w in weights)

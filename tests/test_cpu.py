@@ -1,0 +1,26 @@
+import pytest
+
+from fst.cpu import cpu_flags, fast_int8
+
+
+def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Some CPU\nflags\t\t: fpu avx2 fma avx512_bf16\n\nflags : later\n")
+    assert cpu_flags(cpuinfo) == {"fpu", "avx2", "fma", "avx512_bf16"}
+    assert cpu_flags(tmp_path / "missing") == set()
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ({"avx2", "fma"}, (True, "the CPU has AVX2")),
+        ({"avx2", "avx512_vnni"}, (True, "the CPU has AVX2 and AVX512-VNNI")),
+        ({"asimd", "asimddp"}, (True, "the CPU has NEON dot product")),
+        ({"sse4_2", "avx"}, (False, None)),
+        (set(), (False, None)),
+    ],
+)  # fmt: skip
+def test_int8_is_fast_only_with_8_bit_dot_products(flags, expected):
+    fast, why = fast_int8(flags)
+    assert fast == expected[0]
+    assert why == expected[1] if fast else why.startswith("the CPU has neither AVX2 nor NEON dot products")
