@@ -1,10 +1,11 @@
 """Inference speed: fst's engines against a baseline run in the same process, on the same machine.
 
-    python bench/infer.py [--checkpoint runs/x/last.pt] [--sizes 256x256 512x512 1024x1024 1920x1080]
+    python bench/infer.py [--checkpoint runs/x/last.pt] [--sizes 256x256 512x512 640x360 1280x720 1920x1080]
 
 Baseline: the Johnson et al. network run eagerly in fp32 under torch.no_grad(), as pytorch/examples'
-fast_neural_style stylizes. Rows: fst's PyTorch path (TorchBackend), onnxruntime fp32 and int8 on CPU, and on a
-machine with CUDA the PyTorch fp16 path and onnxruntime fp16 on the GPU. Columns: median latency, frames per
+fast_neural_style stylizes. Rows: fst's PyTorch path (TorchBackend), onnxruntime fp32 and int8 on CPU, the
+realtime architecture (fst.transformer) in onnxruntime fp32 at every size, and on a machine with CUDA the PyTorch
+fp16 path and onnxruntime fp16 on the GPU. Columns: median latency, frames per
 second, speedup over the baseline at the same size, PSNR against the fp32 network on the sample photos.
 Then the shipped styles as a user runs them: Stylizer("exports/<style>.onnx") on a 512x512 photo, PIL image in
 and out, which on a CPU with fast int8 runs the style's int8 copy where one is shipped (fst.backends.int8_sibling),
@@ -94,7 +95,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", help="a trained checkpoint (default: the default network, random weights)")
-    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512", "1024x1024", "1920x1080"])
+    parser.add_argument("--sizes", nargs="+", default=["256x256", "512x512", "640x360", "1280x720", "1920x1080"])
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
@@ -109,6 +110,7 @@ def main() -> None:
         model = TransformerNet().eval()
         weights = "random init (speed does not depend on the weights)"
     small = TransformerNet(width=16, res_blocks=model.res_blocks).eval()
+    realtime = TransformerNet(architecture="realtime").eval()
     photos = calibration_photos(REPO / "data" / "demo", count=6, size=256)
 
     checkpoint = folder / "model.pt"
@@ -121,6 +123,7 @@ def main() -> None:
         name: export_onnx(net, folder / f"{name}.onnx", {}, precision, photos if precision != "fp32" else None)
         for name, net, precision in [
             ("fp32", model, "fp32"), ("int8", model, "int8"), ("small-fp32", small, "fp32"), ("small-int8", small, "int8"),
+            ("realtime", realtime, "fp32"),
             *([("fp16", model, "fp16")] if torch.cuda.is_available() else []),
         ]
     }  # fmt: skip
@@ -141,6 +144,7 @@ def main() -> None:
         ("fst onnxruntime int8 (cpu)", wide, tensors(OnnxBackend(exports["int8"].path, cuda=False))),
         ("fst onnxruntime fp32 (cpu)", narrow, tensors(OnnxBackend(exports["small-fp32"].path, cuda=False))),
         ("fst onnxruntime int8 (cpu)", narrow, tensors(OnnxBackend(exports["small-int8"].path, cuda=False))),
+        ("fst onnxruntime fp32 (cpu)", "realtime", tensors(OnnxBackend(exports["realtime"].path, cuda=False))),
     ]  # fmt: skip
     if torch.cuda.is_available():
         engines += [
@@ -150,7 +154,7 @@ def main() -> None:
 
     psnrs = {}
     for name, net_name, engine in engines[1:]:
-        reference = model if net_name == wide else small
+        reference = {wide: model, narrow: small, "realtime": realtime}[net_name]
         with torch.no_grad():
             psnrs[(name, net_name)] = psnr((engine(p), reference(p)) for p in photos)
 
@@ -192,6 +196,15 @@ def main() -> None:
         }  # fmt: skip
         print(f"target: onnxruntime at 512x512 >= 2x baseline: {best['speedup']:.2f}x ({best['engine']})")
         print(f"target: a width-16 network under 150 ms at 512x512: {small_ms:.1f} ms")
+    realtime_targets = (
+        ("512x512", "under 40 ms"), ("640x360", "24 frames/s or more"), ("1280x720", "8 frames/s or more"),
+    )  # fmt: skip
+    for size, target in realtime_targets:
+        found = [r for r in rows if r["network"] == "realtime" and r["size"] == size]
+        if found:
+            targets[f"realtime_{size}_ms"] = found[0]["median_ms"]
+            print(f"target (on a 2-core AVX2 CPU): the realtime network at {size} {target}: "
+                  f"{found[0]['median_ms']:.1f} ms, {found[0]['fps']:.1f} frames/s")  # fmt: skip
     print()
     shipped = shipped_default_path(args.repeats)
     print(f"target: the default path at 512x512 >= 2x eager fp32: {min(r['speedup'] for r in shipped):.2f}x (slowest)")

@@ -1,14 +1,16 @@
 """Video end to end: frames per second for decode, stylize (with the default temporal filter) and H.264 encode.
 
     python bench/video_speed.py [--models the_scream starry_night] [--sizes 640x360 1280x720] [--frames 24]
-        [--no-temporal]
+        [--no-temporal | --temporal]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
-(fst.media.transform_video on Stylizer(exports/<style>.onnx).video(), stabilized unless --no-temporal), by
-default and with --fast where a fast variant is shipped. Columns: end-to-end frames per second; the stylizing
-alone, timed inside the same run, as frames per second; and their ratio, which is 1.0 when decoding and
-encoding hide entirely behind the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's
-capability is printed with every figure.
+(fst.media.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
+variant is shipped, stabilized over time and again frame by frame (--temporal or --no-temporal: one of the two);
+the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
+Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
+run, as frames per second; and the ratio of the two, which is 1.0 when decoding and encoding hide entirely behind
+the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's capability is printed with every
+figure.
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.data import to_image, to_tensor  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
@@ -66,31 +71,55 @@ def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[
     return frames / total, frames / stylizing[0]
 
 
+class EagerBaseline:
+    """The full network in PyTorch, eager fp32, one frame at a time: what a user of pytorch/examples runs."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.network = network_for(network_weights(path), path).eval()
+
+    def video(self, temporal: bool):
+        def stylize(image: Image.Image) -> Image.Image:
+            with torch.no_grad():
+                return to_image(self.network(to_tensor(image)[None])[0])
+
+        return type("Frames", (), {"stylize": staticmethod(stylize)})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["the_scream", "wave", "starry_night", "udnie"])
     parser.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"])
     parser.add_argument("--frames", type=int, default=24)
-    parser.add_argument("--no-temporal", action="store_true", help="each frame on its own, as infer.py --no-temporal")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-temporal", action="store_true", help="only frame by frame, as infer.py --no-temporal")
+    only.add_argument("--temporal", action="store_true", help="only stabilized over time, as infer.py by default")
     args = parser.parse_args()
+    temporal_modes = [False] if args.no_temporal else [True] if args.temporal else [True, False]
     folder = Path(tempfile.mkdtemp(prefix="fst-video-"))
     capability = cpu_capability()
-    print(f"{'model':<14} {'path':<30} {'size':>9} {'frames/s':>9} {'stylize':>8} {'ratio':>6}  CPU")
+    print(f"{'model':<14} {'path':<30} {'temporal':<8} {'size':>9} {'frames/s':>9} {'x eager':>8} {'stylize':>8} "
+          f"{'ratio':>6}  CPU")  # fmt: skip
     for size in args.sizes:
         width, height = map(int, size.split("x"))
         clip = folder / f"clip-{size}.mp4"
         pan_clip(clip, (width, height), args.frames)
         for name in args.models:
-            for fast in (False, True):
+            baseline = None
+            for fast in (None, False, True):
                 try:
-                    stylizer = Stylizer(REPO / "exports" / f"{name}.onnx", "cpu", fast=fast)
+                    path = REPO / "exports" / f"{name}.onnx"
+                    stylizer = EagerBaseline(path) if fast is None else Stylizer(path, "cpu", fast=fast)
                 except FstError as e:
                     print(f"{name:<14} skipped: {e}")
                     continue
-                end_to_end, stylize_only = measure(stylizer, clip, folder / "out.mp4", not args.no_temporal)
-                ran = Path(stylizer.path).name
-                print(f"{name:<14} {ran:<30} {size:>9} {end_to_end:>9.2f} {stylize_only:>8.2f} "
-                      f"{end_to_end / stylize_only:>6.2f}  {capability}", flush=True)  # fmt: skip
+                for temporal in [False] if fast is None else temporal_modes:
+                    end_to_end, stylize_only = measure(stylizer, clip, folder / "out.mp4", temporal)
+                    baseline = baseline or end_to_end
+                    ran = "eager fp32 (baseline)" if fast is None else Path(stylizer.path).name
+                    print(f"{name:<14} {ran:<30} {'yes' if temporal else 'no':<8} {size:>9} {end_to_end:>9.2f} "
+                          f"{end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} {end_to_end / stylize_only:>6.2f}  "
+                          f"{capability}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import glob
 import queue
-import re
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -328,31 +327,3 @@ def count_frames(path: Path) -> int:
         raise FstError(f"cannot decode {path} ({e})") from None
     except IndexError:
         raise FstError(f"{path} has no video stream") from None
-
-
-def webcam_window_support() -> None:
-    """The live window needs an OpenCV built with a GUI; the headless build fst installs for video has none."""
-    import cv2
-
-    if re.search(r"GUI:\s+NONE", cv2.getBuildInformation()):
-        raise FstError(
-            "--input webcam:N opens a window, and this OpenCV is the headless build: pip install 'fst-style[webcam]' "
-            "(opencv-python: the same OpenCV with a GUI)"
-        )
-
-
-def webcam_frames(index: int) -> Iterator[Image.Image]:
-    """Frames from camera `index` through OpenCV, as PIL RGB images."""
-    import cv2
-
-    capture = cv2.VideoCapture(index)
-    if not capture.isOpened():
-        raise FstError(f"no camera at index {index} (try webcam:0, or check that the camera is free)")
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    finally:
-        capture.release()

@@ -394,3 +394,18 @@ def test_list_names_every_shipped_model_with_its_terms(capsys):
         assert f"{style}-int8 " in out and f"{style}-fast " in out
     assert "wave-fast-int8             wave           fast     int8" in out
     assert "non-commercial research and education" in out and "code: MIT" in out
+
+
+def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch):
+    import fst.cli.infer
+
+    asked = []
+    monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or
+                        type("S", (), {"choice": "", "video": lambda self, temporal: None})())  # fmt: skip
+    monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, output: 0)
+    assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx
+    assert main(["--model", "wave", "--input", "webcam:0", "--no-fast"]) == 0
+    assert main(["--model", str(models[1]), "--input", "webcam:0"]) == 0  # no fast variant beside it
+    assert asked == [True, False, False]
+    with pytest.raises(SystemExit):  # argparse: not allowed with argument --fast
+        main(["--model", "wave", "--input", "webcam:0", "--fast", "--no-fast"])

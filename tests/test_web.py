@@ -18,6 +18,7 @@ from PIL import Image
 
 from fst.backends import onnx_session, run_onnx
 from fst.data import to_tensor
+from fst.images import to_array
 from fst.serve import make_server
 
 WEB_RUNTIME = REPO / "web" / "node_modules" / "onnxruntime-web"
@@ -42,9 +43,14 @@ def photo(tmp_path_factory):
     return path
 
 
-@pytest.mark.skipif(chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)")
-@pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
-def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
+no_chromium = pytest.mark.skipif(
+    chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
+)
+no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
+
+
+def run_page(photo: Path, tmp_path: Path, query: str) -> dict:
+    """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it."""
     site = tmp_path / "site"
     site.mkdir()
     for name in ("web", "exports"):
@@ -54,7 +60,7 @@ def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
     results: queue.Queue = queue.Queue()
     server = make_server(site, 0, results.put, folders=("web", "exports", "test"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/web/?test=../test/photo.png&style={MODEL}&ep=wasm&runs=3"
+    url = f"http://127.0.0.1:{server.server_address[1]}/web/?test=../test/photo.png&ep=wasm&{query}"
     browser = subprocess.Popen(
         [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
          f"--user-data-dir={tmp_path / 'profile'}", url],
@@ -68,6 +74,13 @@ def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
         server.shutdown()
         server.server_close()
     assert "error" not in result, result.get("error")
+    return result
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
+    result = run_page(photo, tmp_path, f"style={MODEL}&runs=3")
     assert (result["width"], result["height"]) == (512, 512) and result["isolated"] is True
     expected = python_reference(photo)
     output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 512, 512)
@@ -81,6 +94,24 @@ def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
     )
     assert error < 1e-3
     assert levels <= 1  # the canvas rounds the same floats to 8 bits
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_runs_the_fast_variant_by_default_and_its_frame_rate_at_640x360(tmp_path):
+    """What the webcam view runs: the page's default model on a 640x360 frame, timed over 5 runs after one."""
+    frame = tmp_path / "frame.png"
+    Image.open(DEMO_PHOTOS / "astronaut.jpg").convert("RGB").resize((640, 360)).save(frame)
+    result = run_page(frame, tmp_path, "runs=6")
+    index = {m["file"]: m for m in json.loads((REPO / "exports" / "models.json").read_text())["models"]}
+    assert index[result["style"]]["variant"] == "fast" and (result["width"], result["height"]) == (640, 360)
+    expected = run_onnx(onnx_session(REPO / "exports" / result["style"]), to_array(Image.open(frame)))[0][0]
+    output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 360, 640)
+    error = float(np.abs(output - expected).mean())
+    ms = float(np.median(result["times"][1:]))
+    print(f"\nweb demo ({result['backend']}, {result['threads']} threads): 640x360 {result['style']} (default) in "
+          f"{ms:.0f} ms, {1000 / ms:.1f} frames/s; mean abs difference from Python onnxruntime {error:.2g}")  # fmt: skip
+    assert error < 0.01  # int8 arithmetic differs between runtimes (docs/deploying.md), not the picture
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is not installed")

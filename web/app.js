@@ -129,10 +129,17 @@ function loadImage(url) {
   });
 }
 
+// The webcam: each frame stylized as soon as the last is done, so the picture is the camera's newest frame (no
+// queue builds up); the caption shows frames per second, a moving average over the last frames.
 async function webcamLoop() {
+  let last = null, interval = null;
   while (video) {
     if (video.readyState >= 2) {
       await stylize(video, video.videoWidth, video.videoHeight, Number($("size").value));
+      const now = performance.now();
+      if (last !== null) interval = interval === null ? now - last : 0.9 * interval + 0.1 * (now - last);
+      last = now;
+      if (interval) $("output-caption").textContent += `, ${(1000 / interval).toFixed(1)} frames/s`;
     } else {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
@@ -168,11 +175,11 @@ function toBase64(bytes) {
   return btoa(text);
 }
 
-// ?test=PHOTO&style=FILE: stylize PHOTO at its own size `runs` times and POST the output to the serving test.
+// ?test=PHOTO[&style=FILE]: stylize PHOTO at its own size `runs` times with FILE (default: the page's own choice)
+// and POST the output to the serving test.
 async function runTest() {
   const image = await loadImage(params.get("test"));
-  const fullFp32 = index.models.find((m) => m.variant === "full" && m.precision === "fp32");
-  $("style").value = params.get("style") || (fullFp32 || index.models[0]).file;
+  if (params.get("style")) $("style").value = params.get("style");
   const times = [];
   let last;
   for (let run = 0; run < Number(params.get("runs") || 3); run++) {
@@ -180,7 +187,8 @@ async function runTest() {
     times.push(last.ms);
   }
   return {
-    width: last.width, height: last.height, backend: last.backend, threads: ort.env.wasm.numThreads,
+    style: $("style").value, width: last.width, height: last.height, backend: last.backend,
+    threads: ort.env.wasm.numThreads,
     isolated: self.crossOriginIsolated, times,
     output: toBase64(new Uint8Array(last.planes.buffer)), canvas: toBase64(new Uint8Array(last.rgba.data.buffer)),
   };
@@ -194,6 +202,9 @@ async function main() {
     const label = `${model.style} (${model.variant === "fast" ? "fast, " : ""}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }
+  // By default the fast variant, in int8 where shipped: the one network that keeps up with a webcam on a CPU.
+  const preferred = (variant, precision) => index.models.find((m) => m.variant === variant && m.precision === precision);
+  $("style").value = (preferred("fast", "int8") || preferred("fast", "fp32") || index.models[0]).file;
   if (params.has("test")) {
     let result;
     try {

@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from fst.backends import fast_sibling
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
 from fst.media import (
@@ -24,11 +25,10 @@ from fst.media import (
     save_image,
     transform_animation,
     transform_video,
-    webcam_frames,
-    webcam_window_support,
 )
-from fst.stylize import SHIPPED_TERMS, Stylizer, finish, shipped_models, split_alpha
+from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, finish, shipped_models, split_alpha
 from fst.tiling import MIN_SIDE
+from fst.webcam import FrameRate, open_camera, webcam_window_support
 
 MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
 
@@ -64,10 +64,13 @@ def parser() -> argparse.ArgumentParser:
         "--no-temporal", action="store_true",
         help="stylize each video, animation or webcam frame on its own (default: stabilized along the motion)",
     )  # fmt: skip
-    parser.add_argument(
+    speed = parser.add_mutually_exclusive_group()
+    speed.add_argument(
         "--fast", action="store_true",
-        help="run NAME-fast.onnx, the width-16 network distilled from NAME.onnx: 2 to 3x faster on a CPU",
+        help="run NAME-fast.onnx, the narrower network distilled from NAME.onnx: about 2x faster on a CPU "
+        "(the default for webcam:N where there is one)",
     )  # fmt: skip
+    speed.add_argument("--no-fast", action="store_true", help="run the full network, also for webcam:N")
     parser.add_argument(
         "--no-int8", action="store_true",
         help="run the model as given; by default a CPU with fast int8 runs NAME-int8.onnx where it is within 35 dB",
@@ -112,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.output is None:
         raise UsageError("--output is required (a file for one input, else a folder)")
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
+    if webcam and not args.fast and not args.no_fast:
+        args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
         args.style_scale, int8=not args.no_int8, fast=args.fast,
@@ -201,6 +206,14 @@ def keep_existing(job: Job, overwrite: bool) -> bool:
     return False
 
 
+def has_fast_variant(model: str) -> bool:
+    """Whether `model` has a fast variant made from it (fst.backends.fast_sibling would take it)."""
+    try:
+        return fast_sibling(find_model(model)) is not None
+    except FstError:
+        return False
+
+
 def list_styles() -> int:
     """infer.py --list: the shipped models, one line each, and the terms they come under."""
     models = shipped_models()
@@ -271,23 +284,27 @@ def optimize_main(args: argparse.Namespace) -> int:
 
 
 def run_webcam(index: int, transform, output: str | None) -> int:
-    """Live preview in a window (q or Esc quits); frames are also recorded to `output` when given."""
+    """Live preview in a window (q or Esc quits): the newest frame each time (fst.webcam), its frame rate and the
+    frames dropped meanwhile written on it; frames are also recorded to `output` when given."""
     import cv2
 
     webcam_window_support()
-    frames = webcam_frames(index)
-    writer = None
+    camera = open_camera(index)
+    rate, writer = FrameRate(), None
     try:
-        for frame in frames:
-            styled = transform(frame)
-            bgr = cv2.cvtColor(np.asarray(styled.convert("RGB")), cv2.COLOR_RGB2BGR)
-            cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
+        for frame in camera:
+            styled = np.asarray(transform(Image.fromarray(frame)).convert("RGB"))
+            bgr = cv2.cvtColor(styled, cv2.COLOR_RGB2BGR)
             if output is not None:
-                writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.size)
+                writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.shape[1::-1])
                 writer.write(bgr)
+            label = f"{rate.tick():.1f} frames/s, {camera.dropped} camera frames dropped"
+            cv2.putText(bgr, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+            cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
             if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
                 break
     finally:
+        camera.close()
         if writer is not None:
             writer.release()
         cv2.destroyAllWindows()
