@@ -8,16 +8,21 @@ N * batch_size, whatever the number of workers.
 from __future__ import annotations
 
 import random
+import signal
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from fst.errors import ConfigError, FstError
 from fst.files import hidden
 from fst.images import IMAGE_EXTENSIONS, load_rgb, resize_short_side
+
+if TYPE_CHECKING:  # fst.config imports this module
+    from fst.config import DataConfig
 
 
 def find_images(root: str | Path) -> list[Path]:
@@ -182,3 +187,26 @@ class BadFileLog:
         fresh = [r for r in dict.fromkeys(reports) if r not in self.seen]
         self.seen.update(fresh)
         return fresh
+
+
+def _ignore_stop_signals(_: int) -> None:
+    # Ctrl-C, `kill -- -PGID` and service managers signal every process in the group; a data worker that died
+    # of it would crash the main process mid-step. Only the main process decides when to stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+def photo_loader(paths: list[Path], cfg: DataConfig, sampler: PositionSampler, pin_memory: bool) -> DataLoader:
+    """Batches of (photos, unreadable file names) in the sampler's order, cfg.workers processes decoding ahead
+    (4 batches each), pinned for a GPU's asynchronous copies."""
+    return DataLoader(
+        PhotoDataset(paths, cfg.image_size),
+        batch_size=cfg.batch_size,
+        sampler=sampler,
+        num_workers=cfg.workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+        worker_init_fn=_ignore_stop_signals if cfg.workers else None,
+        persistent_workers=cfg.workers > 0,
+        prefetch_factor=4 if cfg.workers else None,
+    )

@@ -38,10 +38,9 @@ from fst.checkpoint import (
 from fst.config import Config, init_path, save_config
 from fst.data import (
     BadFileLog,
-    PhotoDataset,
     PositionSampler,
-    collate,
     find_images,
+    photo_loader,
     preview_photos,
     split_holdout,
     to_image,
@@ -92,13 +91,6 @@ def distributed_rank() -> tuple[int, int, int]:
     """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) for a plain `python train.py`."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     return int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def _ignore_stop_signals(_: int) -> None:
-    # Ctrl-C, `kill -- -PGID` and service managers signal every process in the group; a data worker that died
-    # of it would crash the main process mid-step. Only the main process decides when to stop.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 class Trainer:
@@ -160,10 +152,14 @@ class Trainer:
         self.losses_of = torch.compile(self.forward) if self.compile else self.forward  # compiles on first call
         self.bad_files = BadFileLog()
         self.stop_signal: int | None = None
+        # Reading the losses back makes the host wait for the GPU: one process on a GPU reads them only on log,
+        # checkpoint and stop steps; on a CPU reading is free, and ranks of a torchrun job agree every step.
+        self.sync_every_step = self.device.type != "cuda" or self.world_size > 1
 
     def train_step(self, photos: torch.Tensor) -> torch.Tensor:
-        """One optimizer step on a batch; returns the mean (total, content, style, tv[, temporal]) loss over all processes and
-        a stop flag (> 0 when any process got SIGINT or SIGTERM), as a CPU tensor.
+        """One optimizer step on a batch; returns the mean (total, content, style, tv[, temporal]) loss over all
+        processes and a stop flag (> 0 when any process got SIGINT or SIGTERM), on the device: reading it back is
+        a wait for the GPU, which _steps does only where it must (see sync_every_step).
 
         One small all-reduce a step lets every rank see the same losses and stop request, so all of them stop, or
         refuse a non-finite loss, at the same step.
@@ -183,9 +179,8 @@ class Trainer:
         if self.world_size > 1:
             dist.all_reduce(shared)
             shared[: len(self.loss_terms)] /= self.world_size
-        shared = shared.cpu()
-        if not torch.isfinite(shared[0]):
-            raise self._not_finite(dict(zip(self.loss_terms, shared.tolist())))
+        if self.sync_every_step and not torch.isfinite(shared[0]):  # a non-finite step is never taken
+            raise self._not_finite(self.step + 1, dict(zip(self.loss_terms, shared.tolist())))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return shared
@@ -244,7 +239,7 @@ class Trainer:
         batches = iter(self.loader())
         try:
             return self._steps(batches, writer, on_progress)
-        finally:  # workers ignore SIGTERM (_ignore_stop_signals): an exit's terminate() would wait on them forever,
+        finally:  # workers ignore SIGTERM (fst.data.photo_loader): an exit's terminate() would wait on them forever,
             getattr(batches, "_shutdown_workers", lambda: None)()  # so they are told to finish, however it ended
 
     def _steps(self, batches: Iterator, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
@@ -252,7 +247,7 @@ class Trainer:
         global_batch = self.config.data.batch_size * self.world_size
         sums = torch.zeros(len(self.loss_terms), dtype=torch.float64)
         window_start, window_steps = time.perf_counter(), 0
-        checkpoint = self.resumed_from
+        checkpoint, pending = self.resumed_from, []
         self.model.train()
         while self.step < cfg.steps:
             try:
@@ -261,13 +256,18 @@ class Trainer:
                 what = [line for line in str(e).splitlines() if line.strip()][-1:] or [type(e).__name__]
                 raise FstError(f"loading the photos of step {self.step + 1} failed: {what[0].strip()}") from None
             skipped = self.bad_files.new(bad)
-            shared = self.train_step(photos)
+            pending.append(self.train_step(photos))
             self.step += 1
             self.samples_seen += global_batch
             window_steps += 1
-            sums += shared[: len(self.loss_terms)].double()
-
             last = self.step == cfg.steps
+            due = self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0 or last
+            asked = False  # a stop asked for by any rank, known where the flags are read back
+            if self.sync_every_step or due or self.stop_signal is not None:  # else the GPU runs on undisturbed
+                shared = self._read_back(pending)
+                sums += shared[:, : len(self.loss_terms)].double().sum(0)
+                asked = bool(shared[:, -1].max() > 0)
+
             if self.is_main:
                 progress = Progress(self.step, cfg.steps, None, None, None, skipped)
                 if self.step % cfg.log_every == 0 or last:
@@ -281,7 +281,7 @@ class Trainer:
                 if self.step % cfg.sample_every == 0 or last:
                     self._write_samples(writer)
                 on_progress(progress)
-            stop = bool(shared[-1] > 0) or (last and self.stop_signal is not None)  # or after the flag was read
+            stop = asked or (last and self.stop_signal is not None)  # or after the flag was read
             if stop or self.step % cfg.checkpoint_every == 0 or last:
                 checkpoint = self._save()
             if stop:
@@ -304,21 +304,9 @@ class Trainer:
 
     def loader(self) -> DataLoader:
         """Batches of (photos, unreadable file names) from the sampler's current position."""
-        cfg = self.config.data
-        sampler = PositionSampler(
-            len(self.paths), self.config.train.seed, self.samples_seen, self.rank, self.world_size
-        )
-        return DataLoader(
-            PhotoDataset(self.paths, cfg.image_size),
-            batch_size=cfg.batch_size,
-            sampler=sampler,
-            num_workers=cfg.workers,
-            collate_fn=collate,
-            pin_memory=self.device.type == "cuda",
-            worker_init_fn=_ignore_stop_signals if cfg.workers else None,
-            persistent_workers=cfg.workers > 0,
-            prefetch_factor=4 if cfg.workers else None,
-        )
+        seed = self.config.train.seed
+        sampler = PositionSampler(len(self.paths), seed, self.samples_seen, self.rank, self.world_size)
+        return photo_loader(self.paths, self.config.data, sampler, pin_memory=self.device.type == "cuda")
 
     def _initialize(self, path: Path) -> None:
         """Fine-tuning: start from another network's weights, not its optimizer state or step."""
@@ -377,12 +365,21 @@ class Trainer:
         writer.add_scalar("lr", self.optimizer.param_groups[0]["lr"], self.step)
         writer.add_scalar("images_per_second", rate, self.step)
 
-    def _not_finite(self, losses: dict[str, float]) -> FstError:
+    def _read_back(self, pending: list[torch.Tensor]) -> torch.Tensor:
+        """The losses and stop flags of the steps since the last read, (steps, terms + 1) on the CPU; emptied.
+        A non-finite loss among them stops the run, naming its step: no checkpoint is saved before this check."""
+        shared, first = torch.stack(pending).cpu(), self.step - len(pending) + 1
+        pending.clear()
+        for i in (~torch.isfinite(shared[:, 0])).nonzero().flatten()[:1].tolist():
+            raise self._not_finite(first + i, dict(zip(self.loss_terms, shared[i].tolist())))
+        return shared
+
+    def _not_finite(self, step: int, losses: dict[str, float]) -> FstError:
         terms = ", ".join(f"{k} {v:.4g}" for k, v in losses.items())
         existing = list_checkpoints(self.run_dir)
         kept = f"the last good checkpoint is {existing[-1]}" if existing else "no checkpoint had been written yet"
         return FstError(
-            f"the loss is not finite at step {self.step + 1} ({terms}); {kept}; "
+            f"the loss is not finite at step {step} ({terms}); {kept}; "
             f"try a lower train.lr (now {self.config.train.lr:g}) or smaller loss weights"
         )
 

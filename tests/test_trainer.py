@@ -77,6 +77,38 @@ def test_existing_run_needs_resume_or_restart(tmp_path):
     assert fresh.step == 0 and not list_checkpoints(tmp_path / "runs" / "tiny")
 
 
+def test_reading_losses_back_only_on_log_and_checkpoint_steps_changes_nothing_but_when(tmp_path):
+    """One process on a GPU reads its losses back only where it must (Trainer.sync_every_step): the same steps,
+    the same logged means and the same weights as reading every step, and a non-finite loss still named by its
+    step before any later checkpoint is written."""
+    logged = {}
+    for every_step in (True, False):
+        config = tiny_config(tmp_path / str(every_step), train={"steps": 8, "log_every": 4, "checkpoint_every": 4})
+        trainer = Trainer(config)
+        trainer.sync_every_step = every_step
+        seen = []
+        trainer.run(lambda p: seen.append(p.losses))
+        logged[every_step] = ([s for s in seen if s], trainer.model.state_dict())
+    assert len(logged[True][0]) == len(logged[False][0]) == 2
+    assert logged[True][0] == logged[False][0]  # the mean of steps 1-4 and of 5-8, bit for bit
+    assert all(torch.equal(v, logged[False][1][k]) for k, v in logged[True][1].items())
+
+    trainer = Trainer(tiny_config(tmp_path / "nan", train={"steps": 10, "log_every": 4, "checkpoint_every": 4}))
+    trainer.sync_every_step = False
+    real_loss, calls = trainer.loss_fn.forward, []
+
+    def poisoned(output, photo):
+        calls.append(1)
+        terms = real_loss(output, photo)
+        terms["total"] = terms["total"] * (math.nan if len(calls) == 6 else 1)
+        return terms
+
+    trainer.loss_fn.forward = poisoned
+    with pytest.raises(FstError, match="the loss is not finite at step 6 .*; the last good checkpoint is .*step_0000004.pt"):
+        trainer.run()
+    assert [p.name for p in list_checkpoints(tmp_path / "nan" / "runs" / "tiny")] == ["step_0000004.pt"]
+
+
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     trainer = Trainer(tiny_config(tmp_path, train={"steps": 10}))
     real_loss = trainer.loss_fn.forward

@@ -86,7 +86,7 @@ def show(progress: Progress, bar: tqdm, lines: bool) -> None:
     """One step on the bar; at log steps the losses and speed, as a line of their own when there is no bar."""
     for name in progress.skipped:
         tqdm.write(f"warning: skipped unreadable image {name}")
-    bar.update(1)
+    bar.update(progress.step - bar.n)
     if progress.losses is None:
         return
     losses = progress.losses
