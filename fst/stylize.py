@@ -119,8 +119,10 @@ class Stylizer:
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
     fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.backends.fast_sibling), in its place.
-    int8: on a CPU whose int8 arithmetic is fast (fst.hardware.fast_int8), run NAME-int8.onnx in place of
+    int8: on a CPU whose int8 arithmetic is fast (fst.cpu.fast_int8), run NAME-int8.onnx in place of
         NAME.onnx when it stays within 35 dB PSNR of it (fst.backends.int8_sibling); `self.choice` says which.
+    compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
+        repaid over the frames of a long video or the webcam.
     """
 
     def __init__(
@@ -135,6 +137,7 @@ class Stylizer:
         style_scale: int | None = None,
         int8: bool = True,
         fast: bool = False,
+        compile: bool = False,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
@@ -182,6 +185,11 @@ class Stylizer:
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
         self.style_scale = style_scale
         self.preserve_colors, self.strength = preserve_colors, strength
+        self.frames = None  # on a GPU: uint8 frames through the network on the device (fst.gpu)
+        if getattr(getattr(self.backend, "device", None), "type", None) == "cuda":  # PyTorch on a GPU
+            from fst.gpu import FrameStylizer
+
+            self.frames = FrameStylizer(self.backend.model, self.backend.device, compile=compile)
 
     def stylize(self, image: Image.Image | np.ndarray | str | Path) -> Image.Image | np.ndarray:
         """A PIL image, a uint8 array of H x W x 3 (RGB) or 4 (RGBA), or an image file's path; an array comes
@@ -190,6 +198,9 @@ class Stylizer:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
                                "H x W x 4 (RGBA) of uint8")  # fmt: skip
+            plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None
+            if self.frames is not None and image.shape[2] == 3 and plain and self.whole(image.shape[1], image.shape[0]):
+                return self.frames(image)  # on the GPU from uint8 to uint8, no PIL on the way
             return np.asarray(self.stylize(Image.fromarray(image)))
         if isinstance(image, (str, Path)):
             try:
@@ -209,15 +220,21 @@ class Stylizer:
         if self.style_scale is not None and long > self.style_scale and short * self.style_scale >= MIN_SIDE * long:
             small = resize_long_side(photo, self.style_scale)
             return guided_upsample(photo, small, self.network(small))
+        if self.frames is not None and self.whole(*photo.size):
+            return Image.fromarray(self.frames(np.asarray(photo)))
         return from_array(self.network(photo)[0])
 
     def network(self, photo: Image.Image) -> np.ndarray:
         """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
         batch = to_array(photo)
-        tile = self.tile_for(*photo.size)
-        if tile is not None and max(photo.size) > tile:
-            return stylize_tiled(self.backend, batch, tile, self.overlap)
+        if not self.whole(*photo.size):
+            return stylize_tiled(self.backend, batch, self.tile_for(*photo.size), self.overlap)
         return self.backend(batch)
+
+    def whole(self, width: int, height: int) -> bool:
+        """Whether an image of this size is stylized in one pass (not in tiles)."""
+        tile = self.tile_for(width, height)
+        return tile is None or max(width, height) <= tile
 
     def tile_for(self, width: int, height: int) -> int | None:
         """The tile size for an image of this size: the one asked for, else what the memory budget allows (None:

@@ -75,6 +75,11 @@ def parser() -> argparse.ArgumentParser:
         "--no-int8", action="store_true",
         help="run the model as given; by default a CPU with fast int8 runs NAME-int8.onnx where it is within 35 dB",
     )  # fmt: skip
+    parser.add_argument(
+        "--compile", action="store_true",
+        help="on a GPU through PyTorch: compile the network once per frame size (about a minute each), for long "
+        "videos and the webcam",
+    )  # fmt: skip
     parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
     parser.add_argument(
         "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
@@ -119,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
-        args.style_scale, int8=not args.no_int8, fast=args.fast,
+        args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile,
     )  # fmt: skip
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)
