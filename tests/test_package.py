@@ -68,3 +68,32 @@ def test_an_installed_wheel_stylizes_by_style_name_without_torch(installed, tmp_
     assert done.stdout.split()[-1] == str(target / "fst" / "share")
     out = np.asarray(Image.open(tmp_path / "out.png"), dtype=float)
     assert out.shape == (96, 128, 3) and np.abs(out - np.asarray(Image.open(photo), dtype=float)).mean() > 20
+
+
+def test_fst_serve_serves_the_page_and_the_styles_from_an_installed_wheel(installed, tmp_path):
+    wheel, target = installed
+    runtime = "fst/share/web/node_modules/onnxruntime-web/dist/ort.all.min.mjs"
+    carried = runtime in zipfile.ZipFile(wheel).namelist()  # when the wheel was built after `make web`
+    code = (
+        "import threading, urllib.request\n"
+        "from fst.cli.serve import main\n"
+        "from fst.serve import make_server\n"
+        "import fst.cli.serve as serve\n"
+        "made = []\n"
+        "def start(root, port):\n"
+        "    server = make_server(root, 0); made.append(server)\n"
+        "    threading.Thread(target=lambda: (urllib.request.urlopen(f'http://127.0.0.1:{server.server_address[1]}'\n"
+        "        '/exports/models.json').read() and print('models ok'), urllib.request.urlopen(\n"
+        "        f'http://127.0.0.1:{server.server_address[1]}/web/').read() and print('page ok'),\n"
+        "        server.shutdown()), daemon=True).start()\n"
+        "    return server\n"
+        "serve.make_server = start\n"
+        "main(['--port', '0'])\n"
+    )
+    done = run_installed(target, code, tmp_path)
+    if carried:
+        assert done.returncode == 0, done.stderr
+        assert "models ok" in done.stdout and "page ok" in done.stdout
+        assert f"serving {target / 'fst' / 'share'}" in done.stdout
+    else:
+        assert "is missing: in a checkout run `make web`" in done.stderr
