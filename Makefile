@@ -53,6 +53,7 @@ QUALITY ?= --size 256 --iters 50 100 --photos ../shared/data/content \
 
 bench: setup
 	$(PY) bench/infer.py
+	$(PY) bench/realtime.py
 	$(PY) bench/train.py
 	$(PY) bench/memory.py
 	$(PY) bench/video_speed.py
