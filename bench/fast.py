@@ -1,4 +1,4 @@
-"""Fast variants: each shipped style's width-16 network (distill.py) against the full network it was distilled from.
+"""Fast variants: each shipped style's fast network (distill.py) against the full network it was distilled from.
 
     python bench/fast.py [--styles the_scream wave starry_night] [--size 256] [--grid docs/fast.jpg]
 
@@ -108,7 +108,7 @@ def main() -> None:
             for photo in shown_photos:
                 rows.append([labelled(to_image(photo[0]), "photo"),
                              labelled(to_image(full(photo)[0]), f"{style}: full network"),
-                             labelled(to_image(fast(photo)[0]), f"{style}: fast (width 16)")])  # fmt: skip
+                             labelled(to_image(fast(photo)[0]), f"{style}: fast ({fast.architecture})")])  # fmt: skip
     if rows:
         image_grid(rows, gap=8).save(args.grid, quality=90)
         print(f"grid: {args.grid}")
