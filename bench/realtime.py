@@ -66,7 +66,7 @@ STEPS = [
     ("depthwise-separable residual blocks", lambda: johnson(16, 5, 3, True, False)),
     ("depthwise-separable upsampling", lambda: johnson(16, 5, 3, True, True)),
     ("2x2 pixels folded into channels, dense blocks", lambda: folded(32, 5, False)),
-    ("realtime: folded, separable blocks (shipped)", lambda: TransformerNet(architecture="realtime")),
+    ("realtime: folded, separable blocks (fst.transformer)", lambda: TransformerNet(architecture="realtime")),
     ("realtime with 3 blocks in place of 5", lambda: TransformerNet(32, 3, "realtime")),
     ("realtime at width 48", lambda: TransformerNet(48, 5, "realtime")),
 ]
@@ -111,10 +111,13 @@ def profile_operators(path: Path, frame: np.ndarray, runs: int = 10) -> None:
 
     options = onnxruntime.SessionOptions()
     options.enable_profiling = True
+    options.profile_file_prefix = str(path.with_suffix(""))  # beside the model, not in the current folder
     session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     for _ in range(runs):
         run_onnx(session, frame)
-    events = json.loads(Path(session.end_profiling()).read_text())
+    profile = Path(session.end_profiling())
+    events = json.loads(profile.read_text())
+    profile.unlink()
     spent: collections.Counter = collections.Counter()
     for event in events:
         if event.get("cat") == "Node" and event["name"].endswith("_kernel_time"):
