@@ -1,12 +1,13 @@
 """Video end to end: frames per second for decode, stylize (with the default temporal filter) and H.264 encode.
 
     python bench/video_speed.py [--models the_scream starry_night] [--sizes 640x360 1280x720] [--frames 24]
-        [--no-temporal | --temporal]
+        [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
 (fst.media.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
 variant is shipped, stabilized over time and again frame by frame (--temporal or --no-temporal: one of the two);
 the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
+--files adds other networks of a style (a realtime one before it ships), timed against that style's baseline.
 Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
 run, as frames per second; and the ratio of the two, which is 1.0 when decoding and encoding hide entirely behind
 the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's capability is printed with every
@@ -91,6 +92,10 @@ def main() -> None:
     parser.add_argument("--models", nargs="+", default=["the_scream", "wave", "starry_night", "udnie"])
     parser.add_argument("--sizes", nargs="+", default=["640x360", "1280x720"])
     parser.add_argument("--frames", type=int, default=24)
+    parser.add_argument(
+        "--files", nargs="*", default=[], metavar="STYLE=PATH",
+        help="other models of a shipped style (a realtime network, say), timed the same way against its full network",
+    )  # fmt: skip
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--no-temporal", action="store_true", help="only frame by frame, as infer.py --no-temporal")
     only.add_argument("--temporal", action="store_true", help="only stabilized over time, as infer.py by default")
@@ -104,23 +109,24 @@ def main() -> None:
         width, height = map(int, size.split("x"))
         clip = folder / f"clip-{size}.mp4"
         pan_clip(clip, (width, height), args.frames)
-        for name in args.models:
-            baseline = None
-            for fast in (None, False, True):
-                try:
-                    path = REPO / "exports" / f"{name}.onnx"
-                    stylizer = EagerBaseline(path) if fast is None else Stylizer(path, "cpu", fast=fast)
-                except FstError as e:
-                    print(f"{name:<14} skipped: {e}")
-                    continue
-                for temporal in [False] if fast is None else temporal_modes:
-                    end_to_end, stylize_only = measure(stylizer, clip, folder / "out.mp4", temporal)
-                    baseline = baseline or end_to_end
-                    ran = "eager fp32 (baseline)" if fast is None else Path(stylizer.path).name
-                    print(f"{name:<14} {ran:<30} {'yes' if temporal else 'no':<8} {size:>9} {end_to_end:>9.2f} "
-                          f"{end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} {end_to_end / stylize_only:>6.2f}  "
-                          f"{capability}", flush=True)  # fmt: skip
-
+        runs = [(name, REPO / "exports" / f"{name}.onnx", fast) for name in args.models for fast in (None, False, True)]
+        for spec in args.files:  # STYLE=PATH: timed against STYLE's full network, eagerly
+            name, _, path = spec.partition("=")
+            runs += [(name, REPO / "exports" / f"{name}.onnx", None), (name, Path(path), False)]
+        baseline = 1.0
+        for name, path, fast in runs:
+            try:
+                stylizer = EagerBaseline(path) if fast is None else Stylizer(path, "cpu", fast=fast)
+            except FstError as e:
+                print(f"{name:<14} skipped: {e}")
+                continue
+            for temporal in [False] if fast is None else temporal_modes:
+                end_to_end, stylize_only = measure(stylizer, clip, folder / "out.mp4", temporal)
+                baseline = end_to_end if fast is None else baseline
+                ran = "eager fp32 (baseline)" if fast is None else Path(stylizer.path).name
+                print(f"{name:<14} {ran:<30} {'yes' if temporal else 'no':<8} {size:>9} {end_to_end:>9.2f} "
+                      f"{end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} {end_to_end / stylize_only:>6.2f}  "
+                      f"{capability}", flush=True)  # fmt: skip
 
 if __name__ == "__main__":
     main()
