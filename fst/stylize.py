@@ -198,8 +198,9 @@ class Stylizer:
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
                                "H x W x 4 (RGBA) of uint8")  # fmt: skip
-            plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None
-            if self.frames is not None and image.shape[2] == 3 and plain and self.whole(image.shape[1], image.shape[0]):
+            height, width, channels = image.shape
+            plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None and channels == 3
+            if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
                 return self.frames(image)  # on the GPU from uint8 to uint8, no PIL on the way
             return np.asarray(self.stylize(Image.fromarray(image)))
         if isinstance(image, (str, Path)):
