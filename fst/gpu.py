@@ -50,7 +50,7 @@ class FrameStylizer:
 
     @torch.inference_mode()
     def __call__(self, frames: np.ndarray) -> np.ndarray:
-        batch = np.ascontiguousarray(frames[None] if frames.ndim == 3 else frames)
+        batch = np.require(frames[None] if frames.ndim == 3 else frames, requirements=["C", "W"])  # torch wants W
         if batch.dtype != np.uint8 or batch.ndim != 4 or batch.shape[-1] != 3:
             raise ValueError(f"expected uint8 frames of shape (H, W, 3) or (N, H, W, 3), got {frames.shape}")
         source = torch.from_numpy(batch)
