@@ -7,7 +7,9 @@ Clips: synthetic ones with known motion made from the demo photos: a pan (1.5 px
 zoom (0.6% a frame) and a rotation (0.3 degrees a frame), each frame with its own Gaussian noise of 2/255, as a
 camera adds. --video adds a real clip (its first --frames frames, resized to --size).
 
-Measures, for each model, per frame and stabilized with each --blends x --stroke-sensitivities (fst.temporal):
+Measures, for each model, per frame and stabilized with each --blends x --stroke-sensitivities (fst.temporal),
+and with the instance-norm statistics held steady over the clip (alone and with the filter; --no-steady-norms
+leaves them out):
 - warping error (Lai et al. 2018): stylized frame t-1 warped onto frame t along the motion, mean absolute
   difference (0..255) over the pixels visible in both. Synthetic clips use their exact motion; a real clip uses
   DIS optical flow of the input frames with the forward-backward occlusion check of Sundaram et al. 2010.
@@ -39,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.config import LossConfig, load_config  # noqa: E402
 from fst.data import to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
-from fst.images import load_rgb  # noqa: E402
+from fst.images import from_array, load_rgb, to_array  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.temporal import TemporalFilter, gray, warp  # noqa: E402
@@ -134,6 +136,25 @@ def losses(loss_fn, photos: list[np.ndarray], outputs: list[np.ndarray]) -> dict
     return {name: statistics.mean(values) for name, values in terms.items()}
 
 
+NORM_HOLD = 0.9  # weight of the running instance-norm statistics against the new frame's
+
+
+def steady_norm_renders(stylizer: Stylizer, frames: list[np.ndarray]) -> list[np.ndarray]:
+    """The network with its instance-norm statistics held steady: each frame's own (fst.backends.norm_stats),
+    averaged over the frames before it (NORM_HOLD), then applied in place of the frame's own (with_stats).
+    Flicker that comes from the statistics moving frame to frame goes; strokes are the network's own."""
+    held, renders = None, []
+    for frame in frames:
+        image = to_array(Image.fromarray(frame))
+        stats = stylizer.backend.norm_stats(image)
+        held = stats if held is None else [
+            (NORM_HOLD * m0 + (1 - NORM_HOLD) * m, NORM_HOLD * v0 + (1 - NORM_HOLD) * v)
+            for (m0, v0), (m, v) in zip(held, stats)
+        ]  # fmt: skip
+        renders.append(np.asarray(from_array(stylizer.backend.with_stats(image, held)[0]), dtype=np.float32))
+    return renders
+
+
 def as_uint8(frame: np.ndarray) -> np.ndarray:
     return np.clip(frame + 0.5, 0, 255).astype(np.uint8)
 
@@ -168,6 +189,7 @@ def main() -> None:
     parser.add_argument("--video", help="also a real clip (its first --frames frames)")
     parser.add_argument("--config", help="the training config whose loss scores the frames (default: by name)")
     parser.add_argument("--grid", default="video.jpg")
+    parser.add_argument("--no-steady-norms", action="store_true", help="leave out the steady instance-norm rows")
     args = parser.parse_args()
     size = tuple(int(v) for v in args.size.split("x"))
 
@@ -198,6 +220,15 @@ def main() -> None:
                     start = time.perf_counter()
                     stable = [as_uint8(stabilizer(frame, render)) for frame, render in zip(frames, renders)]
                     variants[f"blend {blend:g} stroke {sensitivity:g}"] = (stable, time.perf_counter() - start)
+            if not args.no_steady_norms:
+                start = time.perf_counter()
+                steady = steady_norm_renders(stylizer, frames)
+                seconds = time.perf_counter() - start  # both passes, in place of the network's one
+                variants["steady norms"] = ([as_uint8(r) for r in steady], seconds - network_seconds)
+                stabilizer, start = TemporalFilter(), time.perf_counter()
+                stable = [as_uint8(stabilizer(frame, render)) for frame, render in zip(frames, steady)]
+                filtered = time.perf_counter() - start
+                variants["steady norms + filter"] = (stable, seconds - network_seconds + filtered)
             for variant, (outputs, filter_seconds) in variants.items():
                 error, maps = warping_error(outputs, flows)
                 terms = losses(loss_fn, frames, outputs)
