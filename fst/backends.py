@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -130,18 +131,23 @@ def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.
     return [outputs[0][..., :height, :width], *outputs[1:]]
 
 
+NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0")  # a driver, or its devices
+
+
 def gpu_present() -> bool:
-    """Whether an NVIDIA driver is installed, found without importing PyTorch (seconds) on machines without one."""
+    """Whether an NVIDIA GPU may be here, found without importing PyTorch (seconds) on machines without one: the
+    driver's /proc entry, or its device files (sandboxes that pass a GPU through show those), or nvidia-smi."""
     if os.name == "nt":
         import ctypes.util
 
         return ctypes.util.find_library("nvcuda") is not None
-    return Path("/proc/driver/nvidia/version").exists()
+    return any(Path(sign).exists() for sign in NVIDIA_SIGNS) or shutil.which("nvidia-smi") is not None
 
 
-def torch_cuda() -> bool:
-    """Whether PyTorch is installed and sees a CUDA device; PyTorch is imported only where a driver is."""
-    if not gpu_present():
+def torch_cuda(asked: bool = False) -> bool:
+    """Whether PyTorch is installed and sees a CUDA device. Unless CUDA was `asked` for by name, PyTorch is
+    imported only where gpu_present() finds signs of a GPU."""
+    if not asked and not gpu_present():
         return False
     try:
         import torch

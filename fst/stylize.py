@@ -154,7 +154,7 @@ class Stylizer:
             raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
         path = find_model(model)
         path = fast_sibling(path) if fast else path
-        has_torch_cuda = device != "cpu" and torch_cuda()
+        has_torch_cuda = device != "cpu" and torch_cuda(asked=device == "cuda")
         cuda = (onnx_cuda() or has_torch_cuda) if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
         if path.suffix == ".onnx" and cuda and not onnx_cuda() and has_torch_cuda:

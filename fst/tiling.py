@@ -36,7 +36,7 @@ DEFAULT_BUDGET_RANGE = (1.0, 3.0)  # GB: an eighth of the RAM, within this range
 def memory_budget(cuda: bool) -> float:
     """The default memory budget in GB: an eighth of the RAM (1 to 3 GB), leaving room for everything else the
     machine runs; on a GPU half of its free memory."""
-    if cuda and torch_cuda():
+    if cuda and torch_cuda(asked=True):
         import torch
 
         free, _ = torch.cuda.mem_get_info()

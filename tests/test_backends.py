@@ -117,7 +117,7 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     np.testing.assert_allclose(from_weights(images), OnnxBackend(onnx_path, cuda=False)(images), rtol=0, atol=1e-4)
 
     placed = []
-    monkeypatch.setattr("fst.stylize.torch_cuda", lambda: True)
+    monkeypatch.setattr("fst.stylize.torch_cuda", lambda asked=False: True)
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
     monkeypatch.setattr("fst.stylize.TorchBackend", lambda path, device: placed.append((path, device)))
     stylizer = Stylizer(onnx_path, max_memory=1.0)  # the budget would ask the GPU for its free memory
@@ -127,3 +127,18 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     with pytest.raises(FstError, match=f"{int8} is an int8 export, which this onnxruntime runs on the CPU only"):
         Stylizer(int8, max_memory=1.0)
     assert Stylizer(int8, "cpu").path == int8
+
+
+def test_a_gpu_is_looked_for_without_pytorch_and_pytorch_asked_only_where_signs_of_one_are(tmp_path, monkeypatch):
+    import fst.backends
+
+    sign = tmp_path / "nvidiactl"
+    monkeypatch.setattr(fst.backends, "NVIDIA_SIGNS", (str(sign),))
+    monkeypatch.setattr(fst.backends.shutil, "which", lambda name: None)
+    assert not fst.backends.gpu_present() and not fst.backends.torch_cuda()
+    sign.touch()  # a sandbox that passes a GPU through shows its device files, not always /proc/driver/nvidia
+    assert fst.backends.gpu_present()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert fst.backends.torch_cuda()
+    sign.unlink()
+    assert not fst.backends.torch_cuda() and fst.backends.torch_cuda(asked=True)  # --device cuda asks PyTorch
