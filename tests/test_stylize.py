@@ -279,3 +279,16 @@ def test_a_style_is_found_by_its_name(tmp_path, monkeypatch):
     assert Stylizer("wave", "cpu", int8=False).path == Path("exports") / "wave.onnx"  # the user's own first
     with pytest.raises(FstError, match="model not found: mona_lisa .*or a style: .*starry_night, the_scream, udnie, wave"):
         Stylizer("mona_lisa")
+
+
+def test_the_readmes_python_lines_run_as_written(tmp_path, monkeypatch):
+    """README "Use": each ```python block, in a folder holding a photo.jpg."""
+    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert len(blocks) == 2
+    monkeypatch.chdir(tmp_path)
+    Image.open(DEMO_PHOTOS / "chelsea.jpg").resize((120, 80)).save("photo.jpg")
+    scope: dict = {}
+    for block in blocks:
+        exec(block, scope)
+    assert Image.open("photo_starry.jpg").size == (120, 80)
+    assert scope["painted"].shape == (360, 640, 3) and scope["painted"].dtype == np.uint8
