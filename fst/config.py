@@ -167,20 +167,24 @@ def check_config_paths(config: Config, source: str = "config") -> None:
 
 
 def init_path(config: Config, source: str = "config") -> Path | None:
-    """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir."""
+    """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir or
+    among the shipped ones (a checkout's exports/, an installed package's)."""
+    from fst.stylize import SHIPPED_FOLDERS, shipped_models
+
     value = config.train.init
     if not value:
         return None
     if Path(value).is_file():
         return Path(value)
-    shipped = Path(config.output.exports_dir) / f"{value}.onnx"
-    if "/" not in value and shipped.is_file():
-        return shipped
+    for folder in (Path(config.output.exports_dir), *SHIPPED_FOLDERS):
+        if "/" not in value and (folder / f"{value}.onnx").is_file():
+            return folder / f"{value}.onnx"
     exported = Path(config.output.exports_dir).glob("*.onnx")
     styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8") and not p.name.startswith("."))
+    shipped = sorted({m["style"] for m in shipped_models()})
     raise ConfigError(
         f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
-        f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'})"
+        f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'}) or shipped ({', '.join(shipped)})"
     )
 
 

@@ -5,7 +5,7 @@ import pytest
 import yaml
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 
-from fst.config import load_config
+from fst.config import init_path, load_config
 from fst.errors import ConfigError
 
 
@@ -117,10 +117,12 @@ def test_init_names_a_file_or_a_shipped_style(tmp_path):
     (exports / "candy-int8.onnx").write_bytes(b"")  # a CPU copy of candy, not a style of its own
     base = write(tmp_path, BASE + f"output: {{exports_dir: {exports}}}\n")
     assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"
+    assert init_path(load_config(base, ["train.init=udnie"])) == REPO / "exports" / "udnie.onnx"  # a shipped style
     with pytest.raises(ConfigError) as info:
-        load_config(base, ["train.init=udnie"])
+        load_config(base, ["train.init=rain"])
     assert str(info.value) == (
-        f"{base}: train.init = 'udnie': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic)"
+        f"{base}: train.init = 'rain': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic) "
+        "or shipped (starry_night, the_scream, udnie, wave)"
     )
 
 
