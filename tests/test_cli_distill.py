@@ -52,7 +52,8 @@ def test_a_missing_teacher_is_one_line_and_exit_code_1(tmp_path):
     args = ["--teacher", str(tmp_path / "gone.pt"), "--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "r")]
     done = subprocess.run([sys.executable, "distill.py", *args], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1
-    assert done.stderr == f"error: checkpoint not found: {tmp_path / 'gone.pt'}\n"
+    assert done.stderr.startswith(f"error: model not found: {tmp_path / 'gone.pt'} (expected an .onnx file, a ")
+    assert done.stderr.count("\n") == 1
 
 
 def test_run_and_export_places_that_cannot_be_written_are_refused_before_the_run(models, tmp_path):
@@ -65,3 +66,13 @@ def test_run_and_export_places_that_cannot_be_written_are_refused_before_the_run
     with pytest.raises(FstError, match=f"--export {export}: cannot write in .*file is a file, not a folder"):
         main([*args, "--run-dir", str(tmp_path / "r"), "--export", str(export)])
     assert not (tmp_path / "r").exists()
+
+
+def test_a_teacher_by_a_shipped_styles_name(tmp_path, capsys):
+    out = tmp_path / "wave-rt.onnx"
+    args = ["--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "run"), *TINY, "--steps", "1", "--no-progress"]
+    assert main(["--teacher", "wave", *args, "--architecture", "realtime", "--export", str(out)]) == 0
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert (meta["style"], meta["teacher"], meta["architecture"]) == ("wave", "wave.onnx", "realtime")
+    with pytest.raises(FstError, match="model not found: nosuchstyle"):
+        main(["--teacher", "nosuchstyle", *args])

@@ -1,7 +1,7 @@
 import onnx
 import pytest
 import torch
-from conftest import DEMO_PHOTOS, copy_of, tiny_config
+from conftest import DEMO_PHOTOS, REPO, copy_of, tiny_config
 
 from fst.checkpoint import save_checkpoint
 from fst.cli.export import main
@@ -124,3 +124,10 @@ def test_a_distilled_checkpoint_exports_its_int8_copy_naming_the_student(models,
     made_from = {p: {m.key: m.value for m in onnx.load(p).metadata_props}["made_from"] for p in (fp32, int8)}
     assert made_from[fp32] == weights_digest(network_for(network_weights(teacher), teacher))
     assert made_from[int8] == weights_digest(load_model(saved)[0])
+
+
+def test_a_shipped_style_by_name_is_a_source(tmp_path):
+    from fst.onnxfile import onnx_weights_digest
+
+    assert main(["wave", "-o", str(tmp_path / "wave-copy.onnx")]) == 0
+    assert onnx_weights_digest(tmp_path / "wave-copy.onnx") == onnx_weights_digest(REPO / "exports" / "wave.onnx")

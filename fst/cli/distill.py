@@ -12,6 +12,7 @@ from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import export_onnx, metadata_for
 from fst.files import check_writable
+from fst.stylize import find_model
 from fst.transformer import ARCHITECTURES
 
 
@@ -22,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
         prog=command_name("distill.py"),
         description="Distill a trained style network into a narrower one (width 16: about 3x fewer operations).",
     )
-    parser.add_argument("--teacher", required=True, help="the trained network: checkpoint .pt or fp32 .onnx")
+    parser.add_argument(
+        "--teacher", required=True, help="the trained network: checkpoint .pt, fp32 .onnx or a shipped style's name"
+    )
     parser.add_argument("--photos", required=True, help="folder of training photos (the last --holdout are kept)")
     parser.add_argument("--run-dir", required=True, help="where checkpoints go; an existing run is continued")
     parser.add_argument("--restart", action="store_true", help="start over even if --run-dir holds a run")
@@ -54,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     check_writable(run_dir, f"--run-dir {run_dir}")
     check_writable(export.parent, f"--export {export}")  # found now, not after the whole run
 
+    args.teacher = str(find_model(args.teacher))  # a style's name: its shipped network
     config = DistillConfig(
         args.teacher, args.photos, args.run_dir, args.width, args.res_blocks, args.steps, args.batch_size,
         args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos, seed=args.seed,

@@ -11,6 +11,7 @@ from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import calibration_photos, export_onnx, metadata_for, write_model_index
 from fst.files import check_writable
 from fst.onnxfile import onnx_metadata
+from fst.stylize import find_model
 from fst.transformer import TransformerNet
 
 MAX_STATIC = 4096  # the export is verified by running it at that size: about 14 GB at 4096x4096 (0.85 GB a megapixel)
@@ -44,7 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX."
     )
-    parser.add_argument("checkpoint", nargs="?", help="training checkpoint (runs/demo/last.pt) or fp32 .onnx")
+    parser.add_argument(
+        "checkpoint", nargs="?", help="training checkpoint (runs/demo/last.pt), fp32 .onnx or a shipped style's name"
+    )
     parser.add_argument("-o", "--output", help="the .onnx file to write")
     parser.add_argument(
         "--static", metavar="HxW", type=parse_size, help="fixed 1x3xHxW input, for runtimes that need fixed shapes"
@@ -68,12 +71,13 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(
             f"-o {output}: expected a file name ending in .onnx (an existing file of another kind is kept)"
         )
+    source = find_model(args.checkpoint)  # a style's name: its shipped network
     if output.is_dir():
         raise FstError(f"-o {output}: a folder; expected the .onnx file to write")
-    if output.resolve() == Path(args.checkpoint).resolve():
-        raise FstError(f"refusing to write over the input {args.checkpoint}: choose another -o")
+    if output.resolve() == source.resolve():
+        raise FstError(f"refusing to write over the input {source}: choose another -o")
     check_writable(output.parent, f"-o {output}")
-    model, metadata, data_root = load_source(Path(args.checkpoint))
+    model, metadata, data_root = load_source(source)
     chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
     photos = None
     if chosen != "fp32":
