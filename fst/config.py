@@ -169,16 +169,15 @@ def check_config_paths(config: Config, source: str = "config") -> None:
 def init_path(config: Config, source: str = "config") -> Path | None:
     """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir or
     among the shipped ones (a checkout's exports/, an installed package's)."""
-    from fst.stylize import SHIPPED_FOLDERS, shipped_models
+    from fst.stylize import shipped_models, style_file
 
     value = config.train.init
     if not value:
         return None
     if Path(value).is_file():
         return Path(value)
-    for folder in (Path(config.output.exports_dir), *SHIPPED_FOLDERS):
-        if "/" not in value and (folder / f"{value}.onnx").is_file():
-            return folder / f"{value}.onnx"
+    if (named := style_file(value, Path(config.output.exports_dir))) is not None:
+        return named
     exported = Path(config.output.exports_dir).glob("*.onnx")
     styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8") and not p.name.startswith("."))
     shipped = sorted({m["style"] for m in shipped_models()})

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from fst.errors import ConfigError, FstError
 from fst.files import hidden
-from fst.images import IMAGE_EXTENSIONS, load_rgb, resize_short_side
+from fst.images import IMAGE_EXTENSIONS, from_array, load_rgb, resize_short_side, to_array
 
 if TYPE_CHECKING:  # fst.config imports this module
     from fst.config import DataConfig
@@ -49,15 +49,13 @@ def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Pat
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:
-    """PIL RGB -> float32 (3, H, W) in [0, 1]."""
-    data = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8)
-    return data.view(image.height, image.width, 3).permute(2, 0, 1).float().div(255)
+    """PIL RGB -> float32 (3, H, W) in [0, 1]: fst.images.to_array as a tensor."""
+    return torch.from_numpy(to_array(image)[0])
 
 
 def to_image(tensor: torch.Tensor) -> Image.Image:
-    """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value."""
-    data = tensor.detach().float().clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).contiguous().cpu()
-    return Image.frombytes("RGB", (data.shape[1], data.shape[0]), data.numpy().tobytes())
+    """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value (fst.images.from_array)."""
+    return from_array(tensor.detach().float().cpu().numpy())
 
 
 MAX_ASPECT = 20  # a training crop of a longer strip would first resize it to more than 20 crops' worth of pixels

@@ -25,20 +25,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fst.checkpoint import (
-    clear_run,
-    load_checkpoint,
-    network_for,
-    network_weights,
-    save_checkpoint,
-    weights_digest,
-)  # fmt: skip
+from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
 from fst.config import TrainConfig
-from fst.data import PositionSampler, center_crop, find_images, load_croppable, split_holdout, to_tensor  # fmt: skip
+from fst.data import PositionSampler, center_crop, find_images, load_croppable, split_holdout, to_tensor
 from fst.errors import FstError, Terminated
 from fst.export import psnr
 from fst.files import lock, unlock
-from fst.images import load_rgb, resize_long_side  # fmt: skip
+from fst.images import load_rgb, resize_long_side
 from fst.onnxfile import onnx_metadata
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet

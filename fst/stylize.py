@@ -86,16 +86,21 @@ def shipped_models() -> list[dict]:
     return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
 
 
+def style_file(name: str, exports: Path) -> Path | None:
+    """A style's name (`wave`) as `exports`/wave.onnx, else among the shipped styles; None for anything else."""
+    if Path(name).suffix or len(Path(name).parts) != 1:
+        return None
+    return next((f / f"{name}.onnx" for f in (exports, *SHIPPED_FOLDERS) if (f / f"{name}.onnx").is_file()), None)
+
+
 def find_model(model: str | Path) -> Path:
     """The model file: a path as given, or a style's name (`wave`) as exports/wave.onnx under the current folder
     or among the shipped styles."""
     path = Path(model)
     if path.is_file():
         return path
-    if not path.suffix and len(path.parts) == 1:
-        for folder in (Path("exports"), *SHIPPED_FOLDERS):
-            if (folder / f"{model}.onnx").is_file():
-                return folder / f"{model}.onnx"
+    if (named := style_file(str(model), Path("exports"))) is not None:
+        return named
     names = sorted({m["style"] for m in shipped_models()})
     raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
                    f"{', '.join(names) or 'none shipped here'})")  # fmt: skip
@@ -154,10 +159,10 @@ class Stylizer:
             raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
         path = find_model(model)
         path = fast_sibling(path) if fast else path
-        has_torch_cuda = device != "cpu" and torch_cuda(asked=device == "cuda")
-        cuda = (onnx_cuda() or has_torch_cuda) if device == "auto" else device == "cuda"
+        has_torch_cuda, has_onnx_cuda = device != "cpu" and torch_cuda(asked=device == "cuda"), onnx_cuda()
+        cuda = (has_onnx_cuda or has_torch_cuda) if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
-        if path.suffix == ".onnx" and cuda and not onnx_cuda() and has_torch_cuda:
+        if path.suffix == ".onnx" and cuda and not has_onnx_cuda and has_torch_cuda:
             # The plain onnxruntime package runs on the CPU only: an fp32 export's weights go to the GPU in PyTorch.
             precision = export_precision(path)
             if precision != "fp32":
@@ -166,7 +171,7 @@ class Stylizer:
             self.choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
             self.backend: TorchBackend | OnnxBackend = TorchBackend(path, "cuda")
         elif path.suffix == ".onnx":
-            if device == "cuda" and not onnx_cuda():
+            if device == "cuda" and not has_onnx_cuda:
                 raise FstError("device cuda: neither onnxruntime nor PyTorch has a CUDA device here")
             sibling, psnr, stale = int8_sibling(path) if int8 and not cuda else (None, math.nan, "")
             use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy

@@ -214,9 +214,10 @@ def keep_existing(job: Job, overwrite: bool) -> bool:
 def has_fast_variant(model: str) -> bool:
     """Whether `model` has a fast variant made from it (fst.backends.fast_sibling would take it)."""
     try:
-        return fast_sibling(find_model(model)) is not None
+        fast_sibling(find_model(model))
     except FstError:
         return False
+    return True
 
 
 def list_styles() -> int:
