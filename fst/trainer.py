@@ -153,7 +153,7 @@ class Trainer:
         self.bad_files = BadFileLog()
         self.stop_signal: int | None = None
         # Reading the losses back makes the host wait for the GPU: one process on a GPU reads them only on log,
-        # checkpoint and stop steps; on a CPU reading is free, and ranks of a torchrun job agree every step.
+        # checkpoint, sample and stop steps; on a CPU reading is free, and ranks of a torchrun job agree every step.
         self.sync_every_step = self.device.type != "cuda" or self.world_size > 1
 
     def train_step(self, photos: torch.Tensor) -> torch.Tensor:
@@ -261,7 +261,7 @@ class Trainer:
             self.samples_seen += global_batch
             window_steps += 1
             last = self.step == cfg.steps
-            due = self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0 or last
+            due = last or any(self.step % n == 0 for n in (cfg.log_every, cfg.checkpoint_every, cfg.sample_every))
             asked = False  # a stop asked for by any rank, known where the flags are read back
             if self.sync_every_step or due or self.stop_signal is not None:  # else the GPU runs on undisturbed
                 shared = self._read_back(pending)
@@ -367,11 +367,13 @@ class Trainer:
 
     def _read_back(self, pending: list[torch.Tensor]) -> torch.Tensor:
         """The losses and stop flags of the steps since the last read, (steps, terms + 1) on the CPU; emptied.
-        A non-finite loss among them stops the run, naming its step: no checkpoint is saved before this check."""
+        A non-finite loss among them stops the run, naming its step: no checkpoint or sample is written before
+        this check."""
         shared, first = torch.stack(pending).cpu(), self.step - len(pending) + 1
         pending.clear()
-        for i in (~torch.isfinite(shared[:, 0])).nonzero().flatten()[:1].tolist():
-            raise self._not_finite(first + i, dict(zip(self.loss_terms, shared[i].tolist())))
+        bad = (~torch.isfinite(shared[:, 0])).nonzero().flatten().tolist()
+        if bad:
+            raise self._not_finite(first + bad[0], dict(zip(self.loss_terms, shared[bad[0]].tolist())))
         return shared
 
     def _not_finite(self, step: int, losses: dict[str, float]) -> FstError:
