@@ -195,6 +195,17 @@ class TorchBackend:
             self.model.to(memory_format=torch.channels_last)
         self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
 
+    def use_style(self, weights: np.ndarray) -> None:
+        """Blend a network of several styles with these weights (fst.blend), for every image from now on: the
+        blend of their norms is itself a network of one style, which the GPU frame path and tiling then run."""
+        import torch
+
+        rows = self.model.norm_rows()
+        self.model = self.model.with_styles(torch.from_numpy(weights)[None] @ rows).eval().to(self.device)
+        if self.device.type == "cuda":
+            self.model.to(memory_format=torch.channels_last)
+        self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+
     def __call__(self, images: np.ndarray) -> np.ndarray:
         import torch
 
@@ -254,9 +265,14 @@ class OnnxBackend:
         check_fst_model(self.session, path)
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
+        self.feeds: dict[str, np.ndarray] = {}  # a network of several styles: its `style` weights
+
+    def use_style(self, weights: np.ndarray) -> None:
+        """Blend a network of several styles with these weights (fst.blend), for every image from now on."""
+        self.feeds = {"style": np.asarray(weights, dtype=np.float32)}
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        return run_onnx(self.session, images)[0]
+        return run_onnx(self.session, images, self.feeds)[0]
 
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
@@ -265,19 +281,22 @@ class OnnxBackend:
         return self._sessions[kind]
 
     def norm_stats(self, images: np.ndarray) -> Stats:
-        outputs = run_onnx(self._rewritten("stats"), images)[1:]
+        outputs = run_onnx(self._rewritten("stats"), images, self.feeds)[1:]
         return list(zip(outputs[0::2], outputs[1::2]))
 
     def with_stats(self, images: np.ndarray, stats: Stats) -> np.ndarray:
-        feeds = {}
+        feeds = dict(self.feeds)
         for i, (mean, var) in enumerate(stats):
             feeds[f"fst_norm{i}_mean"], feeds[f"fst_norm{i}_var"] = mean, var
         return run_onnx(self._rewritten("apply"), images, feeds)[0]
 
 
 def check_fst_model(session, path: Path) -> None:
-    """An fst network takes one input `image` and gives one output, both float32 NCHW with 3 channels."""
+    """An fst network takes one input `image` and gives one output, both float32 NCHW with 3 channels; a network
+    of several styles also takes `style`, one float32 weight per style."""
     inputs, outputs = session.get_inputs(), session.get_outputs()
+    if [a.name for a in inputs] == ["image", "style"] and len(inputs[1].shape) == 1:
+        inputs = inputs[:1]
 
     def described(args) -> str:
         return ", ".join(f"{a.name} ({a.type}, shape {a.shape})" for a in args)

@@ -137,10 +137,11 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise FstError(f"{path} holds no fst transformation network")
     # A grouped (depthwise) convolution marks the realtime architecture: 5 convolutions besides 4 per block.
     grouped = any(a.name == "group" and a.i > 1 for n in proto.graph.node if n.op_type == "Conv" for a in n.attribute)
+    styles = layers[0][1][0].shape[0] if layers[0][0] == "MatMul" else 1  # the style table's rows
     if grouped:
-        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 5) // 4, "realtime")
+        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 5) // 4, "realtime", styles)
     else:
-        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 6) // 2)
+        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 6) // 2, styles=styles)
     names = [name for name, _ in skeleton.state_dict().items()]
     arrays = [w for _, weights in layers for w in weights]
     if len(arrays) != len(names):
@@ -150,14 +151,15 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> TransformerNet:
     """A TransformerNet of the shape the weights have: the realtime architecture's first layer (net.0) folds
-    pixels and has no weights; width from the first convolution, blocks counted."""
+    pixels and has no weights; width from the first convolution, blocks counted, styles from norm_table's rows."""
     architecture = "realtime" if "net.1.1.weight" in weights and "net.0.1.weight" not in weights else "johnson"
     try:
         width = weights["net.1.1.weight" if architecture == "realtime" else "net.0.1.weight"].shape[0]
         res_blocks = len({name.split(".")[1] for name in weights if ".body." in name})
     except KeyError:
         raise FstError(f"{path} holds no fst transformation network") from None
-    model = TransformerNet(width, res_blocks, architecture)
+    styles = weights["norm_table"].shape[0] if "norm_table" in weights else 1
+    model = TransformerNet(width, res_blocks, architecture, styles)
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:

@@ -49,6 +49,8 @@ class LossConfig:
         default_factory=lambda: {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
     )
     style_weight: float = field(default=5.0, metadata={"min": 0.0})
+    # Several styles in one network: a style_weight of their own for some of them, by name (the others: style_weight).
+    style_weight_by_style: dict[str, float] = field(default_factory=dict)
     tv_weight: float = field(default=1.0, metadata={"min": 0.0})
     temporal_weight: float = field(default=0.0, metadata={"min": 0.0})  # see fst.losses: stable under motion
     style_size: int = field(default=512, metadata={"min": 16, "max": 4096})
@@ -81,6 +83,8 @@ class OutputConfig:
 class Config:
     name: str = ""
     style_image: str = ""
+    # Several styles in one network (fst.transformer): style name -> style image, in place of style_image.
+    styles: dict[str, str] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -139,9 +143,11 @@ def config_from_dict(
     _fill(config, raw, prefix="", source=source)
     for item in overrides:
         _apply_override(config, item)
+    if config.style_image and config.styles:
+        raise ConfigError(f"{source}: style_image and styles: give one style image, or several under styles, not both")
     for key in REQUIRED:
-        if _get(config, key) == "":
-            raise ConfigError(f"{source}: missing required key '{key}'")
+        if _get(config, key) == "" and not (key == "style_image" and config.styles):
+            raise ConfigError(f"{source}: missing required key '{key}' (or styles, for several)")
     _check_semantics(config, source)
     if check_paths:
         check_config_paths(config, source)
@@ -149,9 +155,11 @@ def config_from_dict(
 
 
 def check_config_paths(config: Config, source: str = "config") -> None:
-    """The style image must be a file, the data root a folder and train.init a model; checked before any work."""
-    if not Path(config.style_image).is_file():
-        raise ConfigError(f"{source}: style_image: file not found: {config.style_image}")
+    """The style images must be files, the data root a folder and train.init a model; checked before any work."""
+    images = {f"styles.{name}": image for name, image in config.styles.items()} or {"style_image": config.style_image}
+    for key, image in images.items():
+        if not Path(image).is_file():
+            raise ConfigError(f"{source}: {key}: file not found: {image}")
     if not Path(config.data.root).is_dir():
         raise ConfigError(f"{source}: data.root: folder not found: {config.data.root}")
     try:
@@ -239,9 +247,18 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
             raise ConfigError(bad + f"a finite number{_range_text(f)}")
         _check_range(value, f, bad + f"a number{_range_text(f)}")
         return float(value)
+    if kind == dict[str, str]:  # styles: name -> image
+        if not isinstance(value, dict) or len(value) == 1:  # {}: none, one style_image instead
+            raise ConfigError(bad + "a mapping of two or more style names to style images")
+        for k, v in value.items():
+            if not isinstance(k, str) or not re.fullmatch(NAME_PATTERN, k):
+                raise ConfigError(f"{source}: {dotted}.{k}: expected a plain style name (letters, digits, . _ -)")
+            if not isinstance(v, str) or not v:
+                raise ConfigError(f"{source}: {dotted}.{k} = {v!r}: expected the path of a style image")
+        return dict(value)
     if typing.get_origin(kind) is dict:
-        if not isinstance(value, dict) or not value:
-            raise ConfigError(bad + "a non-empty mapping of layer name to weight, e.g. {relu2_2: 1.0}")
+        if not isinstance(value, dict) or (not value and f.name == "style_layers"):
+            raise ConfigError(bad + "a non-empty mapping of name to weight, e.g. {relu2_2: 1.0}")
         out = {}
         for k, v in value.items():
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -322,6 +339,10 @@ def _check_semantics(config: Config, source: str) -> None:
             )
     if not any(loss.style_layers.values()) or loss.style_weight == 0:
         raise ConfigError(f"{source}: loss.style_weight and loss.style_layers: at least one style weight must be > 0")
+    unknown = [name for name in loss.style_weight_by_style if name not in config.styles]
+    if unknown:
+        raise ConfigError(f"{source}: loss.style_weight_by_style.{unknown[0]}: no style of that name under styles "
+                          f"({', '.join(config.styles) or 'none: it is for a network of several styles'})")  # fmt: skip
     if config.train.precision not in TRAIN_PRECISIONS:
         raise ConfigError(
             f"{source}: train.precision = {config.train.precision!r}: expected one of {', '.join(TRAIN_PRECISIONS)}"

@@ -7,6 +7,11 @@ few thousand CPU steps fit. Each photo is one fixed square crop, and the teacher
 and kept. The crop must be fixed: instance norm makes the output depend on the whole input, so a crop of the
 teacher's output on a larger photo is not what the teacher gives for the crop itself.
 
+Several teachers, one per style, make a network of several styles (fst.transformer: the convolutions shared, each
+style its own instance-norm scales and shifts): each photo of a batch is given to one style in turn, against that
+style's teacher. Where the student has the first teacher's shape it starts from the first teacher's weights, every
+style from its norms: the shared convolutions then start from a trained network rather than from noise.
+
 The result is an ordinary checkpoint (the teacher's config with the student's width), which fst.export, infer.py
 and train.init take as they take any other. Like the trainer's, the data order is a pure function of the seed and
 the step, so a resumed run ends bit-identical to one that never stopped.
@@ -39,7 +44,7 @@ from fst.transformer import TransformerNet
 
 @dataclass
 class DistillConfig:
-    teacher: str  # a training checkpoint (.pt) or an fp32 export (.onnx)
+    teacher: str | list[str]  # a training checkpoint (.pt) or an fp32 export (.onnx); several for several styles
     photos: str  # a folder of photos, searched at any depth
     run_dir: str
     width: int = 16
@@ -101,15 +106,33 @@ class Distiller:
     def __init__(self, config: DistillConfig, restart: bool = False) -> None:
         self.config = config
         self.run_dir = Path(config.run_dir)
-        self.teacher = network_for(network_weights(config.teacher), config.teacher).eval()
-        self.teacher_config = {**teacher_config(config.teacher), "made_from": weights_digest(self.teacher)}
+        sources = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher)
+        self.teachers = [network_for(network_weights(path), path).eval() for path in sources]
+        self.teacher = self.teachers[0]
+        configs = [teacher_config(path) for path in sources]
+        names = [c["name"] for c in configs]
+        if len(set(names)) < len(names):
+            raise FstError(f"two teachers have the same style name ({', '.join(names)}): one teacher a style")
         student = {"width": config.width, "res_blocks": config.res_blocks, "architecture": config.architecture}
-        # the student's own training config, as its checkpoints and export carry it
-        self.student_config = {**self.teacher_config, "model": student, "distilled_from": str(config.teacher)}
+        if len(sources) == 1:
+            self.teacher_config = {**configs[0], "made_from": weights_digest(self.teacher)}
+            # the student's own training config, as its checkpoints and export carry it
+            self.student_config = {**self.teacher_config, "model": student, "distilled_from": str(sources[0])}
+        else:
+            self.teacher_config = {**configs[0], "name": "-".join(names)}
+            self.student_config = {
+                **self.teacher_config, "model": student, "styles": names,
+                "style_images": [c["style_image"] for c in configs], "distilled_from": [str(p) for p in sources],
+            }  # fmt: skip
         paths, self.holdout_paths = split_holdout(find_images(config.photos), config.holdout)
         self.paths = paths[:: max(1, -(-len(paths) // config.max_photos))]
         torch.manual_seed(config.seed)
-        self.student = TransformerNet(config.width, config.res_blocks, config.architecture)
+        self.student = TransformerNet(config.width, config.res_blocks, config.architecture, len(sources))
+        same_shape = (self.teacher.architecture, self.teacher.width, self.teacher.res_blocks) == (
+            config.architecture, config.width, config.res_blocks)  # fmt: skip
+        if len(sources) > 1 and same_shape:
+            rows = self.teacher.norm_rows().repeat(len(sources), 1)
+            self.student.load_state_dict(self.teacher.with_styles(rows).state_dict())
         self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
         self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
         self.step = 0
@@ -124,28 +147,31 @@ class Distiller:
         self.skipped: list[str] = []
 
     def prepare(self, on_photo: Callable[[int, int], None] = lambda done, total: None) -> None:
-        """Crop the photos and run the teacher on each once (on_photo(done, total) after each)."""
+        """Crop the photos and run each teacher on each once (on_photo(done, total) after each photo)."""
         self.photos, self.skipped = load_crops(self.paths, self.config.image_size)
-        targets = []
+        targets = []  # (teachers, photos, 3, size, size) in fp16: 0.4 MB a photo and teacher at 256 px
         with torch.no_grad():
             for i, photo in enumerate(self.photos):
-                targets.append(self.teacher(photo[None].float() / 255)[0].half())
+                targets.append(torch.stack([t(photo[None].float() / 255)[0].half() for t in self.teachers]))
                 on_photo(i + 1, len(self.photos))
-        self.targets = torch.stack(targets)
+        self.targets = torch.stack(targets, 1)
 
-    def batch(self, step: int) -> torch.Tensor:
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Indices of the photos of `step`, in the trainer's data order (fst.data.PositionSampler): each epoch a
-        permutation drawn from the seed and the epoch number."""
-        positions = iter(PositionSampler(len(self.photos), self.config.seed, start=step * self.config.batch_size))
-        return torch.tensor([next(positions)[0] for _ in range(self.config.batch_size)])
+        permutation drawn from the seed and the epoch number; and the style each is distilled for, in turn."""
+        start = step * self.config.batch_size
+        positions = iter(PositionSampler(len(self.photos), self.config.seed, start=start))
+        indices = torch.tensor([next(positions)[0] for _ in range(self.config.batch_size)])
+        return indices, torch.arange(start, start + self.config.batch_size) % len(self.teachers)
 
     def train_step(self) -> float:
         """One optimizer step on the batch of the current step; returns its loss."""
-        indices = self.batch(self.step)
-        photos, targets = self.photos[indices].float() / 255, self.targets[indices].float()
+        indices, styles = self.batch(self.step)
+        photos, targets = self.photos[indices].float() / 255, self.targets[styles, indices].float()
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.schedule)
-        loss = F.mse_loss(self.student(photos), targets)
+        weights = F.one_hot(styles, len(self.teachers)).float() if len(self.teachers) > 1 else None
+        loss = F.mse_loss(self.student(photos, weights), targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -190,6 +216,10 @@ class Distiller:
         saved = state.get("distill")
         if saved is None:
             raise FstError(f"{path} is a training checkpoint, not a distillation: pick another run folder")
+        taught = len(saved["teacher"]) if isinstance(saved.get("teacher"), list) else 1
+        if taught != len(self.teachers):
+            raise FstError(f"{path} was distilled from {taught} teacher(s), not {len(self.teachers)}: give the same "
+                           "teachers, or --restart")  # fmt: skip
         for key in ("width", "res_blocks", "architecture", "image_size", "batch_size", "seed"):
             if saved.get(key, "johnson") != getattr(self.config, key):
                 raise FstError(
@@ -202,7 +232,8 @@ class Distiller:
 
     @torch.no_grad()
     def evaluate(self, long_side: int = 512) -> float:
-        """PSNR of the student against the teacher on the held-out photos, whole, long side `long_side`."""
+        """PSNR of the student against the teacher (each teacher, for its style) on the held-out photos, whole,
+        long side `long_side`."""
         photos = []
         for path in self.holdout_paths:
             try:
@@ -212,4 +243,6 @@ class Distiller:
         if not photos:
             raise FstError(f"none of the {len(self.holdout_paths)} held-out photos could be read")
         self.student.eval()
-        return psnr((self.student(p), self.teacher(p)) for p in photos)
+        count = len(self.teachers)
+        styles = [F.one_hot(torch.tensor(i), count).float() if count > 1 else None for i in range(count)]
+        return psnr((self.student(p, styles[i]), teacher(p)) for i, teacher in enumerate(self.teachers) for p in photos)

@@ -83,10 +83,11 @@ class ExportedGraph(nn.Module):
         self.model = model.half() if half else model
         self.half, self.static = half, static
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         x = image.half() if self.half else image
-        y = self.model(x) if self.static else self.model.stylize_padded(x)
+        y = self.model(x, style) if self.static else self.model.stylize_padded(x, style)
         return y.float() if self.half else y
+
 
 
 def export_onnx(
@@ -110,16 +111,20 @@ def export_onnx(
         raise FstError(f"precision {precision!r}: expected one of {', '.join(EXPORT_PRECISIONS)}")
     if precision != "fp32" and not photos:
         raise FstError(f"a {precision} export needs sample photos to measure its PSNR against fp32")
+    if precision == "int8" and model.styles > 1:
+        raise FstError("int8 copies are made of networks of one style; export this one in fp32 or fp16")
     path = Path(path)
     if static and photos:
         photos = [F.interpolate(p, size=static, mode="bilinear", antialias=True) for p in photos]
     reference = _cpu_copy(model)  # the caller's model stays where and as it is
     graph = ExportedGraph(_cpu_copy(model), half=precision == "fp16", static=static is not None).eval()
-    proto = _trace(graph, static)
+    proto = _trace(graph, static, style_inputs(model)[0])
     if precision == "int8":
         proto = _quantize(proto, photos)
     shape = (1, 3, *static) if static else VERIFY_SHAPE
     io = STATIC_IO_CONVENTION.format(shape="x".join(map(str, shape))) if static else IO_CONVENTION
+    if model.styles > 1:
+        io += f"; input 'style': float32 of shape ({model.styles},), a weight per style (metadata styles), summing to 1"
     _make_portable(proto, static)
     props = {"fst_version": __version__, "io": io, "precision": precision, **metadata}
     if precision != "fp32":  # a copy of `model` in another precision stands in for it and says so
@@ -142,7 +147,7 @@ def _save_verified(proto, tmp: Path, path: Path, reference: nn.Module, shape: tu
     import onnx
 
     onnx.save(proto, tmp)
-    error = max_abs_error(reference, tmp, shape)
+    error = max_abs_error(reference, tmp, shape)  # for several styles, on a blend of all
     psnr = None
     if precision == "fp32" and not error <= MAX_ABS_ERROR:
         raise FstError(
@@ -166,21 +171,23 @@ def _cpu_copy(model: TransformerNet) -> TransformerNet:
     return copy.deepcopy(model).float().cpu().eval()
 
 
-def _trace(module: nn.Module, static: tuple[int, int] | None):
+def _trace(module: nn.Module, static: tuple[int, int] | None, style: torch.Tensor | None = None):
     """The graph of `module` from PyTorch's TorchScript-based exporter (under a second; the dynamo-based one takes
     40), with onnxruntime's basic, provider-independent optimizations applied offline: they fold the exporter's
     shape arithmetic around each padding into constants, leaving plain standard operators. export_onnx verifies
-    the result against PyTorch either way."""
+    the result against PyTorch either way. A network of several styles takes a second input, `style`: float32,
+    one weight per style."""
     import onnx
     import onnxruntime
 
     names = ("image", "stylized")
     dynamic = None if static else {name: {0: "batch", 2: "height", 3: "width"} for name in names}
+    inputs = (torch.rand((1, 3, *static) if static else TRACE_SHAPE),) + ((style,) if style is not None else ())
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notices and instance-norm training-mode notes
         torch.onnx.export(
-            module, (torch.rand((1, 3, *static) if static else TRACE_SHAPE),), buffer, input_names=[names[0]],
+            module, inputs, buffer, input_names=[names[0], "style"][: len(inputs)],
             output_names=[names[1]], dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
         )  # fmt: skip
     options = onnxruntime.SessionOptions()
@@ -255,11 +262,12 @@ def _quantize(proto, photos: list[torch.Tensor]):
 
 
 def max_abs_error(model: nn.Module, onnx_path: str | Path, shape: tuple[int, ...] = VERIFY_SHAPE) -> float:
-    """Largest |onnxruntime - PyTorch| over a fixed random batch of `shape`."""
+    """Largest |onnxruntime - PyTorch| over a fixed random batch of `shape` (a blend of all styles, for several)."""
     images = torch.rand(shape, generator=torch.Generator().manual_seed(0))
+    style, feeds = style_inputs(model)
     with torch.no_grad():
-        expected = model(images).numpy()
-    got = run_onnx(onnx_session(onnx_path), images)[0]
+        expected = model(images, style).numpy()
+    got = run_onnx(onnx_session(onnx_path), images.numpy(), feeds)[0]
     if got.shape != expected.shape:
         return float("inf")
     return float(abs(got - expected).max())
@@ -279,7 +287,17 @@ def psnr(pairs: Iterable[tuple[torch.Tensor, torch.Tensor]]) -> float:
 def psnr_against(model: nn.Module, onnx_path: str | Path, photos: list[torch.Tensor]) -> float:
     """PSNR of the ONNX model's output against `model`'s over `photos`."""
     session = onnx_session(onnx_path)
-    return psnr((torch.from_numpy(run_onnx(session, p)[0]), model(p)) for p in photos)
+    style, feeds = style_inputs(model)
+    return psnr((torch.from_numpy(run_onnx(session, p.numpy(), feeds)[0]), model(p, style)) for p in photos)
+
+
+def style_inputs(model: nn.Module) -> tuple[torch.Tensor | None, dict]:
+    """The style weights an export of several styles is traced and checked with, for PyTorch and as onnxruntime's
+    feed: a blend of all, each weight different, so a wrong order or a wrong mix shows. None for one style."""
+    if getattr(model, "styles", 1) == 1:
+        return None, {}
+    weights = torch.arange(1, model.styles + 1, dtype=torch.float32)
+    return weights / weights.sum(), {"style": (weights / weights.sum()).numpy()}
 
 
 def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
@@ -297,14 +315,19 @@ def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> l
 def metadata_for(config: dict, step: int) -> dict[str, str]:
     """What a runtime elsewhere may want to know about the model, from its training config; a distilled network
     also names its teacher's weights (`made_from`, fst.checkpoint.weights_digest)."""
-    made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
+    if config.get("styles"):  # a network of several styles: their names in the order of its `style` input
+        styles = config["styles"]  # a list beside style_images, or a training config's name -> image
+        images = [Path(image).name for image in config.get("style_images") or styles.values()]
+        source = {"styles": json.dumps(list(config["styles"])), "style_images": json.dumps(images)}
+    else:
+        made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
+        source = {"style_image": Path(config["style_image"]).name, **made_from}
     return {
         "style": config["name"],
-        "style_image": Path(config["style_image"]).name,
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
         "architecture": config.get("model", {}).get("architecture", "johnson"),
-        **made_from,
+        **source,
     }
 
 
@@ -322,7 +345,8 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
 
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (full, or fast: distilled to width 16) from its metadata and name, and the I/O convention they share.
+    variant (full, or fast: distilled to width 16) from its metadata and name, the styles of a model of several
+    (fed as the weights of its input `style`, in that order), and the I/O convention they share.
     Written to folder/models.json by `--index`."""
     import onnx
 
@@ -335,13 +359,16 @@ def model_index(folder: str | Path) -> dict:
         props = {p.key: p.value for p in proto.metadata_props}
         if "style" not in props:
             continue  # not an fst model
-        if len(proto.graph.input) != 1 or not props.get("image_size", "0").isdigit():
+        inputs = [i.name for i in proto.graph.input]
+        if inputs not in (["image"], ["image", "style"]) or not props.get("image_size", "0").isdigit():
             raise FstError(
-                f"{path} is not an fst model: expected one input and a whole number as its image_size metadata, "
-                f"found {len(proto.graph.input)} inputs and {props.get('image_size')!r}"
+                f"{path} is not an fst model: expected the input image (and style, for several styles) and a whole "
+                f"number as its image_size metadata, found inputs {', '.join(inputs)} and {props.get('image_size')!r}"
             )
+        several = {"styles": json.loads(props["styles"])} if "styles" in props else {}  # the style input's order
         models.append(
             {
+                **several,
                 "file": path.name,
                 "style": props["style"],
                 "precision": props.get("precision", "fp32"),

@@ -51,10 +51,16 @@ def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (distance / target.pow(2).flatten(1).sum(1).clamp_min(1e-12)).mean()
 
 
+def style_distance(output_gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
+    """Per image, the squared Gram distance relative to the style Gram's energy; `target_gram` is one style's
+    (1, C, C) for the whole batch, or (N, C, C), each image its own style's."""
+    distance = (output_gram - target_gram).pow(2).flatten(1).sum(1)
+    return distance / target_gram.pow(2).flatten(1).sum(1).clamp_min(1e-12)
+
+
 def style_loss(output_gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
-    """Mean over the batch of the squared Gram distance relative to the style Gram's energy."""
-    n = output_gram.shape[0]
-    return (output_gram - target_gram).pow(2).sum() / (n * target_gram.pow(2).sum().clamp_min(1e-12))
+    """Mean over the batch of style_distance."""
+    return style_distance(output_gram, target_gram).mean()
 
 
 def total_variation(image: torch.Tensor) -> torch.Tensor:
@@ -93,14 +99,17 @@ def temporal_loss(moved_output: torch.Tensor, output_moved: torch.Tensor, motion
 
 
 class PerceptualLoss(nn.Module):
-    """The whole training objective for one style: weighted content + style + total variation.
+    """The whole training objective for one style, or several: weighted content + style + total variation.
 
     The style image's Gram matrices are computed once here. Photos go through VGG only up to the content layer;
     stylized images go through once, up to the deepest layer any term needs. The same module scores Gatys-style
     optimization, so fast networks and optimization are measured against one yardstick.
     """
 
-    def __init__(self, vgg: VGG16Features, config: LossConfig, style_image: torch.Tensor) -> None:
+    def __init__(
+        self, vgg: VGG16Features, config: LossConfig, style_image: torch.Tensor | list[torch.Tensor],
+        style_weights: list[float] | None = None,
+    ) -> None:  # fmt: skip
         super().__init__()
         self.vgg = vgg
         self.content_layer = config.content_layer
@@ -109,35 +118,53 @@ class PerceptualLoss(nn.Module):
         self.style_weight = config.style_weight
         self.tv_weight = config.tv_weight
         self.output_layers = tuple(sorted({self.content_layer, *self.style_weights}, key=lambda name: RELU_INDEX[name]))
-        with torch.no_grad():
-            features = vgg(style_image, tuple(self.style_weights))
-        for layer, f in features.items():
-            self.register_buffer(f"gram_{layer}", gram_matrix(f), persistent=False)
+        images = [style_image] if isinstance(style_image, torch.Tensor) else style_image
+        # several style images: a style weight for each (config.style_weight_by_style), applied image by image
+        weights = torch.tensor(style_weights or [config.style_weight] * len(images), dtype=torch.float32)
+        self.register_buffer("style_weight_of", weights, persistent=False)
+        with torch.no_grad():  # one row a style image: (styles, C, C) per layer
+            features = [vgg(image, tuple(self.style_weights)) for image in images]
+        for layer in self.style_weights:
+            grams = torch.cat([gram_matrix(f[layer]) for f in features])
+            self.register_buffer(f"gram_{layer}", grams, persistent=False)
 
-    def forward(self, output: torch.Tensor, photo: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Loss terms (unweighted) and their weighted sum under 'total', all float32.
+    def forward(
+        self, output: torch.Tensor, photo: torch.Tensor, styles: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
+        """Loss terms (unweighted) and their weighted sum under 'total', all float32; `styles`, given several style
+        images, the index of each output's style.
 
         VGG runs in whatever autocast precision the caller chose; Gram matrices and every reduction run in float32,
         where bf16's 8-bit mantissa would lose the small differences the loss is made of.
         """
-        return self.against(output, self.content_target(photo))
+        return self.against(output, self.content_target(photo), styles)
 
     @torch.no_grad()
     def content_target(self, photo: torch.Tensor) -> torch.Tensor:
         """The photo's activations at the content layer (VGG runs only that far)."""
         return self.vgg(photo, (self.content_layer,))[self.content_layer]
 
-    def against(self, output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    def against(
+        self, output: torch.Tensor, target: torch.Tensor, styles: torch.Tensor | None = None
+    ) -> dict[str, torch.Tensor]:
         """forward() with the content target already computed: optimizing one image reuses it every iteration."""
         features = self.vgg(output, self.output_layers)
         with torch.autocast(output.device.type, enabled=False):
             content = content_loss(features[self.content_layer].float(), target.float())
-            style = sum(
-                w * style_loss(gram_matrix(features[layer].float()), getattr(self, f"gram_{layer}"))
+            grams = {layer: getattr(self, f"gram_{layer}") for layer in self.style_weights}
+            if styles is not None:
+                grams = {layer: gram[styles] for layer, gram in grams.items()}
+            per_image = sum(
+                w * style_distance(gram_matrix(features[layer].float()), grams[layer])
                 for layer, w in self.style_weights.items()
             )
+            style = per_image.mean()
+            if styles is None:
+                weighted = self.style_weight * style
+            else:  # each image at its style's weight
+                weighted = (self.style_weight_of[styles] * per_image).mean()
             tv = total_variation(output.float())
-            total = self.content_weight * content + self.style_weight * style + self.tv_weight * tv
+            total = self.content_weight * content + weighted + self.tv_weight * tv
         return {"total": total, "content": content, "style": style, "tv": tv}
 
 
@@ -155,8 +182,13 @@ def load_style_image(path: str, size: int) -> torch.Tensor:
     return to_tensor(resize_long_side(image, size)).unsqueeze(0)
 
 
-def perceptual_loss(config: LossConfig, style: torch.Tensor, device: torch.device) -> PerceptualLoss:
-    """The loss for one style image on `device`, with VGG16 built only up to the deepest layer the config uses."""
+def perceptual_loss(
+    config: LossConfig, style: torch.Tensor | list[torch.Tensor], device: torch.device,
+    style_weights: list[float] | None = None,
+) -> PerceptualLoss:  # fmt: skip
+    """The loss for one style image (or several, each with its style weight) on `device`, with VGG16 built only up
+    to the deepest layer the config uses."""
     deepest = max([config.content_layer, *config.style_layers], key=RELU_INDEX.__getitem__)
     vgg = load_vgg16(config.vgg_weights, deepest).to(device)
-    return PerceptualLoss(vgg, config, style.to(device))
+    images = [style] if isinstance(style, torch.Tensor) else style
+    return PerceptualLoss(vgg, config, [image.to(device) for image in images], style_weights).to(device)

@@ -35,18 +35,27 @@ def load_onnx(path: str | Path):
 def layer_weights(proto) -> list[tuple[str, list[np.ndarray]]]:
     """(op type, its weights) of each Conv and InstanceNormalization node, in graph order: a Conv's kernel and
     bias if any, an instance norm's scale and bias. This is the order of the network's layers, and of its
-    state_dict. Read by node, not by initializer name: the exporter may merge equal initializers or rename them."""
+    state_dict. Read by node, not by initializer name: the exporter may merge equal initializers or rename them.
+
+    A network of several styles (an input `style`) keeps its norms' scales and shifts in one table, multiplied by
+    the style weights (a MatMul): that table comes first, as in its state_dict, and the norms' own constant ones
+    and zeros are not weights."""
     from onnx import numpy_helper
 
     values = {t.name: numpy_helper.to_array(t) for t in proto.graph.initializer}
     for node in proto.graph.node:
         if node.op_type == "Constant":
             values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    return [
-        (node.op_type, [values[name] for name in node.input[1:] if name in values])
-        for node in proto.graph.node
-        if node.op_type in ("Conv", "InstanceNormalization")
-    ]
+    if "style" not in [i.name for i in proto.graph.input]:
+        ops = ("Conv", "InstanceNormalization")
+    else:
+        ops = ("Conv",)
+        tables = [n for n in proto.graph.node if n.op_type == "MatMul" and n.input[1] in values]
+        if len(tables) != 1:
+            raise FstError(f"a model with a style input holds {len(tables)} style tables, expected 1")
+    layers = [(n.op_type, [values[name] for name in n.input[1:] if name in values]) for n in proto.graph.node
+              if n.op_type in ops]  # fmt: skip
+    return layers if ops != ("Conv",) else [("MatMul", [values[tables[0].input[1]]]), *layers]
 
 
 def digest(tensors: Iterable[np.ndarray]) -> str:

@@ -27,6 +27,7 @@ from fst.backends import (
     onnx_cuda,
     torch_cuda,
 )  # fmt: skip
+from fst.blend import style_names, style_weights
 from fst.cpu import fast_int8
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
@@ -128,6 +129,8 @@ class Stylizer:
         NAME.onnx when it stays within 35 dB PSNR of it (fst.backends.int8_sibling); `self.choice` says which.
     compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
         repaid over the frames of a long video or the webcam.
+    style: for a model of several styles (`self.styles` names them), which one or which blend: a name,
+        "starry_night=0.7,wave=0.3" or {"starry_night": 0.7, "wave": 0.3} (fst.blend); the first style if None.
     """
 
     def __init__(
@@ -143,6 +146,7 @@ class Stylizer:
         int8: bool = True,
         fast: bool = False,
         compile: bool = False,
+        style: str | dict[str, float] | None = None,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
@@ -186,6 +190,10 @@ class Stylizer:
                 raise FstError("device cuda: PyTorch sees no CUDA device here")
             self.backend = TorchBackend(path, "cuda" if cuda else "cpu")
         self.path = path
+        self.styles = style_names(path)
+        weights = style_weights(self.styles, style, path)
+        if weights is not None:
+            self.backend.use_style(weights)
         self.tile, self.overlap = tile, overlap
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
         self.style_scale = style_scale

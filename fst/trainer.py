@@ -1,4 +1,4 @@
-"""Training for one style: Adam over photo batches, logged to TensorBoard, checkpointed, resumable.
+"""Training for one style (or several, fst.styleset): Adam over photo batches, logged to TensorBoard, checkpointed, resumable.
 
 A run lives in `<runs_dir>/<name>/`: config.yaml (the resolved config), TensorBoard events, samples/*.png (fixed
 photos stylized as training goes), checkpoints/ and last.pt. Exporting the result and printing progress are the
@@ -26,31 +26,17 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from fst.checkpoint import (
-    checkpoint_to_resume,
-    clear_run,
-    list_checkpoints,
-    load_checkpoint,
-    network_for,
-    network_weights,
-    save_checkpoint,
-)
+from fst.checkpoint import checkpoint_to_resume, clear_run, list_checkpoints, load_checkpoint, network_for
+from fst.checkpoint import network_weights, save_checkpoint
 from fst.config import Config, init_path, save_config
-from fst.data import (
-    BadFileLog,
-    PositionSampler,
-    find_images,
-    photo_loader,
-    preview_photos,
-    split_holdout,
-    to_image,
-)
+from fst.data import BadFileLog, PositionSampler, find_images, photo_loader, preview_photos, split_holdout, to_image
 from fst.errors import ConfigError, FstError
 from fst.files import check_writable, lock, unlock
 from fst.grid import image_grid
 from fst.hardware import choose_compile, choose_precision, resolve_device
 from fst.losses import load_style_image, move, perceptual_loss, random_motion, temporal_loss
 from fst.schedule import learning_rate
+from fst.styleset import style_set, widened
 from fst.transformer import TransformerNet
 from fst.version import __version__
 
@@ -124,21 +110,23 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
         self.previews = preview_photos(self.paths, config.data.image_size).to(self.device)
-        self.loss_fn = perceptual_loss(config.loss, load_style_image(config.style_image, config.loss.style_size),
-                                       self.device)  # fmt: skip
+        self.init_from = init_path(config)
+        init = network_for(network_weights(self.init_from), self.init_from) if self.init_from else None
+        self.styles = style_set(config, init, self.init_from)
+        style_images = [load_style_image(image, config.loss.style_size) for image in self.styles.loss_images]
+        self.loss_fn = perceptual_loss(config.loss, style_images, self.device, self.styles.loss_weights(config.loss))
         self.temporal_weight = config.loss.temporal_weight
         self.loss_terms = LOSS_TERMS + ("temporal",) * (self.temporal_weight > 0)
 
         torch.manual_seed(cfg.seed)
-        self.model = TransformerNet(**dataclasses.asdict(config.model)).to(self.device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=cfg.lr)
+        self.model = TransformerNet(**dataclasses.asdict(config.model), styles=self.styles.count).to(self.device)
+        if init is not None:
+            self._initialize(widened(init, self.styles))
+        self.optimizer = torch.optim.Adam(self.styles.trained(self.model), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.step = 0
         self.samples_seen = 0  # the data sampler's position, over all processes
-        self.init_from = init_path(config)
-        if self.init_from is not None:
-            self._initialize(self.init_from)
         if restart and self.is_main:  # after every other check, so that a bad config deletes nothing
             clear_run(self.run_dir, "training")
         self.skipped_checkpoints: list[str] = []  # damaged ones that --resume auto passed over, for the CLI to say
@@ -172,9 +160,12 @@ class Trainer:
             draw = torch.Generator().manual_seed((self.config.train.seed * 1_000_003 + self.step) * 1009 + self.rank)
             motion = random_motion(photos.shape[0], photos.shape[-1], draw).to(self.device)
             noise = (torch.randn(photos.shape, generator=draw) * (2 / 255)).to(self.device)
-        losses = self.losses_of(photos, motion, noise)
+        styles, weights = self.styles.assign(self.samples_seen + self.rank * photos.shape[0], photos.shape[0],
+                                             self.device)  # fmt: skip
+        losses = self.losses_of(photos, motion, noise, styles, weights)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
+        self.styles.keep_old_styles(self.model)
         shared = torch.stack([losses[k].detach().float() for k in self.loss_terms] + [self._stop_flag()])
         if self.world_size > 1:
             dist.all_reduce(shared)
@@ -186,20 +177,23 @@ class Trainer:
         return shared
 
     def forward(
-        self, photos: torch.Tensor, motion: torch.Tensor | None = None, noise: torch.Tensor | None = None
-    ) -> dict[str, torch.Tensor]:
+        self, photos: torch.Tensor, motion: torch.Tensor | None = None, noise: torch.Tensor | None = None,
+        styles: torch.Tensor | None = None, weights: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
         """The network and the loss on a batch, in the chosen precision and memory layout; with a camera motion
         and noise, also the temporal term on the moved photos (one network call for both halves: instance norm
-        keeps images apart, and DistributedDataParallel expects one forward per backward)."""
+        keeps images apart, and DistributedDataParallel expects one forward per backward). For several styles,
+        `styles` and `weights` say each photo's (StyleSet.assign)."""
         if self.channels_last:
             photos = photos.contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype else None
         with autocast or contextlib.nullcontext():
             if motion is None:
-                return self.loss_fn(self.network(photos), photos)
-            outputs = self.network(torch.cat([photos, move(photos, motion) + noise]))
+                return self.loss_fn(self.network(photos, weights), photos, styles)
+            both = None if weights is None else torch.cat([weights, weights])
+            outputs = self.network(torch.cat([photos, move(photos, motion) + noise]), both)
             output, moved_output = outputs.chunk(2)
-            losses = self.loss_fn(output, photos)
+            losses = self.loss_fn(output, photos, styles)
         temporal = temporal_loss(moved_output.float(), move(output.float(), motion), motion)
         return {**losses, "temporal": temporal, "total": losses["total"] + self.temporal_weight * temporal}
 
@@ -308,12 +302,11 @@ class Trainer:
         sampler = PositionSampler(len(self.paths), seed, self.samples_seen, self.rank, self.world_size)
         return photo_loader(self.paths, self.config.data, sampler, pin_memory=self.device.type == "cuda")
 
-    def _initialize(self, path: Path) -> None:
-        """Fine-tuning: start from another network's weights, not its optimizer state or step."""
-        source = network_for(network_weights(path), path)
+    def _initialize(self, source: TransformerNet) -> None:
+        """Fine-tuning: start from another network's weights (fst.styleset.widened), not its optimizer state."""
         if source.shape() != self.model.shape():
             raise ConfigError(
-                f"train.init: {path} is {source.shape()}; the config asks for {self.model.shape()} "
+                f"train.init: {self.init_from} is {source.shape()}; the config asks for {self.model.shape()} "
                 "(model.architecture, model.width, model.res_blocks)"
             )
         self.model.load_state_dict(source.state_dict())
@@ -347,6 +340,8 @@ class Trainer:
             "samples_seen": self.samples_seen,
             "config": self.config.to_dict(),
             "model": self.model.state_dict(),
+            "styles": self.styles.names,
+            "style_images": self.styles.images,
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()},
@@ -386,12 +381,15 @@ class Trainer:
         )
 
     def _write_samples(self, writer: Any) -> None:
-        """The preview photos on the top row, the network's versions below: in TensorBoard and samples/."""
+        """The preview photos on the top row, the network's versions below (a row for each style): in TensorBoard
+        and samples/."""
         self.model.eval()
+        rows = [[to_image(p) for p in self.previews.cpu()]]
         with torch.no_grad():
-            stylized = self.model(self.previews).float().cpu()
+            for style in (torch.eye(self.styles.count, device=self.device) if self.styles.names else [None]):
+                rows.append([to_image(s) for s in self.model(self.previews, style).float().cpu()])
         self.model.train()
-        grid = image_grid([[to_image(p) for p in self.previews.cpu()], [to_image(s) for s in stylized]])
+        grid = image_grid(rows)
         writer.add_image("samples", np.asarray(grid), self.step, dataformats="HWC")
         folder = self.run_dir / "samples"
         folder.mkdir(exist_ok=True)

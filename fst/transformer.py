@@ -10,9 +10,16 @@ layers and of dense 3x3 convolutions on 128 channels dominates. It folds each 2x
 every 3x3 convolution past the first depthwise-separable (a per-channel 3x3, then a 1x1 across channels). The
 resolutions it works at are those of the Johnson network (the residual blocks at a quarter of the side), so the
 strokes it learns from a Johnson teacher keep their size. docs/realtime.md has what each choice costs and buys.
+
+Either architecture can hold several styles (`styles` > 1): the convolutions are shared, and each style owns only
+the scale and shift of every instance norm (conditional instance normalization, Dumoulin et al. 2017), one row of
+`norm_table`. The network then takes a weight per style: one-hot for one style, any mix for a blend (the scales
+and shifts are mixed, not the pictures), so a runtime blends styles per frame at no extra cost.
 """
 
 from __future__ import annotations
+
+import itertools
 
 import torch
 import torch.nn.functional as F
@@ -21,12 +28,26 @@ from torch import nn
 ARCHITECTURES = ("johnson", "realtime")
 
 
+class StyleNorm(nn.Module):
+    """Instance norm with the scale and shift of the style(s) asked for: columns `offset` to `offset + channels`
+    of the scales and of the shifts that TransformerNet mixed from its norm_table for this image."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels)  # no weights of its own: TorchBackend's tiling hooks find it
+        self.channels, self.offset = channels, 0  # the offset is set by TransformerNet, which knows the order
+
+    def forward(self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        scales, shifts = (a[:, self.offset : self.offset + self.channels, None, None] for a in affine)
+        return self.norm(x) * scales + shifts
+
+
 class ConvLayer(nn.Sequential):
     """Reflection pad, convolution (dense, or depthwise then 1x1 if `separable`), then instance norm and ReLU."""
 
     def __init__(
         self, cin: int, cout: int, kernel: int, stride: int = 1, norm: bool = True, relu: bool = True,
-        separable: bool = False,
+        separable: bool = False, styles: int = 1,
     ) -> None:  # fmt: skip
         # Instance norm subtracts the mean, so a bias before it does nothing but drift on rounding noise.
         if separable:
@@ -36,33 +57,38 @@ class ConvLayer(nn.Sequential):
             convs = [nn.Conv2d(cin, cout, kernel, stride, bias=not norm)]
         layers: list[nn.Module] = [nn.ReflectionPad2d(kernel // 2), *convs]
         if norm:
-            layers.append(nn.InstanceNorm2d(cout, affine=True))
+            layers.append(nn.InstanceNorm2d(cout, affine=True) if styles == 1 else StyleNorm(cout))
         if relu:
             layers.append(nn.ReLU())
         super().__init__(*layers)
 
+    def forward(self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        for layer in self:
+            x = layer(x, affine) if isinstance(layer, StyleNorm) else layer(x)
+        return x
+
 
 class ResidualBlock(nn.Module):
-    def __init__(self, channels: int, separable: bool = False) -> None:
+    def __init__(self, channels: int, separable: bool = False, styles: int = 1) -> None:
         super().__init__()
         self.body = nn.Sequential(
-            ConvLayer(channels, channels, 3, separable=separable),
-            ConvLayer(channels, channels, 3, relu=False, separable=separable),
+            ConvLayer(channels, channels, 3, separable=separable, styles=styles),
+            ConvLayer(channels, channels, 3, relu=False, separable=separable, styles=styles),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.body(x)
+    def forward(self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        return x + self.body[1](self.body[0](x, affine), affine)
 
 
 class UpsampleConv(nn.Module):
     """Nearest-neighbour 2x upsampling, then a convolution."""
 
-    def __init__(self, cin: int, cout: int, separable: bool = False) -> None:
+    def __init__(self, cin: int, cout: int, separable: bool = False, styles: int = 1) -> None:
         super().__init__()
-        self.conv = ConvLayer(cin, cout, 3, separable=separable)
+        self.conv = ConvLayer(cin, cout, 3, separable=separable, styles=styles)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
+    def forward(self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"), affine)
 
 
 SIDE_MULTIPLE = 4  # both architectures halve the sides twice on the way down
@@ -85,42 +111,89 @@ class TransformerNet(nn.Module):
     graph is `stylize_padded` alone, so that it needs no runtime shape arithmetic (see fst.export).
     """
 
-    def __init__(self, width: int = 32, res_blocks: int = 5, architecture: str = "johnson") -> None:
+    def __init__(self, width: int = 32, res_blocks: int = 5, architecture: str = "johnson", styles: int = 1) -> None:
         super().__init__()
         if architecture not in ARCHITECTURES:
             raise ValueError(f"architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}")
-        self.width, self.res_blocks, self.architecture = width, res_blocks, architecture
+        if styles < 1:
+            raise ValueError(f"styles {styles}: expected 1 or more")
+        self.width, self.res_blocks, self.architecture, self.styles = width, res_blocks, architecture, styles
+        s = {"styles": styles}
         if architecture == "johnson":
             layers = [
-                ConvLayer(3, width, 9),
-                ConvLayer(width, 2 * width, 3, stride=2),
-                ConvLayer(2 * width, 4 * width, 3, stride=2),
-                *[ResidualBlock(4 * width) for _ in range(res_blocks)],
-                UpsampleConv(4 * width, 2 * width),
-                UpsampleConv(2 * width, width),
+                ConvLayer(3, width, 9, **s),
+                ConvLayer(width, 2 * width, 3, stride=2, **s),
+                ConvLayer(2 * width, 4 * width, 3, stride=2, **s),
+                *[ResidualBlock(4 * width, **s) for _ in range(res_blocks)],
+                UpsampleConv(4 * width, 2 * width, **s),
+                UpsampleConv(2 * width, width, **s),
                 ConvLayer(width, 3, 9, norm=False, relu=False),
             ]
         else:  # realtime: the same resolutions from half size up, 2x2 pixels folded into 12 channels
             layers = [
                 nn.PixelUnshuffle(2),
-                ConvLayer(12, width, 3),
-                ConvLayer(width, 2 * width, 3, stride=2, separable=True),
-                *[ResidualBlock(2 * width, separable=True) for _ in range(res_blocks)],
-                UpsampleConv(2 * width, width, separable=True),
+                ConvLayer(12, width, 3, **s),
+                ConvLayer(width, 2 * width, 3, stride=2, separable=True, **s),
+                *[ResidualBlock(2 * width, separable=True, **s) for _ in range(res_blocks)],
+                UpsampleConv(2 * width, width, separable=True, **s),
                 ConvLayer(width, 12, 3, norm=False, relu=False),
                 nn.PixelShuffle(2),
             ]
         self.net = nn.Sequential(*layers)
+        if styles > 1:
+            norms = [m for m in self.modules() if isinstance(m, StyleNorm)]
+            for norm, offset in zip(norms, itertools.accumulate([0] + [n.channels for n in norms])):
+                norm.offset = offset
+            columns = sum(n.channels for n in norms)
+            # Each row one style: the scales of every norm in layer order, then their shifts; a fresh style is
+            # the identity, as a fresh nn.InstanceNorm2d(affine=True) is.
+            self.norm_table = nn.Parameter(torch.cat([torch.ones(styles, columns), torch.zeros(styles, columns)], 1))
 
     def shape(self) -> str:
         """What the weights fit, in words: two networks of the same shape can take each other's weights."""
-        return f"a {self.architecture} network of width {self.width} with {self.res_blocks} residual blocks"
+        held = f" holding {self.styles} styles" if self.styles > 1 else ""
+        return f"a {self.architecture} network of width {self.width} with {self.res_blocks} residual blocks{held}"
 
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
+    def norm_rows(self) -> torch.Tensor:
+        """Each style's instance-norm scales and shifts, one row a style in norm_table's layout; a network of one
+        style gives its one row, so it can seed a network of several."""
+        if self.styles > 1:
+            return self.norm_table.detach().clone()
+        norms = [m for m in self.modules() if isinstance(m, nn.InstanceNorm2d)]
+        return torch.cat([n.weight for n in norms] + [n.bias for n in norms]).detach()[None].clone()
+
+    def with_styles(self, rows: torch.Tensor) -> TransformerNet:
+        """A network with these convolutions and one style per row of `rows` (norm_rows' layout): how a network of
+        one style seeds one of several, and how a new style is added to a trained one."""
+        network = TransformerNet(self.width, self.res_blocks, self.architecture, rows.shape[0])
+        convs = [[m for m in net.modules() if isinstance(m, nn.Conv2d)] for net in (self, network)]
+        for source, target in zip(*convs):
+            target.load_state_dict(source.state_dict())
+        if network.styles > 1:
+            network.norm_table.data.copy_(rows)
+            return network
+        norms = [m for m in network.modules() if isinstance(m, nn.InstanceNorm2d)]
+        scales, shifts = rows[0].chunk(2)
+        for norm, scale, shift in zip(norms, scales.split([n.num_features for n in norms]),
+                                      shifts.split([n.num_features for n in norms])):  # fmt: skip
+            norm.weight.data.copy_(scale)
+            norm.bias.data.copy_(shift)
+        return network
+
+    def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         height, width = image.shape[-2:]
-        return self.stylize_padded(pad_to_multiple(image))[..., :height, :width]
+        return self.stylize_padded(pad_to_multiple(image), style)[..., :height, :width]
 
-    def stylize_padded(self, image: torch.Tensor) -> torch.Tensor:
-        """The network on an image whose sides are already multiples of SIDE_MULTIPLE."""
+    def stylize_padded(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """The network on an image whose sides are already multiples of SIDE_MULTIPLE. `style`, for a network of
+        several styles: a weight per style, (styles,) for every image of the batch or (N, styles) for each its
+        own; the first style alone when None."""
+        x, affine = image, None
+        if self.styles > 1:
+            weights = torch.eye(self.styles, 1).T if style is None else style
+            mixed = weights.reshape(-1, self.styles).to(self.norm_table.dtype) @ self.norm_table
+            affine = mixed.chunk(2, dim=1)
+        for layer in self.net:
+            x = layer(x, affine) if isinstance(layer, (ConvLayer, ResidualBlock, UpsampleConv)) else layer(x)
         # A sigmoid keeps the output a valid image without the dead gradients of clamping.
-        return torch.sigmoid(self.net(image))
+        return torch.sigmoid(x)

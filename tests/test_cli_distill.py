@@ -76,3 +76,26 @@ def test_a_teacher_by_a_shipped_styles_name(tmp_path, capsys):
     assert (meta["style"], meta["teacher"], meta["architecture"]) == ("wave", "wave.onnx", "realtime")
     with pytest.raises(FstError, match="model not found: nosuchstyle"):
         main(["--teacher", "nosuchstyle", *args])
+
+
+def test_several_teachers_export_one_network_of_their_styles(models, tmp_path, capsys):
+    import torch
+
+    from fst.export import export_onnx, metadata_for
+    from fst.transformer import TransformerNet
+
+    teachers = []
+    for seed, name in enumerate(["dots", "lines"]):
+        torch.manual_seed(seed)
+        teachers += ["--teacher", str(tmp_path / f"{name}.onnx")]
+        meta = metadata_for({"name": name, "style_image": f"{name}.png", "data": {"image_size": 32}}, 1)
+        export_onnx(TransformerNet(4, 1).eval(), tmp_path / f"{name}.onnx", meta)
+    common = ["--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "run"), *TINY, "--steps", "2", "--no-progress"]
+    out = tmp_path / "both.onnx"
+    assert main([*teachers, *common, "--export", str(out)]) == 0
+    meta = {p.key: p.value for p in onnx.load(out).metadata_props}
+    assert meta["styles"] == '["dots", "lines"]' and meta["style_images"] == '["dots.png", "lines.png"]'
+    assert meta["style"] == "both" and meta["teacher"] == "dots.onnx, lines.onnx" and "made_from" not in meta
+    checkpoint, _ = models
+    with pytest.raises(FstError, match="two teachers have the same style name \\(tiny, tiny\\)"):
+        main(["--teacher", str(checkpoint), "--teacher", str(checkpoint), *common[:4], *TINY, "--steps", "2"])

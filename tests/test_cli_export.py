@@ -1,8 +1,9 @@
 import onnx
 import pytest
 import torch
-from conftest import DEMO_PHOTOS, REPO, copy_of, tiny_config
+from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT, copy_of, tiny_config
 
+from fst.blend import model_styles
 from fst.checkpoint import save_checkpoint
 from fst.cli.export import main
 from fst.errors import FstError
@@ -131,3 +132,16 @@ def test_a_shipped_style_by_name_is_a_source(tmp_path):
 
     assert main(["wave", "-o", str(tmp_path / "wave-copy.onnx")]) == 0
     assert onnx_weights_digest(tmp_path / "wave-copy.onnx") == onnx_weights_digest(REPO / "exports" / "wave.onnx")
+
+
+def test_a_checkpoint_of_several_styles_exports_with_their_names(tmp_path):
+    config = tiny_config(tmp_path, style_image="", styles={"a": str(STARRY_NIGHT), "b": str(STARRY_NIGHT)})
+    network = TransformerNet(8, 1, styles=2)
+    for state in ({}, {"styles": ["x", "y"], "style_images": ["x.jpg", "y.jpg"]}):  # a run's; one that added y
+        checkpoint = save_checkpoint({"step": 3, "config": config.to_dict(), "model": network.state_dict(), **state},
+                                     tmp_path / "run", 1)  # fmt: skip
+        out = tmp_path / "two.onnx"
+        out.unlink(missing_ok=True)
+        assert main([str(checkpoint), "-o", str(out)]) == 0
+        expected = (["x", "y"], ["x.jpg", "y.jpg"]) if state else (["a", "b"], ["starry_night.jpg"] * 2)
+        assert model_styles(out) == expected

@@ -369,6 +369,8 @@ def test_a_video_that_decodes_fewer_frames_than_it_declares_is_an_error(models, 
         (["--model", "nosuchstyle", "--input", "x.jpg", "--output", "o.jpg"], 1, "model not found: nosuchstyle"),
         (["--model", "wave", "--input", "missing.jpg", "--output", "o.jpg"], 1, "input not found: missing.jpg"),
         (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--strength", "x"], 2, "invalid float value"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--style", "wave"], 1,
+         "holds one style: a blend needs a model of several"),
     ],
 )  # fmt: skip
 def test_exit_codes_as_documented_usage_2_other_failures_1(argv, code, message, tmp_path, monkeypatch, capsys):

@@ -1,11 +1,13 @@
+import re
 import subprocess
 import sys
 
 import pytest
 import yaml
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
+from PIL import Image
 
-from fst.config import init_path, load_config
+from fst.config import config_from_dict, init_path, load_config
 from fst.errors import ConfigError
 
 
@@ -53,7 +55,7 @@ def test_overrides_are_typed(tmp_path):
          "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
          "sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, compile"),
         (BASE + "colour: red\n", [],
-         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, data, model, loss, train, output"),
+         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, styles, data, model, loss, train, output"),
         (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
         (BASE + "train: {steps: 0}\n", [], "c.yaml: train.steps = 0: expected an integer >= 1"),
         (BASE + "train: {steps: 2.5}\n", [], "c.yaml: train.steps = 2.5: expected an integer >= 1"),
@@ -80,7 +82,7 @@ def test_overrides_are_typed(tmp_path):
          "seed, device, log_every, sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, "
          "compile"),
         (BASE, ["trainsteps"], "--set trainsteps: expected key.sub=value, e.g. --set train.steps=1000"),
-        ("name: t\ndata: {root: x}\n", [], "c.yaml: missing required key 'style_image'"),
+        ("name: t\ndata: {root: x}\n", [], "c.yaml: missing required key 'style_image' (or styles, for several)"),
         (BASE, ["style_image=nope/starry.jpg"], "c.yaml: style_image: file not found: nope/starry.jpg"),
         (BASE, ["data.root=nope/photos"], "c.yaml: data.root: folder not found: nope/photos"),
         ("- a\n- b\n", [], "c.yaml: expected a mapping of config keys at the top level, got list"),
@@ -122,7 +124,7 @@ def test_init_names_a_file_or_a_shipped_style(tmp_path):
         load_config(base, ["train.init=rain"])
     assert str(info.value) == (
         f"{base}: train.init = 'rain': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic) "
-        "or shipped (starry_night, the_scream, udnie, wave)"
+        "or shipped (four_styles, starry_night, the_scream, udnie, wave)"
     )
 
 
@@ -185,3 +187,30 @@ def test_a_name_that_is_not_one_plain_folder_name_is_refused(tmp_path, name):
 def test_plain_names_are_accepted(tmp_path):
     for name in ("starry_night", "wave-2", "v1.5", "A" * 100):
         assert load_config(write(tmp_path, BASE), [f"name={name}"]).name == name
+
+
+@pytest.mark.parametrize(
+    "styles, message",
+    [
+        ({"a": "s.jpg"}, "styles = {'a': 's.jpg'}: expected a mapping of two or more style names to style images"),
+        ("s.jpg", "styles = 's.jpg': expected a mapping of two or more"),
+        ({"a b": "s.jpg", "c": "s.jpg"}, "styles.a b: expected a plain style name"),
+        ({"a": "", "c": "s.jpg"}, "styles.a = '': expected the path of a style image"),
+        ({"a": "s.jpg", "c": "missing.jpg"}, "styles.c: file not found: missing.jpg"),
+    ],
+)
+def test_several_styles_are_named_images_in_place_of_style_image(styles, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "s.jpg").write_bytes(b"")
+    (tmp_path / "photos").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "photos" / "p.png")
+    raw = {"name": "t", "styles": styles, "data": {"root": "photos"}}
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict(raw)
+    ok = config_from_dict({**raw, "styles": {"a": "s.jpg", "b": "s.jpg"}})
+    assert ok.styles == {"a": "s.jpg", "b": "s.jpg"} and ok.style_image == ""
+    message = "loss.style_weight_by_style.c: no style of that name under styles (a, b)"
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        config_from_dict({**raw, "styles": {"a": "s.jpg", "b": "s.jpg"}, "loss": {"style_weight_by_style": {"c": 2}}})
+    with pytest.raises(ConfigError, match="style_image and styles: give one style image, or several"):
+        config_from_dict({**raw, "styles": {"a": "s.jpg", "b": "s.jpg"}, "style_image": "s.jpg"})

@@ -10,6 +10,7 @@ from fst.checkpoint import load_model
 from fst.distill import DistillConfig, Distiller, teacher_config
 from fst.errors import FstError
 from fst.export import export_onnx, metadata_for
+from fst.transformer import TransformerNet
 
 
 def config(teacher, run_dir, **changes) -> DistillConfig:
@@ -23,10 +24,11 @@ def test_every_photo_once_per_epoch_in_a_seeded_order(models, tmp_path):
     distiller = Distiller(config(checkpoint, tmp_path / "run", batch_size=4))
     distiller.prepare()
     assert len(distiller.photos) == 5  # the 7 demo photos, the last 2 held out
-    positions = torch.cat([distiller.batch(step) for step in range(3)])  # 12 positions: epochs 0, 1 and 2
+    positions = torch.cat([distiller.batch(step)[0] for step in range(3)])  # 12 positions: epochs 0, 1 and 2
     assert sorted(positions[:5].tolist()) == sorted(positions[5:10].tolist()) == [0, 1, 2, 3, 4]
     assert not torch.equal(positions[:5], positions[5:10])  # each epoch its own shuffle
-    assert torch.equal(positions, torch.cat([distiller.batch(step) for step in range(3)]))
+    assert torch.equal(positions, torch.cat([distiller.batch(step)[0] for step in range(3)]))
+    assert distiller.batch(1)[1].tolist() == [0, 0, 0, 0]  # one teacher: every photo for its one style
 
 
 def test_targets_are_the_teachers_output_on_each_crop(models, tmp_path):
@@ -37,7 +39,7 @@ def test_targets_are_the_teachers_output_on_each_crop(models, tmp_path):
     with torch.no_grad():
         expected = distiller.teacher(photo)[0]
     assert distiller.photos.shape == (5, 3, 32, 32) and distiller.photos.dtype == torch.uint8
-    assert (distiller.targets[3].float() - expected).abs().max() < 1e-3  # fp16 storage: 3 decimal digits
+    assert (distiller.targets[0, 3].float() - expected).abs().max() < 1e-3  # fp16 storage: 3 decimal digits
 
 
 def test_the_student_comes_close_to_the_teacher(models, tmp_path):
@@ -145,3 +147,52 @@ def test_ctrl_c_saves_the_steps_since_the_last_checkpoint(models, tmp_path):
         distiller.run(interrupt_at_step_3)
     resumed = Distiller(config(checkpoint, tmp_path / "run", steps=8))
     assert resumed.resumed and resumed.step == 3
+
+
+@pytest.fixture(scope="module")
+def three_teachers(tmp_path_factory):
+    """Three networks of one style (width 4, one block), exported with their style names."""
+    folder = tmp_path_factory.mktemp("teachers")
+    paths = []
+    for seed, name in enumerate(["a", "b", "c"]):
+        torch.manual_seed(seed + 10)
+        path = folder / f"{name}.onnx"
+        meta = {"name": name, "style_image": f"{name}.jpg", "data": {"image_size": 32}}
+        export_onnx(TransformerNet(4, 1).eval(), path, metadata_for(meta, 1))
+        paths.append(str(path))
+    return paths
+
+
+def test_several_teachers_make_one_network_of_their_styles(three_teachers, tmp_path):
+    distiller = Distiller(DistillConfig(
+        three_teachers, str(DEMO_PHOTOS), str(tmp_path / "run"), width=4, res_blocks=1, steps=40, batch_size=3,
+        image_size=32, lr=1e-2, warmup_steps=0, holdout=2, save_every=20))  # fmt: skip
+    assert distiller.student.styles == 3 and distiller.student_config["styles"] == ["a", "b", "c"]
+    assert distiller.student_config["name"] == "a-b-c" and "made_from" not in distiller.student_config
+    distiller.prepare()
+    assert distiller.batch(1)[1].tolist() == [0, 1, 2]  # each photo of a step for the next style in turn
+    assert distiller.targets.shape == (3, 5, 3, 32, 32)
+    photo = distiller.photos[:1].float() / 255
+    with torch.no_grad():  # it starts as the first teacher, for every style
+        for style in torch.eye(3):
+            assert torch.allclose(distiller.student(photo, style), distiller.teachers[0](photo), atol=1e-5)
+    before = distiller.evaluate(long_side=48)
+    distiller.run()
+    after = distiller.evaluate(long_side=48)
+    assert after > before + 1, (before, after)  # each style moved towards its own teacher
+    settings = DistillConfig(
+        three_teachers, str(DEMO_PHOTOS), str(tmp_path / "stopped"), width=4, res_blocks=1, steps=40, batch_size=3,
+        image_size=32, lr=1e-2, warmup_steps=0, holdout=2, save_every=20)  # fmt: skip
+    stopped = Distiller(settings)  # the same run, stopped after 20 steps
+    stopped.prepare()
+    for _ in range(20):
+        stopped.train_step()
+    stopped.save()
+    resumed = Distiller(settings)
+    assert resumed.step == 20
+    resumed.run()
+    for name, value in distiller.student.state_dict().items():  # 20 + 20 steps: bit-identical to 40
+        assert torch.equal(value, resumed.student.state_dict()[name]), name
+    with pytest.raises(FstError, match="distilled from 3 teacher\\(s\\), not 2"):
+        Distiller(DistillConfig(three_teachers[:2], str(DEMO_PHOTOS), str(tmp_path / "run"), width=4, res_blocks=1,
+                                steps=40, batch_size=3, image_size=32, holdout=2))  # fmt: skip

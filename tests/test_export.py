@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import onnx
@@ -127,8 +128,9 @@ def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
     proto = onnx.load(path)
     proto.metadata_props.add(key="image_size", value="big")
     onnx.save(proto, tmp_path / "d.onnx")
-    with pytest.raises(FstError, match=f"{tmp_path / 'd.onnx'} is not an fst model: expected one input and a whole "
-                                       "number as its image_size metadata, found 1 inputs and 'big'"):  # fmt: skip
+    with pytest.raises(FstError, match=re.escape(f"{tmp_path / 'd.onnx'} is not an fst model: expected the input image "
+                       "(and style, for several styles) and a whole number as its image_size metadata, found inputs "
+                       "image and 'big'")):  # fmt: skip
         write_model_index(tmp_path)
 
 
@@ -138,10 +140,12 @@ def test_shipped_models_are_portable_and_indexed():
     cv2 = pytest.importorskip("cv2")
     index = json.loads((REPO / "exports" / "models.json").read_text())
     current = {m["file"]: m for m in model_index(REPO / "exports")["models"]}
-    assert [(m["style"], m["variant"], m["precision"]) for m in index["models"]] == [
+    kinds = [(m["style"], m["variant"], m["precision"]) for m in index["models"]]
+    assert kinds == [("four_styles", "full", "fp32")] + [
         (style, variant, precision) for style in SHIPPED
         for variant, precision in (("fast", "int8"), ("fast", "fp32"), ("full", "int8"), ("full", "fp32"))
     ]  # fmt: skip
+    assert index["models"][0]["styles"] == ["starry_night", "the_scream", "wave", "udnie"]
     assert all(current[m["file"]] == m for m in index["models"])
     for entry in index["models"]:  # int8 copies included: onnxruntime 1.16 refuses an unused ai.onnx.ml opset 5
         proto = onnx.load(REPO / "exports" / entry["file"])
@@ -152,6 +156,11 @@ def test_shipped_models_are_portable_and_indexed():
         net = cv2.dnn.readNetFromONNX(str(path))
         net.setInput(images.numpy())
         assert np.abs(net.forward() - run_onnx(onnx_session(path), images)[0]).max() <= 1e-3, style
+    path, blend = REPO / "exports" / "four_styles.onnx", np.array([0.4, 0.1, 0.3, 0.2], np.float32)
+    net = cv2.dnn.readNetFromONNX(str(path))  # the style weights as a second input
+    net.setInput(images.numpy(), "image")
+    net.setInput(blend, "style")
+    assert np.abs(net.forward() - run_onnx(onnx_session(path), images, {"style": blend})[0]).max() <= 1e-3
 
 
 def test_metadata_and_opset(exported):
@@ -170,9 +179,9 @@ class DriftingNet(TransformerNet):
 
     calls = 0
 
-    def forward(self, image):
+    def forward(self, image, style=None):
         DriftingNet.calls += 1
-        return super().forward(image) * 0.5 + 0.01 * DriftingNet.calls
+        return super().forward(image, style) * 0.5 + 0.01 * DriftingNet.calls
 
 
 def test_a_mismatching_export_is_refused_and_writes_nothing(tmp_path):

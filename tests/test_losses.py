@@ -11,6 +11,7 @@ from fst.losses import (
     gram_matrix,
     load_style_image,
     move,
+    perceptual_loss,
     random_motion,
     style_loss,
     temporal_loss,
@@ -125,3 +126,21 @@ def test_a_style_image_that_cannot_be_used_is_one_config_error(tmp_path):
     Image.new("1", (20000, 20000)).save(bomb)  # 400 megapixels in a few kilobytes
     with pytest.raises(ConfigError, match=f"style_image: cannot read {bomb} \\(Image size \\(400000000 pixels\\)"):
         load_style_image(str(bomb), 512)
+
+
+def test_several_style_images_score_each_output_against_its_own():
+    config = LossConfig(style_layers={"relu1_2": 1.0, "relu2_2": 1.0}, content_layer="relu2_2")
+    torch.manual_seed(0)
+    styles = [torch.rand(1, 3, 48, 48), torch.rand(1, 3, 40, 56)]
+    both = perceptual_loss(config, styles, torch.device("cpu"))
+    outputs, photos = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    mixed = both(outputs, photos, torch.tensor([1, 0]))
+    alone = [perceptual_loss(config, styles[s], torch.device("cpu"))(outputs[i : i + 1], photos[i : i + 1])
+             for i, s in enumerate([1, 0])]  # fmt: skip
+    for term in ("style", "content", "total"):
+        assert mixed[term].item() == pytest.approx((alone[0][term].item() + alone[1][term].item()) / 2, rel=1e-5)
+    weighted = perceptual_loss(config, styles, torch.device("cpu"), style_weights=[5.0, 2.0])
+    terms = weighted(outputs, photos, torch.tensor([1, 0]))  # image 0 is style 1's (weight 2), image 1 style 0's
+    styled = (2.0 * alone[0]["style"].item() + 5.0 * alone[1]["style"].item()) / 2
+    expected = terms["content"].item() + styled + terms["tv"].item()
+    assert terms["total"].item() == pytest.approx(expected, rel=1e-5) and terms["style"] == mixed["style"]

@@ -8,11 +8,11 @@ import yaml
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT, tiny_config
 from PIL import Image
 
-from fst.checkpoint import list_checkpoints, load_checkpoint, load_model
+from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, network_weights
 from fst.config import LossConfig
 from fst.data import PhotoDataset, find_images
 from fst.errors import ConfigError, FstError
-from fst.export import export_onnx
+from fst.export import export_onnx, metadata_for
 from fst.losses import PerceptualLoss, load_style_image
 from fst.trainer import Trainer
 from fst.transformer import TransformerNet
@@ -97,9 +97,9 @@ def test_reading_losses_back_only_on_log_and_checkpoint_steps_changes_nothing_bu
     trainer.sync_every_step = False
     real_loss, calls = trainer.loss_fn.forward, []
 
-    def poisoned(output, photo):
+    def poisoned(output, photo, styles=None):
         calls.append(1)
-        terms = real_loss(output, photo)
+        terms = real_loss(output, photo, styles)
         terms["total"] = terms["total"] * (math.nan if len(calls) == 6 else 1)
         return terms
 
@@ -114,9 +114,9 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path):
     real_loss = trainer.loss_fn.forward
     calls = []
 
-    def poisoned(output, photo):
+    def poisoned(output, photo, styles=None):
         calls.append(1)
-        terms = real_loss(output, photo)
+        terms = real_loss(output, photo, styles)
         if len(calls) == 3:
             terms["total"] = terms["total"] * math.nan
         return terms
@@ -342,3 +342,46 @@ def test_a_signal_during_the_last_step_still_stops_the_run_before_its_export(tmp
     with pytest.raises(TrainingInterrupted, match="stopped by SIGINT at step 3; saved .*step_0000003.pt") as info:
         trainer.run(signal_late)
     assert info.value.exit_code == 130
+
+
+def several(tmp_path, **train):
+    """tiny_config with two styles in place of one."""
+    wave = str(STARRY_NIGHT.with_name("wave.jpg"))
+    return tiny_config(tmp_path, style_image="", styles={"starry": str(STARRY_NIGHT), "wave": wave}, train=train)
+
+
+def test_a_network_of_several_styles_trains_each_and_resumes_bit_identical(tmp_path):
+    straight = Trainer(several(tmp_path / "a", steps=6))
+    assert straight.model.styles == 2 and straight.styles.names == ["starry", "wave"]
+    straight.run()
+    Trainer(several(tmp_path / "b", steps=3)).run()
+    resumed = Trainer(several(tmp_path / "b", steps=6), resume="auto")
+    resumed.run()
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    table = straight.model.norm_table.detach()
+    assert (table[0] - table[1]).abs().max() > 1e-4  # each style learned its own norms from the same start
+    sample = Image.open(tmp_path / "a" / "runs" / "tiny" / "samples" / "step_0000006.png")
+    assert sample.height == 3 * 32 + 4 * 4  # the 32-pixel photos, then a row for each style, 4-pixel gaps
+
+
+def test_adding_a_style_trains_its_norms_alone_and_exports_every_style(tmp_path):
+    from fst.blend import model_styles
+    from fst.cli.train import main as train_main
+
+    first = Trainer(several(tmp_path / "a", steps=2))
+    first.run()
+    two = tmp_path / "two.onnx"
+    export_onnx(first.model, two, metadata_for(first.config.to_dict() | {"styles": ["starry", "wave"],
+                "style_images": ["starry_night.jpg", "wave.jpg"]}, 2))  # fmt: skip
+    config = tmp_path / "add.yaml"
+    scream = STARRY_NIGHT.with_name("the_scream.jpg")
+    raw = tiny_config(tmp_path / "b", style_image=str(scream), train={"init": str(two), "steps": 3}).to_dict()
+    config.write_text(yaml.safe_dump(raw))
+    assert train_main(["--config", str(config), "--no-progress"]) == 0
+    added = tmp_path / "b" / "exports" / "tiny.onnx"
+    assert model_styles(added) == (["starry", "wave", "the_scream"], ["starry_night.jpg", "wave.jpg", "the_scream.jpg"])
+    before, after = network_weights(two), network_weights(added)
+    assert all(torch.equal(before[k], after[k]) for k in before if k != "norm_table")  # the backbone frozen
+    assert torch.equal(before["norm_table"], after["norm_table"][:2])  # the trained styles as they were
+    assert (after["norm_table"][2] - before["norm_table"].mean(0)).abs().max() > 1e-4  # the new one learned

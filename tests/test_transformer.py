@@ -59,3 +59,27 @@ def test_realtime_architecture_has_no_full_resolution_layer_and_separable_blocks
 def test_unknown_architecture_is_refused():
     with pytest.raises(ValueError, match="architecture 'mobile': expected one of johnson, realtime"):
         TransformerNet(architecture="mobile")
+
+
+def test_a_network_of_several_styles_is_each_of_them_and_their_blends():
+    """Each style owns a row of instance-norm scales and shifts; one-hot weights give that style's network of one
+    style, and a blend gives the network whose row is the blend of the rows."""
+    torch.manual_seed(0)
+    for architecture in ("johnson", "realtime"):
+        one = TransformerNet(8, 1, architecture)
+        rows = one.norm_rows().repeat(3, 1) + torch.randn(3, one.norm_rows().shape[1]) * 0.3
+        three = one.with_styles(rows)
+        assert three.shape().endswith("holding 3 styles") and list(three.state_dict())[0] == "norm_table"
+        image = torch.rand(2, 3, 36, 44)
+        with torch.no_grad():
+            for i in range(3):
+                alone = three.with_styles(rows[i : i + 1])
+                assert torch.allclose(three(image, torch.eye(3)[i]), alone(image), atol=1e-6)
+            mix = torch.tensor([0.5, 0.25, 0.25])
+            assert torch.allclose(three(image, mix), one.with_styles(mix[None] @ rows)(image), atol=1e-6)
+            assert torch.equal(three(image), three(image, torch.eye(3)[0]))  # no weights: the first style
+            per_image = three(image, torch.eye(3)[[2, 0]])  # (N, styles): each image its own style
+            assert torch.allclose(per_image[0], three(image[:1], torch.eye(3)[2])[0], atol=1e-6)
+        again = one.with_styles(one.norm_rows()).state_dict()  # one row: back to a network of one style
+        assert list(again) == list(one.state_dict())
+        assert all(torch.equal(again[k], v) for k, v in one.state_dict().items())

@@ -49,12 +49,12 @@ no_chromium = pytest.mark.skipif(
 no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
 
 
-def run_page(photo: Path, tmp_path: Path, query: str) -> dict:
+def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports") -> dict:
     """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it."""
     site = tmp_path / "site"
     site.mkdir()
-    for name in ("web", "exports"):
-        (site / name).symlink_to(REPO / name)
+    (site / "web").symlink_to(REPO / "web")
+    (site / "exports").symlink_to(exports)
     (site / "test").mkdir()
     shutil.copy(photo, site / "test" / "photo.png")
     results: queue.Queue = queue.Queue()
@@ -136,3 +136,28 @@ def test_the_page_reads_the_convention_it_pads_by_from_models_json():
     assert "index.io.side_multiple" in app and "2 * (n - 1) - i" in app  # reflect: index n maps to n - 2
     padded = torch.nn.functional.pad(torch.arange(5.0).view(1, 1, 1, 5), (0, 3, 0, 0), mode="reflect")
     assert padded.flatten().tolist() == [0, 1, 2, 3, 4, 3, 2, 1]  # what `reflect` computes, as torch does
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_blends_the_styles_of_a_model_of_several_as_python_does(photo, tmp_path):
+    from fst.export import export_onnx, metadata_for, write_model_index
+    from fst.transformer import TransformerNet
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    torch.manual_seed(5)
+    network = TransformerNet(8, 1, styles=3).eval()
+    network.norm_table.data += torch.randn_like(network.norm_table) * 0.5
+    config = {"name": "abc", "styles": ["a", "b", "c"], "style_images": ["a.jpg", "b.jpg", "c.jpg"],
+              "data": {"image_size": 64}}  # fmt: skip
+    export_onnx(network, exports / "abc.onnx", metadata_for(config, 1))
+    write_model_index(exports)
+    result = run_page(photo, tmp_path, "style=abc.onnx&blend=a=0.7,c=0.3&runs=1", exports)
+    image = to_tensor(Image.open(photo).convert("RGB")).unsqueeze(0).numpy()
+    feeds = {"style": np.array([0.7, 0.0, 0.3], dtype=np.float32)}
+    expected = run_onnx(onnx_session(exports / "abc.onnx"), image, feeds)[0][0]
+    output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 512, 512)
+    assert float(np.abs(output - expected).max()) < 1e-3
+    plain = run_onnx(onnx_session(exports / "abc.onnx"), image, {"style": np.eye(3, dtype=np.float32)[0]})[0][0]
+    assert float(np.abs(output - plain).max()) > 0.05  # the blend, not the first style alone

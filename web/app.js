@@ -51,6 +51,27 @@ async function sessionFor(file) {
   return sessions.get(file);
 }
 
+// A model of several styles takes a weight per style (input `style`, in the order of its `styles`): one slider each.
+function showBlend(model) {
+  const blend = $("blend");
+  blend.replaceChildren();
+  blend.hidden = !model.styles;
+  for (const [i, name] of (model.styles || []).entries()) {
+    const label = document.createElement("label"), slider = document.createElement("input");
+    Object.assign(slider, { type: "range", min: 0, max: 1, step: 0.05, value: i === 0 ? 1 : 0, id: `blend-${i}` });
+    slider.onchange = refresh;
+    label.append(name, slider);
+    blend.append(label);
+  }
+}
+
+// The sliders' weights scaled to sum to 1 (the first style alone when all are at 0), as fst.blend does.
+function styleWeights(model) {
+  const weights = model.styles.map((_, i) => Number($(`blend-${i}`).value));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return Float32Array.from(weights, (w, i) => (total > 0 ? w / total : Number(i === 0)));
+}
+
 const reflect = (i, n) => (i < n ? i : 2 * (n - 1) - i);
 
 // RGBA pixels -> the model's input: float32 NCHW in [0, 1], sides padded to multiples of `multiple`.
@@ -100,6 +121,7 @@ async function stylize(source, sourceWidth, sourceHeight, longSide) {
   const { session, backend } = await sessionFor(model.file);
   const start = performance.now();
   const feeds = { [index.io.input]: toTensor(pixels, width, height, index.io.side_multiple) };
+  if (model.styles) feeds.style = new ort.Tensor("float32", styleWeights(model), [model.styles.length]);
   const result = (await session.run(feeds))[index.io.output];
   const ms = performance.now() - start;
   const { planes, rgba } = fromTensor(result, pixels, width, height, Number($("strength").value));
@@ -180,6 +202,12 @@ function toBase64(bytes) {
 async function runTest() {
   const image = await loadImage(params.get("test"));
   if (params.get("style")) $("style").value = params.get("style");
+  const model = index.models.find((m) => m.file === $("style").value);
+  showBlend(model);
+  for (const item of (params.get("blend") || "").split(",").filter(Boolean)) {  // NAME=WEIGHT,...
+    const [name, weight] = item.split("=");
+    for (const [i, other] of model.styles.entries()) if (other === name) $(`blend-${i}`).value = Number(weight);
+  }
   const times = [];
   let last;
   for (let run = 0; run < Number(params.get("runs") || 3); run++) {
@@ -199,12 +227,15 @@ async function main() {
   if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
   index = await response.json();
   for (const model of index.models) {
-    const label = `${model.style} (${model.variant === "fast" ? "fast, " : ""}${model.precision})`;
+    const kind = model.styles ? `${model.styles.length} styles, ` : model.variant === "fast" ? "fast, " : "";
+    const label = `${model.style} (${kind}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }
   // By default the fast variant, in int8 where shipped: the one network that keeps up with a webcam on a CPU.
   const preferred = (variant, precision) => index.models.find((m) => m.variant === variant && m.precision === precision);
   $("style").value = (preferred("fast", "int8") || preferred("fast", "fp32") || index.models[0]).file;
+  const chosen = () => index.models.find((m) => m.file === $("style").value);
+  showBlend(chosen());
   if (params.has("test")) {
     let result;
     try {
@@ -224,7 +255,8 @@ async function main() {
   };
   $("webcam").onclick = toggleWebcam;
   $("strength").oninput = () => { $("strength-value").textContent = $("strength").value; };
-  for (const id of ["style", "strength", "size"]) $(id).onchange = refresh;
+  for (const id of ["strength", "size"]) $(id).onchange = refresh;
+  $("style").onchange = () => { showBlend(chosen()); refresh(); };
   photo = await loadImage(new URL("../data/demo/chelsea.jpg", location.href).href);
   await refresh();
 }

@@ -24,12 +24,17 @@ def main(argv: list[str] | None = None) -> int:
         description="Distill a trained style network into a narrower one (width 16: about 3x fewer operations).",
     )
     parser.add_argument(
-        "--teacher", required=True, help="the trained network: checkpoint .pt, fp32 .onnx or a shipped style's name"
-    )
+        "--teacher", required=True, action="append",
+        help="the trained network: checkpoint .pt, fp32 .onnx or a shipped style's name; given again for each "
+        "further style, a network of several styles",
+    )  # fmt: skip
     parser.add_argument("--photos", required=True, help="folder of training photos (the last --holdout are kept)")
     parser.add_argument("--run-dir", required=True, help="where checkpoints go; an existing run is continued")
     parser.add_argument("--restart", action="store_true", help="start over even if --run-dir holds a run")
-    parser.add_argument("--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx)")
+    parser.add_argument(
+        "--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx; for several teachers "
+        "exports/STYLE1-STYLE2-....onnx, the model then named after the file)",
+    )  # fmt: skip
     for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument(
@@ -57,16 +62,18 @@ def main(argv: list[str] | None = None) -> int:
     check_writable(run_dir, f"--run-dir {run_dir}")
     check_writable(export.parent, f"--export {export}")  # found now, not after the whole run
 
-    args.teacher = str(find_model(args.teacher))  # a style's name: its shipped network
+    teachers = [str(find_model(teacher)) for teacher in args.teacher]  # a style's name: its shipped network
     config = DistillConfig(
-        args.teacher, args.photos, args.run_dir, args.width, args.res_blocks, args.steps, args.batch_size,
-        args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos, seed=args.seed,
-        architecture=args.architecture,
+        teachers[0] if len(teachers) == 1 else teachers, args.photos, args.run_dir, args.width, args.res_blocks,
+        args.steps, args.batch_size, args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos,
+        seed=args.seed, architecture=args.architecture,
     )  # fmt: skip
     distiller = Distiller(config, restart=args.restart)
+    if len(teachers) > 1 and args.export:  # a network of several styles is named after its file
+        distiller.student_config["name"] = export.stem
     where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
     student = f"a {args.architecture} network of width {args.width}"
-    print(f"distilling {args.teacher} into {student} on {len(distiller.paths)} photos, {where}")
+    print(f"distilling {', '.join(teachers)} into {student} on {len(distiller.paths)} photos, {where}")
     with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
         distiller.prepare(lambda done, total: bar.update(1))
     for name in distiller.skipped:
@@ -74,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=args.steps, initial=distiller.step, unit="step", disable=args.no_progress) as bar:
         distiller.run(lambda progress: show(progress, bar, args.no_progress))
     quality = distiller.evaluate()
-    path = Path(args.export or f"exports/{distiller.teacher_config['name']}-fast.onnx")
-    metadata = {**metadata_for(distiller.student_config, distiller.step), "teacher": Path(args.teacher).name,
+    suffix = "" if len(teachers) > 1 else "-fast"  # several styles: a network of its own, not a fast variant
+    path = Path(args.export or f"exports/{distiller.student_config['name']}{suffix}.onnx")
+    names = ", ".join(Path(teacher).name for teacher in teachers)
+    metadata = {**metadata_for(distiller.student_config, distiller.step), "teacher": names,
                 "teacher_psnr_db": f"{quality:.2f}"}  # fmt: skip
     export_onnx(distiller.student, path, metadata)
     print(f"done: step {distiller.step}; {quality:.2f} dB PSNR against the teacher on "

@@ -34,7 +34,8 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
     if path.suffix.lower() != ".onnx":
         model, state = load_model(path)
         root = state["config"]["data"].get("root")  # none for a network distilled from an export
-        return model, metadata_for(state["config"], state["step"]), root
+        styles = {key: state[key] for key in ("styles", "style_images") if state.get(key)}  # a training run's
+        return model, metadata_for(state["config"] | styles, state["step"]), root
     model = network_for(network_weights(path), path).eval()  # refuses int8 and fp16 exports, naming them
     return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 

@@ -40,6 +40,10 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style's name")
     parser.add_argument("--list", action="store_true", help="list the shipped styles and their terms, then exit")
     parser.add_argument(
+        "--style", help="a model of several styles: which one, or a blend (starry_night=0.7,wave=0.3; the weights are "
+        "scaled to sum to 1); with --optimize: the style image",
+    )  # fmt: skip
+    parser.add_argument(
         "--input", nargs="+",
         help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
     )  # fmt: skip
@@ -86,7 +90,6 @@ def parser() -> argparse.ArgumentParser:
     )
     gatys = parser.add_argument_group("optimization (Gatys et al.): no model, the image itself is optimized")
     gatys.add_argument("--optimize", action="store_true", help="optimize each image under the training loss")
-    gatys.add_argument("--style", help="style image (with --optimize)")
     gatys.add_argument("--iters", type=int, default=300, help="iterations (default 300)")
     gatys.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default lbfgs")
     gatys.add_argument("--lr", type=float, help="step size (default 1 for lbfgs, 0.01 for adam)")
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
-        args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile,
+        args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile, style=args.style,
     )  # fmt: skip
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)
@@ -229,7 +232,10 @@ def list_styles() -> int:
     print(f"{'model':<26} {'style':<14} {'variant':<8} {'precision':<9} {'size':>8}")
     for m in models:
         name = m["file"].removesuffix(".onnx")
-        print(f"{name:<26} {m['style']:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
+        style = m["style"] if "styles" not in m else f"{len(m['styles'])} styles"
+        print(f"{name:<26} {style:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
+        if "styles" in m:
+            print(f"  {', '.join(m['styles'])}: blend them with --style NAME=WEIGHT,...")
     print("run one with --model STYLE (the variant and precision are chosen for this machine; --fast, --no-int8)")
     print(f"terms: {SHIPPED_TERMS}")
     return 0

@@ -56,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.run(lambda progress: show(progress, bar, args.no_progress))
     onnx_path = Path(config.output.exports_dir) / f"{config.name}.onnx"
     replaced = onnx_path.is_file()
-    metadata = metadata_for(config.to_dict(), trainer.step) | inherited_metadata(trainer.init_from, config.style_image)
+    styles = {"styles": trainer.styles.names, "style_images": trainer.styles.images}  # several: their names
+    metadata = metadata_for(config.to_dict() | styles, trainer.step)
+    metadata |= inherited_metadata(trainer.init_from, config.style_image)
     export_onnx(trainer.model, onnx_path, metadata)
     if replaced:
         print(f"replaced the earlier {onnx_path}" + stale_copies(onnx_path))

@@ -1,0 +1,73 @@
+"""The styles a network of several holds (fst.transformer), and the weights that pick or blend them.
+
+A blend mixes the styles' instance-norm scales and shifts, not their pictures: `starry_night=0.7,wave=0.3` is one
+pass of the network, as fast as one style. Weights are scaled to sum to 1 (the blends a network was trained to
+span lie between its styles); a style left out has weight 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from fst.errors import FstError, UsageError
+from fst.onnxfile import onnx_metadata
+
+
+def style_names(path: str | Path) -> list[str]:
+    """The names of the styles a model holds, in the order of its `style` input; [] for a network of one style."""
+    return model_styles(path)[0]
+
+
+def model_styles(path: str | Path) -> tuple[list[str], list[str]]:
+    """The names of the styles a model holds and their style images' file names, in the order of its `style`
+    input; ([], []) for a network of one style. From an export's metadata (JSON), or a checkpoint's."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        props = onnx_metadata(path)
+        names, images = (json.loads(props[key]) if key in props else [] for key in ("styles", "style_images"))
+        return names, images
+    from fst.checkpoint import load_checkpoint
+
+    state = load_checkpoint(path)
+    styles = state.get("styles") or state["config"].get("styles") or []  # a training run's, or a distillation's
+    images = state.get("style_images") or state["config"].get("style_images") or []
+    if isinstance(styles, dict):  # a run's config: name -> image
+        styles, images = list(styles), [Path(image).name for image in styles.values()]
+    return list(styles), list(images)
+
+
+def parse_style(text: str) -> dict[str, float]:
+    """`starry_night=0.7,wave=0.3` (or `wave`: that style alone) as {name: weight}."""
+    weights: dict[str, float] = {}
+    for item in text.split(","):
+        name, _, value = item.strip().partition("=")
+        try:
+            weight = float(value) if value else 1.0
+        except ValueError:
+            weight = math.nan
+        if not name or not 0 <= weight < math.inf:
+            raise UsageError(f"--style {text}: expected NAME or NAME=WEIGHT,... with weights >= 0, as in "
+                             "starry_night=0.7,wave=0.3")  # fmt: skip
+        weights[name] = weights.get(name, 0.0) + weight
+    return weights
+
+
+def style_weights(names: list[str], asked: str | dict[str, float] | None, model: str | Path) -> np.ndarray | None:
+    """The weight of each of `names` (the model's styles) for `asked` (a name, a parse_style text or dict), summing
+    to 1; the first style alone when nothing is asked. None for a model of one style, which takes no weights."""
+    if not names:
+        if asked is not None:
+            raise FstError(f"{model} holds one style: a blend needs a model of several (its metadata lists them)")
+        return None
+    asked = parse_style(asked) if isinstance(asked, str) else asked or {names[0]: 1.0}
+    unknown = [name for name in asked if name not in names]
+    if unknown:
+        raise FstError(f"{model} holds no style {unknown[0]!r}; it holds {', '.join(names)}")
+    total = sum(asked.values())
+    if not total > 0:
+        raise FstError(f"style weights {asked}: at least one must be above 0")
+    return np.array([asked.get(name, 0.0) / total for name in names], dtype=np.float32)

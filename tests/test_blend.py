@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+import torch
+
+from fst.blend import model_styles, parse_style, style_names, style_weights
+from fst.errors import FstError, UsageError
+from fst.export import export_onnx, metadata_for
+from fst.transformer import TransformerNet
+
+
+def test_parse_style_reads_names_and_weights():
+    assert parse_style("starry_night=0.7,wave=0.3") == {"starry_night": 0.7, "wave": 0.3}
+    assert parse_style("wave") == {"wave": 1.0}
+    assert parse_style("wave=1, wave=2") == {"wave": 3.0}  # a style named twice: its weights add up
+
+
+@pytest.mark.parametrize("text", ["wave=-1", "wave=x", "=0.5", "wave=inf", "wave=nan", ","])
+def test_parse_style_refuses_what_is_not_a_blend(text):
+    with pytest.raises(UsageError, match=f"--style {text}: expected NAME or NAME=WEIGHT"):
+        parse_style(text)
+
+
+def test_style_weights_sum_to_one_in_the_models_order():
+    names = ["starry_night", "the_scream", "wave"]
+    assert style_weights(names, "wave=3,starry_night=1", "m.onnx").tolist() == [0.25, 0.0, 0.75]
+    assert style_weights(names, None, "m.onnx").tolist() == [1.0, 0.0, 0.0]  # the first style alone
+    assert style_weights(names, {"the_scream": 2.0}, "m.onnx").tolist() == [0.0, 1.0, 0.0]
+    assert style_weights([], None, "m.onnx") is None  # one style: no weights to feed
+    with pytest.raises(FstError, match="m.onnx holds no style 'candy'; it holds starry_night, the_scream, wave"):
+        style_weights(names, "candy", "m.onnx")
+    with pytest.raises(FstError, match="at least one must be above 0"):
+        style_weights(names, "wave=0", "m.onnx")
+    with pytest.raises(FstError, match="m.onnx holds one style: a blend needs a model of several"):
+        style_weights([], "wave", "m.onnx")
+
+
+def test_the_styles_of_an_export_and_of_a_checkpoint(tmp_path):
+    config = {"name": "two", "styles": ["a", "b"], "style_images": ["x/a.jpg", "y/b.png"], "data": {"image_size": 64}}
+    path = tmp_path / "two.onnx"
+    export_onnx(TransformerNet(4, 1, styles=2), path, metadata_for(config, 1))
+    assert model_styles(path) == (["a", "b"], ["a.jpg", "b.png"])
+    one = tmp_path / "one.onnx"
+    export_onnx(TransformerNet(4, 1), one, {})
+    assert style_names(one) == []
+    checkpoint = tmp_path / "c.pt"
+    torch.save({"step": 1, "model": {}, "config": {"styles": {"a": "x/a.jpg", "b": "b.png"}}}, checkpoint)
+    assert model_styles(checkpoint) == (["a", "b"], ["a.jpg", "b.png"])  # a training run's config: name -> image
+    assert isinstance(style_weights(["a", "b"], "b", path), np.ndarray)
