@@ -9,15 +9,15 @@ statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph i
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 from pathlib import Path
 
 import numpy as np
 
+from fst.blend import checkpoint_styles, metadata_styles, style_names
 from fst.errors import FstError
-from fst.onnxfile import onnx_metadata, onnx_weights_digest
+from fst.onnxfile import onnx_metadata
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
@@ -35,69 +35,6 @@ def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = arena
     return onnxruntime.InferenceSession(source, options, providers=providers or ["CPUExecutionProvider"])
-
-
-INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
-
-
-def made_from(copy: Path, network: Path) -> bool:
-    """Whether `copy` (an int8 copy or a distilled variant) records in its metadata that it was made from the
-    weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
-    running them would show the old network's picture."""
-    try:
-        return onnx_metadata(copy).get("made_from") == network_digest(network)
-    except Exception:  # an unreadable file, or a network that is not fst's: no proof either way
-        return False
-
-
-def network_digest(path: Path) -> str:
-    """fst.checkpoint.weights_digest of the network in an fp32 export (read without PyTorch) or a checkpoint."""
-    if path.suffix.lower() == ".onnx":
-        return onnx_weights_digest(path)
-    from fst.checkpoint import load_model, weights_digest
-
-    return weights_digest(load_model(path)[0])
-
-
-def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
-    """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
-    INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
-    said only when it was made from another network, since the other refusals are by design)."""
-    sibling = path.with_name(f"{path.stem}-int8.onnx")
-    if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
-        return None, math.nan, ""
-    try:
-        props = onnx_metadata(sibling)
-        psnr = float(props.get("psnr_db", "nan"))
-    except Exception:  # an unreadable sibling is not a reason to refuse the model asked for
-        return None, math.nan, ""
-    if props.get("precision") != "int8" or not psnr >= INT8_MIN_PSNR_DB:
-        return None, psnr, ""
-    if not made_from(sibling, path):
-        return None, psnr, (
-            f"not running {sibling}: it was made from another network than {path} "
-            f"(remake it: python -m fst.export {path} -o {sibling} --int8 --photos DIR)"
-        )
-    return sibling, psnr, ""
-
-
-def fast_sibling(path: Path) -> Path:
-    """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the narrower network distilled from NAME (distill.py),
-    about 3x fewer operations for a small loss of fidelity. FstError when there is none, or when it was distilled
-    from another network than the NAME.onnx now there."""
-    if path.suffix != ".onnx":
-        raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
-    stem = path.stem.removesuffix("-int8")
-    fast = path if stem.endswith("-fast") else path.with_name(f"{stem}-fast.onnx")
-    if not fast.is_file():
-        raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {stem}.onnx)")
-    network = path.with_name(f"{stem}.onnx")
-    if fast != path and not made_from(fast, network):
-        raise FstError(
-            f"fast: {fast} was distilled from another network than {network}: distill it again from "
-            f"{network.name}, or name it with --model to run it anyway"
-        )
-    return fast
 
 
 def fixed_size(session) -> tuple[int, int] | None:
@@ -188,20 +125,26 @@ class TorchBackend:
             ) from None
         from fst.checkpoint import load_model, network_for, network_weights
 
-        self.model = network_for(network_weights(path), path).eval() if path.suffix == ".onnx" else load_model(path)[0]
-        self.device = device = torch.device(device)
-        self.model.to(device)
-        if device.type == "cuda":
-            self.model.to(memory_format=torch.channels_last)
-        self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+        if path.suffix == ".onnx":
+            model, self.styles = network_for(network_weights(path), path).eval(), style_names(path)
+        else:
+            model, state = load_model(path)
+            self.styles = checkpoint_styles(state)[0]  # a network of several styles: their names, in order
+        self.device = torch.device(device)
+        self._run(model)
 
     def use_style(self, weights: np.ndarray) -> None:
         """Blend a network of several styles with these weights (fst.blend), for every image from now on: the
         blend of their norms is itself a network of one style, which the GPU frame path and tiling then run."""
         import torch
 
-        rows = self.model.norm_rows()
-        self.model = self.model.with_styles(torch.from_numpy(weights)[None] @ rows).eval().to(self.device)
+        self._run(self.model.with_styles(torch.from_numpy(weights)[None] @ self.model.norm_rows()).eval())
+
+    def _run(self, model) -> None:
+        """Run `model` from now on: on the device (channels_last on CUDA), its norms found for tiling's hooks."""
+        import torch
+
+        self.model = model.to(self.device)
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
         self.norms = [m for m in self.model.modules() if isinstance(m, torch.nn.InstanceNorm2d)]
@@ -263,6 +206,7 @@ class OnnxBackend:
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
         check_fst_model(self.session, path)
+        self.styles = metadata_styles({p.key: p.value for p in self.proto.metadata_props})[0]  # several: names
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
         self.feeds: dict[str, np.ndarray] = {}  # a network of several styles: its `style` weights

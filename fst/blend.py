@@ -24,15 +24,23 @@ def style_names(path: str | Path) -> list[str]:
 
 def model_styles(path: str | Path) -> tuple[list[str], list[str]]:
     """The names of the styles a model holds and their style images' file names, in the order of its `style`
-    input; ([], []) for a network of one style. From an export's metadata (JSON), or a checkpoint's."""
+    input; ([], []) for a network of one style. From an export's metadata, or a checkpoint's."""
     path = Path(path)
     if path.suffix.lower() == ".onnx":
-        props = onnx_metadata(path)
-        names, images = (json.loads(props[key]) if key in props else [] for key in ("styles", "style_images"))
-        return names, images
+        return metadata_styles(onnx_metadata(path))
     from fst.checkpoint import load_checkpoint
 
-    state = load_checkpoint(path)
+    return checkpoint_styles(load_checkpoint(path))
+
+
+def metadata_styles(props: dict[str, str]) -> tuple[list[str], list[str]]:
+    """model_styles from an export's metadata_props (JSON lists), for a caller that has already read them."""
+    names, images = (json.loads(props[key]) if key in props else [] for key in ("styles", "style_images"))
+    return names, images
+
+
+def checkpoint_styles(state: dict) -> tuple[list[str], list[str]]:
+    """model_styles from a loaded checkpoint."""
     styles = state.get("styles") or state["config"].get("styles") or []  # a training run's, or a distillation's
     images = state.get("style_images") or state["config"].get("style_images") or []
     if isinstance(styles, dict):  # a run's config: name -> image

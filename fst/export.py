@@ -161,7 +161,7 @@ def _save_verified(proto, tmp: Path, path: Path, reference: nn.Module, shape: tu
                 f"the {precision} export of {path.name} reaches only {psnr:.1f} dB PSNR against fp32 on "
                 f"{len(photos)} sample photos, below the {MIN_PSNR_DB:g} dB required; nothing was written"
             )
-        # What fst.backends.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
+        # What fst.copies.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
         proto.metadata_props.add(key="psnr_db", value=f"{psnr:.2f}")
         onnx.save(proto, tmp)
     return ExportReport(path, precision, error, psnr)
@@ -297,7 +297,8 @@ def style_inputs(model: nn.Module) -> tuple[torch.Tensor | None, dict]:
     if getattr(model, "styles", 1) == 1:
         return None, {}
     weights = torch.arange(1, model.styles + 1, dtype=torch.float32)
-    return weights / weights.sum(), {"style": (weights / weights.sum()).numpy()}
+    weights /= weights.sum()
+    return weights, {"style": weights.numpy()}
 
 
 def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> list[torch.Tensor]:
@@ -318,7 +319,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
     if config.get("styles"):  # a network of several styles: their names in the order of its `style` input
         styles = config["styles"]  # a list beside style_images, or a training config's name -> image
         images = [Path(image).name for image in config.get("style_images") or styles.values()]
-        source = {"styles": json.dumps(list(config["styles"])), "style_images": json.dumps(images)}
+        source = {"styles": json.dumps(list(styles)), "style_images": json.dumps(images)}
     else:
         made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
         source = {"style_image": Path(config["style_image"]).name, **made_from}
@@ -334,7 +335,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
 def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
     """What a network fine-tuned from `init` (train.init) keeps of its metadata: where both learn the same style
     image, the style and the network it stands in for, so a fast variant fine-tuned under its teacher's loss is
-    still that teacher's fast variant (fst.backends.fast_sibling). Nothing for a checkpoint or another style."""
+    still that teacher's fast variant (fst.copies.fast_sibling). Nothing for a checkpoint or another style."""
     if init is None or init.suffix.lower() != ".onnx":
         return {}
     props = onnx_metadata(init)

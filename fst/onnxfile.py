@@ -46,16 +46,16 @@ def layer_weights(proto) -> list[tuple[str, list[np.ndarray]]]:
     for node in proto.graph.node:
         if node.op_type == "Constant":
             values[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
-    if "style" not in [i.name for i in proto.graph.input]:
-        ops = ("Conv", "InstanceNormalization")
-    else:
-        ops = ("Conv",)
-        tables = [n for n in proto.graph.node if n.op_type == "MatMul" and n.input[1] in values]
-        if len(tables) != 1:
-            raise FstError(f"a model with a style input holds {len(tables)} style tables, expected 1")
+    several = "style" in [i.name for i in proto.graph.input]
+    ops = ("Conv",) if several else ("Conv", "InstanceNormalization")
     layers = [(n.op_type, [values[name] for name in n.input[1:] if name in values]) for n in proto.graph.node
               if n.op_type in ops]  # fmt: skip
-    return layers if ops != ("Conv",) else [("MatMul", [values[tables[0].input[1]]]), *layers]
+    if not several:
+        return layers
+    tables = [n for n in proto.graph.node if n.op_type == "MatMul" and n.input[1] in values]
+    if len(tables) != 1:
+        raise FstError(f"a model with a style input holds {len(tables)} style tables, expected 1")
+    return [("MatMul", [values[tables[0].input[1]]]), *layers]
 
 
 def digest(tensors: Iterable[np.ndarray]) -> str:

@@ -22,12 +22,11 @@ from fst.backends import (
     OnnxBackend,
     TorchBackend,
     export_precision,
-    fast_sibling,
-    int8_sibling,
     onnx_cuda,
     torch_cuda,
 )  # fmt: skip
-from fst.blend import style_names, style_weights
+from fst.blend import style_weights
+from fst.copies import fast_sibling, int8_sibling
 from fst.cpu import fast_int8
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
@@ -124,9 +123,9 @@ class Stylizer:
         size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
-    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.backends.fast_sibling), in its place.
+    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.copies.fast_sibling), in its place.
     int8: on a CPU whose int8 arithmetic is fast (fst.cpu.fast_int8), run NAME-int8.onnx in place of
-        NAME.onnx when it stays within 35 dB PSNR of it (fst.backends.int8_sibling); `self.choice` says which.
+        NAME.onnx when it stays within 35 dB PSNR of it (fst.copies.int8_sibling); `self.choice` says which.
     compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
         repaid over the frames of a long video or the webcam.
     style: for a model of several styles (`self.styles` names them), which one or which blend: a name,
@@ -190,7 +189,7 @@ class Stylizer:
                 raise FstError("device cuda: PyTorch sees no CUDA device here")
             self.backend = TorchBackend(path, "cuda" if cuda else "cpu")
         self.path = path
-        self.styles = style_names(path)
+        self.styles = self.backend.styles
         weights = style_weights(self.styles, style, path)
         if weights is not None:
             self.backend.use_style(weights)

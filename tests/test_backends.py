@@ -1,10 +1,11 @@
+from types import SimpleNamespace
+
 import numpy as np
 import onnx
 import pytest
 import torch
 from conftest import copy_of
 
-from fst.backends import fast_sibling
 from fst.errors import FstError
 from fst.stylize import Stylizer
 
@@ -67,20 +68,6 @@ def test_an_onnx_model_that_is_not_an_fst_network_is_refused_on_load(tmp_path):
         )
 
 
-def test_the_fast_sibling_of_each_name(models, tmp_path):
-    _, onnx_path = models
-    network = tmp_path / "wave.onnx"
-    network.write_bytes(onnx_path.read_bytes())
-    fast = copy_of(onnx_path, tmp_path / "wave-fast.onnx", made_from=network)
-    assert fast_sibling(tmp_path / "wave.onnx") == fast
-    assert fast_sibling(tmp_path / "wave-int8.onnx") == fast  # the int8 copy's network is wave's
-    assert fast_sibling(fast) == fast
-    with pytest.raises(FstError, match="fast: no .*scream-fast.onnx beside .*scream.onnx"):
-        fast_sibling(tmp_path / "scream.onnx")
-    with pytest.raises(FstError, match="fast: .*wave.pt is a checkpoint; the fast variant is an export"):
-        fast_sibling(tmp_path / "wave.pt")
-
-
 def test_a_model_that_changes_the_picture_size_is_refused(tmp_path):
     """An upscaler would be cropped to a corner, or fail inside a blend with the photo: refused on load where its
     graph says so, and on the first picture where it does not."""
@@ -119,7 +106,11 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     placed = []
     monkeypatch.setattr("fst.stylize.torch_cuda", lambda asked=False: True)
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
-    monkeypatch.setattr("fst.stylize.TorchBackend", lambda path, device: placed.append((path, device)))
+    def stand_in(path, device):  # a backend of one style that records where it was asked to run
+        placed.append((path, device))
+        return SimpleNamespace(styles=[])
+
+    monkeypatch.setattr("fst.stylize.TorchBackend", stand_in)
     stylizer = Stylizer(onnx_path, max_memory=1.0)  # the budget would ask the GPU for its free memory
     assert placed == [(onnx_path, "cuda")]
     assert stylizer.choice == f"running {onnx_path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"

@@ -221,7 +221,7 @@ def test_fast_runs_the_distilled_variant_and_then_its_int8_copy_where_that_pays(
 def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
     """exports/<name>-int8.onnx is what a CPU runs by default for those models: it must keep the look, and be made
     from the network beside it."""
-    from fst.backends import made_from
+    from fst.copies import made_from
     from fst.checkpoint import network_for, network_weights
     from fst.export import calibration_photos, psnr_against
 

@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from fst.backends import fast_sibling
+from fst.copies import fast_sibling
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
 from fst.media import (
@@ -215,7 +215,7 @@ def keep_existing(job: Job, overwrite: bool) -> bool:
 
 
 def has_fast_variant(model: str) -> bool:
-    """Whether `model` has a fast variant made from it (fst.backends.fast_sibling would take it)."""
+    """Whether `model` has a fast variant made from it (fst.copies.fast_sibling would take it)."""
     try:
         fast_sibling(find_model(model))
     except FstError:

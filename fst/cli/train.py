@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fst.backends import made_from
+from fst.copies import made_from
 from fst.config import load_config
 from fst.errors import ConfigError, command_name, exit_with
 from fst.export import export_onnx, inherited_metadata, metadata_for
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def stale_copies(network: Path) -> str:
     """What to say of the int8 copies and fast variants beside a network just replaced: made from the earlier
-    one, they are no longer run in its place (fst.backends.made_from), and how to make them anew."""
+    one, they are no longer run in its place (fst.copies.made_from), and how to make them anew."""
     int8, fast, fast_int8 = (network.with_name(f"{network.stem}{end}.onnx") for end in ("-int8", "-fast", "-fast-int8"))
     fast_stale = fast.is_file() and not made_from(fast, network)  # and with it, its own int8 copy
     stale = {int8: int8.is_file() and not made_from(int8, network), fast: fast_stale,

@@ -1,0 +1,73 @@
+"""Which copies stand in for which network: an int8 copy (NAME-int8.onnx) or a fast variant (NAME-fast.onnx) runs
+in place of NAME only when its metadata says it was made from the weights now in NAME (`made_from`), read with
+onnx alone, so a network retrained under the same name never has its old copies run beside it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from fst.errors import FstError
+from fst.onnxfile import onnx_metadata, onnx_weights_digest
+
+INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
+
+
+def made_from(copy: Path, network: Path) -> bool:
+    """Whether `copy` (an int8 copy or a distilled variant) records in its metadata that it was made from the
+    weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
+    running them would show the old network's picture."""
+    try:
+        return onnx_metadata(copy).get("made_from") == network_digest(network)
+    except Exception:  # an unreadable file, or a network that is not fst's: no proof either way
+        return False
+
+
+def network_digest(path: Path) -> str:
+    """fst.checkpoint.weights_digest of the network in an fp32 export (read without PyTorch) or a checkpoint."""
+    if path.suffix.lower() == ".onnx":
+        return onnx_weights_digest(path)
+    from fst.checkpoint import load_model, weights_digest
+
+    return weights_digest(load_model(path)[0])
+
+
+def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
+    """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
+    INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
+    said only when it was made from another network, since the other refusals are by design)."""
+    sibling = path.with_name(f"{path.stem}-int8.onnx")
+    if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
+        return None, math.nan, ""
+    try:
+        props = onnx_metadata(sibling)
+        psnr = float(props.get("psnr_db", "nan"))
+    except Exception:  # an unreadable sibling is not a reason to refuse the model asked for
+        return None, math.nan, ""
+    if props.get("precision") != "int8" or not psnr >= INT8_MIN_PSNR_DB:
+        return None, psnr, ""
+    if not made_from(sibling, path):
+        return None, psnr, (
+            f"not running {sibling}: it was made from another network than {path} "
+            f"(remake it: python -m fst.export {path} -o {sibling} --int8 --photos DIR)"
+        )
+    return sibling, psnr, ""
+
+
+def fast_sibling(path: Path) -> Path:
+    """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the narrower network distilled from NAME (distill.py),
+    about 3x fewer operations for a small loss of fidelity. FstError when there is none, or when it was distilled
+    from another network than the NAME.onnx now there."""
+    if path.suffix != ".onnx":
+        raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
+    stem = path.stem.removesuffix("-int8")
+    fast = path if stem.endswith("-fast") else path.with_name(f"{stem}-fast.onnx")
+    if not fast.is_file():
+        raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {stem}.onnx)")
+    network = path.with_name(f"{stem}.onnx")
+    if fast != path and not made_from(fast, network):
+        raise FstError(
+            f"fast: {fast} was distilled from another network than {network}: distill it again from "
+            f"{network.name}, or name it with --model to run it anyway"
+        )
+    return fast
