@@ -72,7 +72,7 @@ class DistillProgress:
 
 def teacher_config(path: str | Path) -> dict[str, Any]:
     """The training config of the teacher: from its checkpoint, or rebuilt from an export's metadata (the keys
-    fst.export.metadata_for reads)."""
+    fst.metadata.metadata_for reads)."""
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         return copy.deepcopy(load_checkpoint(path)["config"])

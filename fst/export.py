@@ -9,7 +9,7 @@ resizes, and loads in every common runtime. The file is IR version 8, the lowest
 loads from 1.14 on (1.16 tested). `--static HxW` exports a 1x3xHxW graph for runtimes that need fixed shapes, any H
 and W, its padding then constant. Everything a runtime needs to know is in the model's metadata_props: style,
 training image size, fst version, precision and the I/O convention; `--index DIR` writes the same for every model
-in DIR to DIR/models.json, for JavaScript, whose onnxruntime API does not read metadata.
+in DIR to DIR/models.json (fst.metadata), for JavaScript, whose onnxruntime API does not read metadata.
 
     python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
     python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import io
-import json
 import logging
 import math
 import tempfile
@@ -43,8 +42,8 @@ from fst.data import find_images, spread_photos, to_tensor
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.images import resize_long_side
-from fst.onnxfile import onnx_metadata
-from fst.transformer import SIDE_MULTIPLE, TransformerNet, pad_to_multiple
+from fst.metadata import IO_CONVENTION, STATIC_IO_CONVENTION
+from fst.transformer import TransformerNet, pad_to_multiple
 from fst.version import __version__
 
 OPSET = 18
@@ -53,11 +52,6 @@ MAX_ABS_ERROR = 1e-4
 MIN_PSNR_DB = 30.0
 TRACE_SHAPE = (1, 3, 64, 64)
 VERIFY_SHAPE = (2, 3, 83, 117)  # batch, height and width all differ from the traced ones
-IO_CONVENTION = (
-    "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch; height and width multiples of "
-    f"{SIDE_MULTIPLE} (pad other sizes by reflection on the right and bottom, crop the output back)"
-)
-STATIC_IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], of shape {shape}"
 EXPORT_PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -311,86 +305,6 @@ def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> l
             f"none of the {len(paths)} images under {folder} could be read; pass --photos DIR with readable photos"
         )
     return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in photos]
-
-
-def metadata_for(config: dict, step: int) -> dict[str, str]:
-    """What a runtime elsewhere may want to know about the model, from its training config; a distilled network
-    also names its teacher's weights (`made_from`, fst.checkpoint.weights_digest)."""
-    if config.get("styles"):  # a network of several styles: their names in the order of its `style` input
-        styles = config["styles"]  # a list beside style_images, or a training config's name -> image
-        images = [Path(image).name for image in config.get("style_images") or styles.values()]
-        source = {"styles": json.dumps(list(styles)), "style_images": json.dumps(images)}
-    else:
-        made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
-        source = {"style_image": Path(config["style_image"]).name, **made_from}
-    return {
-        "style": config["name"],
-        "image_size": str(config["data"]["image_size"]),
-        "steps": str(step),
-        "architecture": config.get("model", {}).get("architecture", "johnson"),
-        **source,
-    }
-
-
-def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
-    """What a network fine-tuned from `init` (train.init) keeps of its metadata: where both learn the same style
-    image, the style and the network it stands in for, so a fast variant fine-tuned under its teacher's loss is
-    still that teacher's fast variant (fst.copies.fast_sibling). Nothing for a checkpoint or another style."""
-    if init is None or init.suffix.lower() != ".onnx":
-        return {}
-    props = onnx_metadata(init)
-    if "made_from" not in props or props.get("style_image") != Path(style_image).name:
-        return {}
-    return {key: props[key] for key in ("style", "made_from", "teacher") if key in props}
-
-
-def model_index(folder: str | Path) -> dict:
-    """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (full, or fast: distilled to width 16) from its metadata and name, the styles of a model of several
-    (fed as the weights of its input `style`, in that order), and the I/O convention they share.
-    Written to folder/models.json by `--index`."""
-    import onnx
-
-    models = []
-    for path in sorted(p for p in Path(folder).glob("*.onnx") if not p.name.startswith(".")):  # not temp files
-        try:
-            proto = onnx.load(str(path), load_external_data=False)
-        except Exception as e:  # onnx raises its own exception types for unreadable files
-            raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
-        props = {p.key: p.value for p in proto.metadata_props}
-        if "style" not in props:
-            continue  # not an fst model
-        inputs = [i.name for i in proto.graph.input]
-        if inputs not in (["image"], ["image", "style"]) or not props.get("image_size", "0").isdigit():
-            raise FstError(
-                f"{path} is not an fst model: expected the input image (and style, for several styles) and a whole "
-                f"number as its image_size metadata, found inputs {', '.join(inputs)} and {props.get('image_size')!r}"
-            )
-        several = {"styles": json.loads(props["styles"])} if "styles" in props else {}  # the style input's order
-        models.append(
-            {
-                **several,
-                "file": path.name,
-                "style": props["style"],
-                "precision": props.get("precision", "fp32"),
-                # by name, as infer.py --fast finds it: NAME-fast.onnx is the narrower network distilled from NAME
-                "variant": "fast" if path.stem.removesuffix("-int8").endswith("-fast") else "full",
-                "image_size": int(props.get("image_size", "0")),
-                "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],
-                "io": props.get("io", IO_CONVENTION),
-            }
-        )
-    io = {"input": "image", "output": "stylized", "layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]}
-    return {"io": {**io, "side_multiple": SIDE_MULTIPLE, "pad_mode": "reflect"}, "models": models}
-
-
-def write_model_index(folder: str | Path) -> Path:
-    """folder/models.json from model_index(folder), written whole or not at all."""
-    index = model_index(folder)
-    path = Path(folder) / "models.json"
-    with atomic_write(path) as tmp:
-        Path(tmp).write_text(json.dumps(index, indent=2) + "\n")
-    return path
 
 
 if __name__ == "__main__":  # `python -m fst.export`: the command line lives in fst.cli.export

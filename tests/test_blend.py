@@ -4,7 +4,8 @@ import torch
 
 from fst.blend import model_styles, parse_style, style_names, style_weights
 from fst.errors import FstError, UsageError
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx
+from fst.metadata import metadata_for
 from fst.transformer import TransformerNet
 
 

@@ -81,7 +81,8 @@ def test_a_teacher_by_a_shipped_styles_name(tmp_path, capsys):
 def test_several_teachers_export_one_network_of_their_styles(models, tmp_path, capsys):
     import torch
 
-    from fst.export import export_onnx, metadata_for
+    from fst.export import export_onnx
+    from fst.metadata import metadata_for
     from fst.transformer import TransformerNet
 
     teachers = []

@@ -9,7 +9,8 @@ from conftest import DEMO_PHOTOS
 from fst.checkpoint import load_model
 from fst.distill import DistillConfig, Distiller, teacher_config
 from fst.errors import FstError
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx
+from fst.metadata import metadata_for
 from fst.transformer import TransformerNet
 
 

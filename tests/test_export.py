@@ -1,5 +1,4 @@
 import json
-import re
 
 import numpy as np
 import onnx
@@ -10,7 +9,8 @@ from conftest import DEMO_PHOTOS, REPO, tiny_config
 
 from fst.backends import onnx_session, run_onnx
 from fst.errors import FstError
-from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, model_index, psnr_against
+from fst.export import MAX_ABS_ERROR, MIN_PSNR_DB, export_onnx, max_abs_error, psnr_against
+from fst.metadata import model_index
 from fst.transformer import TransformerNet
 from fst.version import __version__
 
@@ -96,42 +96,6 @@ def test_a_static_export_has_its_one_size_and_pads_inside(exported, tmp_path):
         assert np.abs(net.forward() - model(images).numpy()).max() <= 1e-4
     with pytest.raises(FstError, match="this model was exported for 83x117 images only, not 84x117"):
         run_onnx(onnx_session(path), torch.rand(1, 3, 84, 117))
-
-
-def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
-    from onnx import TensorProto, helper
-
-    from fst.export import write_model_index
-
-    _, path, _ = exported
-    (tmp_path / "b.onnx").write_bytes(path.read_bytes())
-    (tmp_path / ".b.4242.tmp.onnx").write_bytes(path.read_bytes())  # left by a killed write: not listed
-    graph = helper.make_graph(
-        [helper.make_node("Identity", ["x"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
-    )  # fmt: skip
-    onnx.save(helper.make_model(graph), tmp_path / "a-not-fst.onnx")
-    index = json.loads(write_model_index(tmp_path).read_text())
-    assert index["io"] == {
-        "input": "image", "output": "stylized", "layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0],
-        "side_multiple": 4, "pad_mode": "reflect",
-    }  # fmt: skip
-    [entry] = index["models"]
-    assert entry["file"] == "b.onnx" and entry["style"] == "test" and entry["precision"] == "fp32"
-    assert entry["variant"] == "full"
-    assert entry["image_size"] == 32 and entry["input_shape"] == ["batch", 3, "height", "width"]
-    (tmp_path / "c.onnx").write_text("not a model")
-    with pytest.raises(FstError, match=f"{tmp_path / 'c.onnx'} is not a loadable ONNX model"):
-        write_model_index(tmp_path)
-    (tmp_path / "c.onnx").unlink()
-    proto = onnx.load(path)
-    proto.metadata_props.add(key="image_size", value="big")
-    onnx.save(proto, tmp_path / "d.onnx")
-    with pytest.raises(FstError, match=re.escape(f"{tmp_path / 'd.onnx'} is not an fst model: expected the input image "
-                       "(and style, for several styles) and a whole number as its image_size metadata, found inputs "
-                       "image and 'big'")):  # fmt: skip
-        write_model_index(tmp_path)
 
 
 def test_shipped_models_are_portable_and_indexed():

@@ -6,8 +6,8 @@ from conftest import DEMO_PHOTOS
 from PIL import Image
 
 import fst.guided
-from fst.images import to_array
 from fst.guided import box, guided_upsample
+from fst.images import to_array
 from fst.stylize import Stylizer
 
 

@@ -3,7 +3,8 @@ import torch
 from conftest import STARRY_NIGHT, tiny_config
 
 from fst.errors import ConfigError
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx
+from fst.metadata import metadata_for
 from fst.styleset import StyleSet, style_set, widened
 from fst.transformer import TransformerNet
 

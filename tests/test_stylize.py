@@ -13,9 +13,10 @@ from fst.checkpoint import save_checkpoint
 from fst.config import LossConfig, load_config
 from fst.data import to_tensor
 from fst.errors import FstError
-from fst.export import export_onnx, metadata_for, model_index
+from fst.export import export_onnx
 from fst.images import load_rgb, resize_long_side
 from fst.losses import load_style_image, perceptual_loss
+from fst.metadata import metadata_for, model_index
 from fst.optimize import evaluate
 from fst.stylize import Stylizer
 from fst.transformer import TransformerNet
@@ -221,8 +222,8 @@ def test_fast_runs_the_distilled_variant_and_then_its_int8_copy_where_that_pays(
 def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
     """exports/<name>-int8.onnx is what a CPU runs by default for those models: it must keep the look, and be made
     from the network beside it."""
-    from fst.copies import made_from
     from fst.checkpoint import network_for, network_weights
+    from fst.copies import made_from
     from fst.export import calibration_photos, psnr_against
 
     photos = calibration_photos(DEMO_PHOTOS, count=7, size=256)

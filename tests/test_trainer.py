@@ -12,8 +12,9 @@ from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, networ
 from fst.config import LossConfig
 from fst.data import PhotoDataset, find_images
 from fst.errors import ConfigError, FstError
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx
 from fst.losses import PerceptualLoss, load_style_image
+from fst.metadata import metadata_for
 from fst.trainer import Trainer
 from fst.transformer import TransformerNet
 from fst.vgg import load_vgg16

@@ -141,7 +141,8 @@ def test_the_page_reads_the_convention_it_pads_by_from_models_json():
 @no_chromium
 @no_web_runtime
 def test_the_page_blends_the_styles_of_a_model_of_several_as_python_does(photo, tmp_path):
-    from fst.export import export_onnx, metadata_for, write_model_index
+    from fst.export import export_onnx
+    from fst.metadata import metadata_for, write_model_index
     from fst.transformer import TransformerNet
 
     exports = tmp_path / "exports"

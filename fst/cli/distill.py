@@ -10,8 +10,9 @@ from tqdm import tqdm
 
 from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.export import export_onnx, metadata_for
+from fst.export import export_onnx
 from fst.files import check_writable
+from fst.metadata import metadata_for
 from fst.stylize import find_model
 from fst.transformer import ARCHITECTURES
 

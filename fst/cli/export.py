@@ -8,8 +8,9 @@ from pathlib import Path
 
 from fst.checkpoint import load_model, network_for, network_weights
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.export import calibration_photos, export_onnx, metadata_for, write_model_index
+from fst.export import calibration_photos, export_onnx
 from fst.files import check_writable
+from fst.metadata import metadata_for, write_model_index
 from fst.onnxfile import onnx_metadata
 from fst.stylize import find_model
 from fst.transformer import TransformerNet

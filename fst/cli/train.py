@@ -7,10 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fst.copies import made_from
 from fst.config import load_config
+from fst.copies import made_from
 from fst.errors import ConfigError, command_name, exit_with
-from fst.export import export_onnx, inherited_metadata, metadata_for
+from fst.export import export_onnx
+from fst.metadata import inherited_metadata, metadata_for
 from fst.trainer import Progress, Trainer
 
 
