@@ -83,7 +83,6 @@ class ExportedGraph(nn.Module):
         return y.float() if self.half else y
 
 
-
 def export_onnx(
     model: TransformerNet,
     path: str | Path,

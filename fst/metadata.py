@@ -18,6 +18,7 @@ IO_CONVENTION = (
 )
 STATIC_IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], of shape {shape}"
 
+
 def metadata_for(config: dict, step: int) -> dict[str, str]:
     """What a runtime elsewhere may want to know about the model, from its training config; a distilled network
     also names its teacher's weights (`made_from`, fst.checkpoint.weights_digest)."""

@@ -38,7 +38,11 @@ def test_a_network_fine_tuned_from_a_fast_variant_keeps_what_it_stands_in_for(tm
     fast = tmp_path / "wave-fast.onnx"
     meta = metadata_for({**CONFIG, "name": "wave", "made_from": "d1g3st"}, 9) | {"teacher": "wave.onnx"}
     export_onnx(TransformerNet(width=4, res_blocks=1).eval(), fast, meta)
-    assert inherited_metadata(fast, "other/wave.jpg") == {"style": "wave", "made_from": "d1g3st", "teacher": "wave.onnx"}
+    assert inherited_metadata(fast, "other/wave.jpg") == {
+        "style": "wave",
+        "made_from": "d1g3st",
+        "teacher": "wave.onnx",
+    }
     assert inherited_metadata(fast, "styles/candy.jpg") == {}
     assert inherited_metadata(tmp_path / "last.pt", "styles/wave.jpg") == {}
     assert inherited_metadata(None, "styles/wave.jpg") == {}
