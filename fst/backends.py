@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fst.blend import checkpoint_styles, metadata_styles, style_names
+from fst.blend import checkpoint_styles, metadata_styles
 from fst.errors import FstError
-from fst.onnxfile import onnx_metadata
+from fst.onnxfile import load_onnx, onnx_metadata
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
@@ -123,14 +123,17 @@ class TorchBackend:
             raise FstError(
                 f"{path} needs PyTorch, which is not installed: pip install 'fst-style[train]', or run an .onnx export"
             ) from None
-        from fst.checkpoint import load_model, network_for, network_weights
+        from fst.checkpoint import load_model, network_for, onnx_network_weights
 
         if path.suffix == ".onnx":
-            model, self.styles = network_for(network_weights(path), path).eval(), style_names(path)
+            proto = load_onnx(path)  # read once, for the weights and the style names
+            model = network_for(onnx_network_weights(proto, path), path).eval()
+            self.styles = metadata_styles({p.key: p.value for p in proto.metadata_props})[0]
         else:
             model, state = load_model(path)
             self.styles = checkpoint_styles(state)[0]  # a network of several styles: their names, in order
         self.device = torch.device(device)
+        self.several = model if self.styles else None  # kept whole, so a later blend starts from every style
         self._run(model)
 
     def use_style(self, weights: np.ndarray) -> None:
@@ -138,7 +141,8 @@ class TorchBackend:
         blend of their norms is itself a network of one style, which the GPU frame path and tiling then run."""
         import torch
 
-        self._run(self.model.with_styles(torch.from_numpy(weights)[None] @ self.model.norm_rows()).eval())
+        table = self.several.norm_rows()
+        self._run(self.several.with_styles(torch.from_numpy(weights)[None].to(table) @ table).eval())
 
     def _run(self, model) -> None:
         """Run `model` from now on: on the device (channels_last on CUDA), its norms found for tiling's hooks."""

@@ -124,7 +124,11 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         return load_checkpoint(path)["model"]
-    proto = load_onnx(path)
+    return onnx_network_weights(load_onnx(path), path)
+
+
+def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
+    """network_weights of an export already read (its ModelProto), for a caller that also wants its metadata."""
     props = {p.key: p.value for p in proto.metadata_props}
     if props.get("precision", "fp32") != "fp32":
         raise FstError(

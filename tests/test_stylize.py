@@ -8,7 +8,7 @@ import torch
 from conftest import DEMO_PHOTOS, REPO, copy_of
 from PIL import Image
 
-from fst.backends import onnx_session
+from fst.backends import TorchBackend, onnx_session
 from fst.checkpoint import save_checkpoint
 from fst.config import LossConfig, load_config
 from fst.data import to_tensor
@@ -385,3 +385,20 @@ def test_the_multistyle_docs_python_runs_as_written(tmp_path, monkeypatch):
         code = block.replace('"photo.jpg"', repr(str(photo))).replace('"blend.jpg"', repr(str(tmp_path / "b.jpg")))
         exec(compile(code, "docs/multistyle.md", "exec"), {})
     assert Image.open(tmp_path / "b.jpg").size == (96, 64)
+
+
+def test_pytorch_blends_a_model_of_several_styles_again_and_again_from_one_read(three_styles, monkeypatch):
+    """TorchBackend keeps the network of every style: a second blend starts from all of them, not from the first
+    blend (which is a network of one style); and an export is read from disk once, for weights and names."""
+    network, path, _ = three_styles
+    reads = []
+    load = onnx.load
+    monkeypatch.setattr(onnx, "load", lambda *args, **kwargs: reads.append(args[0]) or load(*args, **kwargs))
+    backend = TorchBackend(path, "cpu")
+    assert reads == [str(path)] and backend.styles == ["a", "b", "c"]
+    images = np.random.default_rng(1).random((1, 3, 32, 40), dtype=np.float32)
+    for weights in ([1.0, 0.0, 0.0], [0.0, 0.25, 0.75], [0.0, 1.0, 0.0]):
+        backend.use_style(np.array(weights, dtype=np.float32))
+        with torch.no_grad():
+            expected = network(torch.from_numpy(images), torch.tensor(weights)).numpy()
+        np.testing.assert_allclose(backend(images), expected, rtol=0, atol=1e-5)
