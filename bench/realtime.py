@@ -50,13 +50,15 @@ def johnson(width: int, blocks: int, kernel: int, separable_blocks: bool, separa
     ])  # fmt: skip
 
 
-def folded(width: int, blocks: int, separable_blocks: bool) -> Variant:
-    """2x2 pixels folded into channels: the realtime layout, with dense or separable blocks."""
+def folded(width: int, blocks: int, separable_blocks: bool, half_size_block: bool = False) -> Variant:
+    """2x2 pixels folded into channels: the realtime layout, with dense or separable blocks, and optionally one
+    more separable block at half size after the upsampling (more depth where the picture is made)."""
     return Variant([
         nn.PixelUnshuffle(2), ConvLayer(12, width, 3), ConvLayer(width, 2 * width, 3, stride=2, separable=True),
         *[ResidualBlock(2 * width, separable=separable_blocks) for _ in range(blocks)],
-        UpsampleConv(2 * width, width, separable=True), ConvLayer(width, 12, 3, norm=False, relu=False),
-        nn.PixelShuffle(2),
+        UpsampleConv(2 * width, width, separable=True),
+        *([ResidualBlock(width, separable=True)] if half_size_block else []),
+        ConvLayer(width, 12, 3, norm=False, relu=False), nn.PixelShuffle(2),
     ])  # fmt: skip
 
 
@@ -69,6 +71,7 @@ STEPS = [
     ("realtime: folded, separable blocks (fst.transformer)", lambda: TransformerNet(architecture="realtime")),
     ("realtime with 3 blocks in place of 5", lambda: TransformerNet(32, 3, "realtime")),
     ("realtime at width 48", lambda: TransformerNet(48, 5, "realtime")),
+    ("realtime with a block at half size", lambda: folded(32, 5, True, half_size_block=True)),
 ]
 
 
