@@ -28,7 +28,8 @@ def test_sigterm_runs_cleanups_and_exits_143(tmp_path):
         f"    with atomic_write(Path({str(tmp_path)!r}) / 'clip.mp4') as tmp:\n"
         "        tmp.write_bytes(b'half a video')\n"
         "        print('writing', flush=True)\n"
-        "        time.sleep(60)\n"
+        "        for _ in range(600):\n"  # in steps, as a video goes frame by frame: a signal that lands just
+        "            time.sleep(0.1)\n"  # before one long sleep starts would be handled only when it ends
         "raise SystemExit(run_cli(main))\n"
     )
     process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
