@@ -17,7 +17,7 @@ import numpy as np
 
 from fst.blend import checkpoint_styles, metadata_styles
 from fst.errors import FstError
-from fst.onnxfile import load_onnx, onnx_metadata
+from fst.onnxfile import load_onnx, onnx_metadata, proto_metadata
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
@@ -128,7 +128,7 @@ class TorchBackend:
         if path.suffix == ".onnx":
             proto = load_onnx(path)  # read once, for the weights and the style names
             model = network_for(onnx_network_weights(proto, path), path).eval()
-            self.styles = metadata_styles({p.key: p.value for p in proto.metadata_props})[0]
+            self.styles = metadata_styles(proto_metadata(proto))[0]
         else:
             model, state = load_model(path)
             self.styles = checkpoint_styles(state)[0]  # a network of several styles: their names, in order
@@ -210,7 +210,7 @@ class OnnxBackend:
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
         check_fst_model(self.session, path)
-        self.styles = metadata_styles({p.key: p.value for p in self.proto.metadata_props})[0]  # several: names
+        self.styles = metadata_styles(proto_metadata(self.proto))[0]  # several: names
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
         self.feeds: dict[str, np.ndarray] = {}  # a network of several styles: its `style` weights

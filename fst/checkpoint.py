@@ -15,7 +15,7 @@ import torch
 
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write, load_torch_file
-from fst.onnxfile import digest, layer_weights, load_onnx
+from fst.onnxfile import digest, layer_weights, load_onnx, proto_metadata
 from fst.transformer import TransformerNet
 
 
@@ -129,7 +129,7 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
     """network_weights of an export already read (its ModelProto), for a caller that also wants its metadata."""
-    props = {p.key: p.value for p in proto.metadata_props}
+    props = proto_metadata(proto)
     if props.get("precision", "fp32") != "fp32":
         raise FstError(
             f"{path} is an {props['precision']} export, which does not hold the fp32 weights: use the fp32 model or a "

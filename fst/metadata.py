@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fst.errors import FstError
 from fst.files import atomic_write
-from fst.onnxfile import onnx_metadata
+from fst.onnxfile import onnx_metadata, proto_metadata
 from fst.transformer import SIDE_MULTIPLE
 
 IO_CONVENTION = (
@@ -63,7 +63,7 @@ def model_index(folder: str | Path) -> dict:
             proto = onnx.load(str(path), load_external_data=False)
         except Exception as e:  # onnx raises its own exception types for unreadable files
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
-        props = {p.key: p.value for p in proto.metadata_props}
+        props = proto_metadata(proto)
         if "style" not in props:
             continue  # not an fst model
         inputs = [i.name for i in proto.graph.input]

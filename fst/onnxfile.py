@@ -17,7 +17,12 @@ def onnx_metadata(path: str | Path) -> dict[str, str]:
     a file that is not ONNX."""
     import onnx
 
-    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    return proto_metadata(onnx.load(str(path), load_external_data=False))
+
+
+def proto_metadata(proto) -> dict[str, str]:
+    """The metadata_props of an ONNX model already read (its ModelProto) as a dict."""
+    return {p.key: p.value for p in proto.metadata_props}
 
 
 def load_onnx(path: str | Path):
