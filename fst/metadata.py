@@ -52,7 +52,8 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
 
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (full, or fast: distilled to width 16) from its metadata and name, the styles of a model of several
+    variant (full, or fast: NAME-fast.onnx, distilled from NAME.onnx) and architecture (johnson, or realtime: the
+    network built for CPUs and the browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), and the I/O convention they share.
     Written to folder/models.json by `--index`."""
     import onnx
@@ -81,6 +82,7 @@ def model_index(folder: str | Path) -> dict:
                 "precision": props.get("precision", "fp32"),
                 # by name, as infer.py --fast finds it: NAME-fast.onnx is the narrower network distilled from NAME
                 "variant": "fast" if path.stem.removesuffix("-int8").endswith("-fast") else "full",
+                "architecture": props.get("architecture", "johnson"),  # realtime: built for CPUs and the browser
                 "image_size": int(props.get("image_size", "0")),
                 "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],
                 "io": props.get("io", IO_CONVENTION),

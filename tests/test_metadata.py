@@ -48,6 +48,16 @@ def test_a_network_fine_tuned_from_a_fast_variant_keeps_what_it_stands_in_for(tm
     assert inherited_metadata(None, "styles/wave.jpg") == {}
 
 
+def test_model_index_tells_a_realtime_fast_variant_from_a_narrower_johnson_one(tmp_path):
+    """The browser demo starts on a realtime network where one is shipped, so the index says which is which."""
+    for name, architecture in (("a-fast.onnx", "johnson"), ("b-fast.onnx", "realtime")):
+        net = TransformerNet(width=4, res_blocks=1, architecture=architecture).eval()
+        export_onnx(net, tmp_path / name, metadata_for({**CONFIG, "model": {"architecture": architecture}}, 1))
+    index = json.loads(write_model_index(tmp_path).read_text())
+    assert [(m["file"], m["variant"], m["architecture"]) for m in index["models"]] == [
+        ("a-fast.onnx", "fast", "johnson"), ("b-fast.onnx", "fast", "realtime")]  # fmt: skip
+
+
 def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
     from onnx import TensorProto, helper
 
@@ -67,7 +77,7 @@ def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):
     }  # fmt: skip
     [entry] = index["models"]
     assert entry["file"] == "b.onnx" and entry["style"] == "test" and entry["precision"] == "fp32"
-    assert entry["variant"] == "full"
+    assert entry["variant"] == "full" and entry["architecture"] == "johnson"
     assert entry["image_size"] == 32 and entry["input_shape"] == ["batch", 3, "height", "width"]
     (tmp_path / "c.onnx").write_text("not a model")
     with pytest.raises(FstError, match=f"{tmp_path / 'c.onnx'} is not a loadable ONNX model"):

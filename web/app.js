@@ -231,9 +231,11 @@ async function main() {
     const label = `${model.style} (${kind}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }
-  // By default the fast variant, in int8 where shipped: the one network that keeps up with a webcam on a CPU.
-  const preferred = (variant, precision) => index.models.find((m) => m.variant === variant && m.precision === precision);
-  $("style").value = (preferred("fast", "int8") || preferred("fast", "fp32") || index.models[0]).file;
+  // By default a realtime network (fst.transformer), else the fast variant, in int8 where shipped: the networks
+  // that keep up with a webcam on a CPU.
+  const fast = (test) => index.models.find((m) => m.variant === "fast" && test(m));
+  const preferred = fast((m) => m.architecture === "realtime") || fast((m) => m.precision === "int8") || fast(() => true);
+  $("style").value = (preferred || index.models[0]).file;
   const chosen = () => index.models.find((m) => m.file === $("style").value);
   showBlend(chosen());
   if (params.has("test")) {
