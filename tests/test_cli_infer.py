@@ -394,7 +394,7 @@ def test_list_names_every_shipped_model_with_its_terms(capsys):
     out = capsys.readouterr().out
     for style in ("starry_night", "the_scream", "wave", "udnie"):
         assert f"{style}-int8 " in out and f"{style}-fast " in out
-    assert "wave-fast-int8             wave           fast     int8" in out
+    assert "wave-fast                  wave           fast     fp32         0.2 MB" in out  # realtime, no int8 copy
     assert "non-commercial research and education" in out and "code: MIT" in out
 
 

@@ -17,13 +17,14 @@ from fst.export import export_onnx
 from fst.images import load_rgb, resize_long_side
 from fst.losses import load_style_image, perceptual_loss
 from fst.metadata import metadata_for, model_index
+from fst.onnxfile import onnx_metadata
 from fst.optimize import evaluate
 from fst.stylize import Stylizer
 from fst.transformer import TransformerNet
 
 SHIPPED = ["starry_night", "the_scream", "udnie", "wave"]
 # the fast network's total loss on chelsea.jpg against the full one's: measured 1.16, 1.21, 1.21, 1.07
-FAST_LOSS_RATIOS = [("starry_night", 1.3), ("the_scream", 1.35), ("udnie", 1.35), ("wave", 1.2)]
+FAST_LOSS_RATIOS = [("starry_night", 1.17), ("the_scream", 1.2), ("udnie", 1.13), ("wave", 1.17)]  # 1.14, 1.17, 1.10, 1.14
 
 
 def test_onnx_and_checkpoint_give_the_same_image(models):
@@ -228,9 +229,7 @@ def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
 
     photos = calibration_photos(DEMO_PHOTOS, count=7, size=256)
     copies = sorted((REPO / "exports").glob("*-int8.onnx"))
-    assert [p.name for p in copies] == [
-        f"{style}{variant}-int8.onnx" for style in SHIPPED for variant in ("-fast", "")
-    ]  # fmt: skip
+    assert [p.name for p in copies] == [f"{style}-int8.onnx" for style in SHIPPED]  # the realtime networks have none
     for copy in copies:
         fp32 = copy.with_name(copy.name.replace("-int8", ""))
         assert made_from(copy, fp32), copy.name
@@ -240,11 +239,11 @@ def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
 
 @pytest.mark.parametrize(("style", "most"), FAST_LOSS_RATIOS)
 def test_the_shipped_fast_variants_paint_about_as_well_as_their_full_networks(style, most):
-    """exports/<style>-fast.onnx, distilled from <style>.onnx and fine-tuned under its training loss: made from that
-    network, so --fast runs it, and its total loss on a demo photo close to the full network's."""
+    """exports/<style>-fast.onnx, the realtime network distilled from <style>.onnx and fine-tuned under its training
+    loss: made from that network, so --fast runs it, and its total loss on a demo photo close to the full network's."""
     full = REPO / "exports" / f"{style}.onnx"
     fast = Stylizer(full, "cpu", fast=True, int8=False)
-    assert fast.path == full.with_name(f"{style}-fast.onnx")
+    assert fast.path == full.with_name(f"{style}-fast.onnx") and onnx_metadata(fast.path)["architecture"] == "realtime"
     loss = load_config(REPO / "configs" / "pretrained" / f"{style}.yaml", check_paths=False).loss
     loss_fn = perceptual_loss(loss, load_style_image(str(REPO / "data" / "styles" / f"{style}.jpg"), 512),
                               torch.device("cpu"))  # fmt: skip
