@@ -36,6 +36,7 @@ from fst.data import PositionSampler, center_crop, find_images, load_croppable, 
 from fst.errors import FstError, Terminated
 from fst.export import psnr
 from fst.files import lock, unlock
+from fst.hardware import resolve_device
 from fst.images import load_rgb, resize_long_side
 from fst.onnxfile import onnx_metadata
 from fst.schedule import learning_rate
@@ -59,6 +60,7 @@ class DistillConfig:
     save_every: int = 100
     seed: int = 0
     architecture: str = "johnson"  # or "realtime" (fst.transformer)
+    device: str = "auto"  # a CUDA GPU where there is one: the teacher's outputs and every step run there
 
 
 @dataclass
@@ -106,8 +108,9 @@ class Distiller:
     def __init__(self, config: DistillConfig, restart: bool = False) -> None:
         self.config = config
         self.run_dir = Path(config.run_dir)
+        self.device = resolve_device(config.device, key="--device")
         sources = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher)
-        self.teachers = [network_for(network_weights(path), path).eval() for path in sources]
+        self.teachers = [network_for(network_weights(path), path).eval().to(self.device) for path in sources]
         self.teacher = self.teachers[0]
         configs = [teacher_config(path) for path in sources]
         names = [c["name"] for c in configs]
@@ -133,6 +136,7 @@ class Distiller:
         if len(sources) > 1 and same_shape:
             rows = self.teacher.norm_rows().repeat(len(sources), 1)
             self.student.load_state_dict(self.teacher.with_styles(rows).state_dict())
+        self.student.to(self.device)
         self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
         self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
         self.step = 0
@@ -148,7 +152,8 @@ class Distiller:
 
     def prepare(self, on_photo: Callable[[int, int], None] = lambda done, total: None) -> None:
         """Crop the photos and run each teacher on each once (on_photo(done, total) after each photo)."""
-        self.photos, self.skipped = load_crops(self.paths, self.config.image_size)
+        photos, self.skipped = load_crops(self.paths, self.config.image_size)
+        self.photos = photos.to(self.device)
         targets = []  # (teachers, photos, 3, size, size) in fp16: 0.4 MB a photo and teacher at 256 px
         with torch.no_grad():
             for i, photo in enumerate(self.photos):
@@ -170,7 +175,7 @@ class Distiller:
         photos, targets = self.photos[indices].float() / 255, self.targets[styles, indices].float()
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.schedule)
-        weights = F.one_hot(styles, len(self.teachers)).float() if len(self.teachers) > 1 else None
+        weights = F.one_hot(styles, len(self.teachers)).float().to(self.device) if len(self.teachers) > 1 else None
         loss = F.mse_loss(self.student(photos, weights), targets)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -244,5 +249,7 @@ class Distiller:
             raise FstError(f"none of the {len(self.holdout_paths)} held-out photos could be read")
         self.student.eval()
         count = len(self.teachers)
-        styles = [F.one_hot(torch.tensor(i), count).float() if count > 1 else None for i in range(count)]
+        styles = [F.one_hot(torch.tensor(i, device=self.device), count).float() if count > 1 else None
+                  for i in range(count)]  # fmt: skip
+        photos = [p.to(self.device) for p in photos]
         return psnr((self.student(p, styles[i]), teacher(p)) for i, teacher in enumerate(self.teachers) for p in photos)

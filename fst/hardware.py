@@ -19,15 +19,17 @@ CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 COMPILE_MIN_STEPS = 500
 
 
-def resolve_device(name: str, local_rank: int = 0) -> torch.device:
-    """The training device; under torchrun each process takes the GPU of its local rank."""
+def resolve_device(name: str, local_rank: int = 0, key: str = "train.device") -> torch.device:
+    """The device to run on (`key`: the setting it came from, for the error); under torchrun each process takes
+    the GPU of its local rank."""
     if name == "auto":
         return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)
+    asked = f"{key} {name}" if key.startswith("--") else f"{key} = {name!r}"  # a flag or a config key
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"train.device = {name!r}, but PyTorch sees no CUDA device here; use auto or cpu")
+        raise ConfigError(f"{asked}, but PyTorch sees no CUDA device here; use auto or cpu")
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"train.device = {name!r}, but MPS is not available here; use auto or cpu")
+        raise ConfigError(f"{asked}, but MPS is not available here; use auto or cpu")
     if device.type == "cuda" and device.index is None:
         device = torch.device(f"cuda:{local_rank}")
     return device

@@ -3,6 +3,7 @@ import sys
 
 import onnx
 import pytest
+import torch
 from conftest import DEMO_PHOTOS, REPO
 
 from fst.cli.distill import main
@@ -17,7 +18,8 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
     common = ["--teacher", str(checkpoint), "--photos", str(DEMO_PHOTOS), "--run-dir", str(run), *TINY]
     assert main([*common, "--steps", "2", "--export", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "distilling" in printed and "into a johnson network of width 4 on 5 photos, from scratch" in printed
+    device = "cuda:0" if torch.cuda.is_available() else "cpu"  # --device auto
+    assert f"into a johnson network of width 4 on 5 photos, {device}, from scratch" in printed
     assert "done: step 2; " in printed and f"dB PSNR against the teacher on 2 held-out photos; ONNX {out}" in printed
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert meta["style"] == "tiny" and meta["steps"] == "2" and meta["teacher"] == checkpoint.name
@@ -39,6 +41,9 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
         (["--lr", "nan"], "--lr nan: expected a number > 0"),
         (["--lr", "inf"], "--lr inf: expected a number > 0"),
         (["--lr", "-0.1"], "--lr -0.1: expected a number > 0"),
+        (["--device", "gpu"], "--device gpu: expected auto, cpu, cuda, cuda:N or mps"),
+        *[(["--device", "cuda"], "--device cuda, but PyTorch sees no CUDA device here; use auto or cpu")]
+        * (not torch.cuda.is_available()),
     ],
 )
 def test_bad_settings_are_refused_before_anything_runs(models, tmp_path, flags, message):

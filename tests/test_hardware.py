@@ -38,6 +38,8 @@ def test_device_names():
         assert resolve_device("auto") == CPU
         with pytest.raises(ConfigError, match="train.device = 'cuda', but PyTorch sees no CUDA device here"):
             resolve_device("cuda")
+        with pytest.raises(ConfigError, match="^--device cuda, but PyTorch sees no CUDA device here; use auto or cpu"):
+            resolve_device("cuda", key="--device")  # a flag, as infer.py --optimize and distill.py name it
 
 
 def test_cpu_capability_names_native_bf16():

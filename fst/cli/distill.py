@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 from pathlib import Path
 
 from tqdm import tqdm
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         help="johnson: the teacher's layers, narrower; realtime: the CPU and browser network (fst.transformer)",
     )  # fmt: skip
     parser.add_argument("--lr", type=float, default=defaults.lr)
+    parser.add_argument("--device", default=defaults.device, help="auto: a CUDA GPU where there is one, else the CPU")
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
     args = parser.parse_args(argv)
     for name in ("width", "steps", "batch_size", "image_size", "max_photos", "holdout"):
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--image-size {args.image_size}: expected 16 to 4096 pixels")
     if not 0 < args.lr < math.inf:
         raise UsageError(f"--lr {args.lr:g}: expected a number > 0")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", args.device):
+        raise UsageError(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
     export = Path(args.export or "exports/STYLE-fast.onnx")
     if export.suffix.lower() != ".onnx" or export.is_dir():
         raise UsageError(f"--export {export}: expected a file name ending in .onnx")
@@ -67,14 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     config = DistillConfig(
         teachers[0] if len(teachers) == 1 else teachers, args.photos, args.run_dir, args.width, args.res_blocks,
         args.steps, args.batch_size, args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos,
-        seed=args.seed, architecture=args.architecture,
+        seed=args.seed, architecture=args.architecture, device=args.device,
     )  # fmt: skip
     distiller = Distiller(config, restart=args.restart)
     if len(teachers) > 1 and args.export:  # a network of several styles is named after its file
         distiller.student_config["name"] = export.stem
     where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
     student = f"a {args.architecture} network of width {args.width}"
-    print(f"distilling {', '.join(teachers)} into {student} on {len(distiller.paths)} photos, {where}")
+    print(f"distilling {', '.join(teachers)} into {student} on {len(distiller.paths)} photos, {distiller.device}, "
+          f"{where}")  # fmt: skip
     with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
         distiller.prepare(lambda done, total: bar.update(1))
     for name in distiller.skipped:

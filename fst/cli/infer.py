@@ -264,7 +264,7 @@ def optimize_main(args: argparse.Namespace) -> int:
     jobs = plan_jobs(args.input, args.output)
     if any(job.is_video for job in jobs):
         raise UsageError("--optimize works on images only; stylize videos with a trained model")
-    device = resolve_device(args.device)
+    device = resolve_device(args.device, key="--device")
     loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
     failed = kept = 0
     for job in jobs:
