@@ -2,7 +2,7 @@
 
     python bench/realtime.py [--size 640x360] [--repeats 15]
 
-Each row changes one thing from the row above, starting at the width-16 Johnson network (the fast variants'),
+Each row changes one thing from the row above, starting at the width-16 Johnson network (distill.py --width 16),
 ending at fst.transformer's realtime architecture; built from fst.transformer's own layers, random weights (the
 time does not depend on them), exported with fst.export, run by onnxruntime fp32 on this CPU with all its cores,
 median of --repeats runs after warm-up, batch 1. Then the realtime network's time split by operator (onnxruntime's
@@ -63,7 +63,7 @@ def folded(width: int, blocks: int, separable_blocks: bool, half_size_block: boo
 
 
 STEPS = [
-    ("Johnson, width 16 (the fast variants)", lambda: johnson(16, 5, 9, False, False)),
+    ("Johnson, width 16", lambda: johnson(16, 5, 9, False, False)),
     ("3x3 in place of the 9x9 first and last", lambda: johnson(16, 5, 3, False, False)),
     ("depthwise-separable residual blocks", lambda: johnson(16, 5, 3, True, False)),
     ("depthwise-separable upsampling", lambda: johnson(16, 5, 3, True, True)),
