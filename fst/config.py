@@ -318,6 +318,14 @@ def _get(config: Config, dotted: str) -> Any:
     return obj
 
 
+DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def is_device_name(name: str) -> bool:
+    """Whether `name` is one of DEVICE_NAMES: checked when a config or a flag is read, before any work."""
+    return name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit())
+
+
 def _check_semantics(config: Config, source: str) -> None:
     """Checks that involve more than one key or the set of known VGG layers."""
     if not re.fullmatch(NAME_PATTERN, config.name):
@@ -355,6 +363,5 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: train.lr_schedule = {config.train.lr_schedule!r}: expected one of {', '.join(LR_SCHEDULES)}"
         )
-    device = config.train.device
-    if device not in ("auto", "cpu", "cuda", "mps") and not (device.startswith("cuda:") and device[5:].isdigit()):
-        raise ConfigError(f"{source}: train.device = {device!r}: expected auto, cpu, cuda, cuda:N or mps")
+    if not is_device_name(config.train.device):
+        raise ConfigError(f"{source}: train.device = {config.train.device!r}: expected {DEVICE_NAMES}")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 from pathlib import Path
 
 from tqdm import tqdm
 
+from fst.config import DEVICE_NAMES, is_device_name
 from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import export_onnx
@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--image-size {args.image_size}: expected 16 to 4096 pixels")
     if not 0 < args.lr < math.inf:
         raise UsageError(f"--lr {args.lr:g}: expected a number > 0")
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", args.device):
-        raise UsageError(f"--device {args.device}: expected auto, cpu, cuda, cuda:N or mps")
+    if not is_device_name(args.device):
+        raise UsageError(f"--device {args.device}: expected {DEVICE_NAMES}")
     export = Path(args.export or "exports/STYLE-fast.onnx")
     if export.suffix.lower() != ".onnx" or export.is_dir():
         raise UsageError(f"--export {export}: expected a file name ending in .onnx")
