@@ -1,5 +1,5 @@
-"""Which copies stand in for which network: an int8 copy (NAME-int8.onnx) or a fast variant (NAME-fast.onnx) runs
-in place of NAME only when its metadata says it was made from the weights now in NAME (`made_from`), read with
+"""Which copies stand in for which network: an int8 copy (NAME-int8.onnx), a fast variant (NAME-fast.onnx) or a
+stable one (NAME-stable.onnx, for video) runs in place of NAME only when its metadata says it was made from the weights now in NAME (`made_from`), read with
 onnx alone, so a network retrained under the same name never has its old copies run beside it."""
 
 from __future__ import annotations
@@ -71,3 +71,28 @@ def fast_sibling(path: Path) -> Path:
             f"{network.name}, or name it with --model to run it anyway"
         )
     return fast
+
+
+def stable_sibling(path: Path) -> Path | None:
+    """NAME-stable.onnx beside NAME.onnx (or NAME-int8.onnx): NAME fine-tuned with the temporal term
+    (loss.temporal_weight), whose strokes hold still from frame to frame, which a video runs in NAME's place
+    (Stylizer.video). None when there is none, when `path` is a variant itself, or when it was made from another
+    network than the NAME.onnx now there."""
+    stem = path.stem.removesuffix("-int8")
+    if path.suffix != ".onnx" or stem.endswith(("-fast", "-stable")):
+        return None
+    stable, network = path.with_name(f"{stem}-stable.onnx"), path.with_name(f"{stem}.onnx")
+    return stable if stable.is_file() and made_from(stable, network) else None
+
+
+def trained_stable(path: Path) -> bool:
+    """Whether the network in `path` was trained with the temporal term: its export's metadata `temporal_weight`
+    (fst.metadata.metadata_for), or a checkpoint's config."""
+    try:
+        if path.suffix.lower() == ".onnx":
+            return float(onnx_metadata(path).get("temporal_weight", "0")) > 0
+        from fst.checkpoint import load_checkpoint
+
+        return float(load_checkpoint(path)["config"].get("loss", {}).get("temporal_weight", 0)) > 0
+    except Exception:  # unreadable here: the model's own loading says why, and an unknown network is not stable
+        return False

@@ -29,12 +29,14 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
     else:
         made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
         source = {"style_image": Path(config["style_image"]).name, **made_from}
+    temporal = config.get("loss", {}).get("temporal_weight", 0)  # trained stable for video (fst.copies)
     return {
         "style": config["name"],
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
         "architecture": config.get("model", {}).get("architecture", "johnson"),
         **source,
+        **({"temporal_weight": f"{temporal:g}"} if temporal else {}),
     }
 
 
@@ -50,10 +52,17 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
     return {key: props[key] for key in ("style", "made_from", "teacher") if key in props}
 
 
+def variant(path: Path) -> str:
+    """By name, as fst.copies finds them: NAME-fast.onnx is the faster network distilled from NAME, NAME-stable.onnx
+    NAME fine-tuned for video; anything else is a full network."""
+    stem = path.stem.removesuffix("-int8")
+    return next((kind for kind in ("fast", "stable") if stem.endswith(f"-{kind}")), "full")
+
+
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (full, or fast: NAME-fast.onnx, distilled from NAME.onnx) and architecture (johnson, or realtime: the
-    network built for CPUs and the browser) from its metadata and name, the styles of a model of several
+    variant (fst.metadata.variant) and architecture (johnson, or realtime: the network built for CPUs and the
+    browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), and the I/O convention they share.
     Written to folder/models.json by `--index`."""
     import onnx
@@ -80,8 +89,7 @@ def model_index(folder: str | Path) -> dict:
                 "file": path.name,
                 "style": props["style"],
                 "precision": props.get("precision", "fp32"),
-                # by name, as infer.py --fast finds it: NAME-fast.onnx is the narrower network distilled from NAME
-                "variant": "fast" if path.stem.removesuffix("-int8").endswith("-fast") else "full",
+                "variant": variant(path),
                 "architecture": props.get("architecture", "johnson"),  # realtime: built for CPUs and the browser
                 "image_size": int(props.get("image_size", "0")),
                 "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],

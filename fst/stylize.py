@@ -6,11 +6,12 @@
 The model is an exported .onnx file (onnxruntime) or a training checkpoint (PyTorch), see fst.backends. Images
 too large for the memory budget are stylized in tiles (fst.tiling); a style scale runs the network on a smaller
 copy and upsamples its output along the photo (fst.guided). `Stylizer.video()` stylizes the frames of a video in
-order, stabilized over time (fst.temporal).
+order, stabilized over time: with the style's stable variant where one is shipped, and a filter (fst.temporal).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -26,12 +27,12 @@ from fst.backends import (
     torch_cuda,
 )  # fmt: skip
 from fst.blend import style_weights
-from fst.copies import fast_sibling, int8_sibling
+from fst.copies import fast_sibling, int8_sibling, stable_sibling, trained_stable
 from fst.cpu import fast_int8
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import from_array, open_image, resize_long_side, to_array
-from fst.temporal import TemporalFilter
+from fst.temporal import BLEND, TemporalFilter
 from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
 
 
@@ -162,6 +163,12 @@ class Stylizer:
             raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
         path = find_model(model)
         path = fast_sibling(path) if fast else path
+        self.model_file = path  # before an int8 copy may take its place: what video() finds a stable variant of
+        self.options = {  # for the stable variant that video() may load in this one's place
+            "device": device, "tile": tile, "overlap": overlap, "preserve_colors": preserve_colors,
+            "strength": strength, "max_memory": max_memory, "style_scale": style_scale, "int8": int8,
+            "compile": compile,
+        }  # fmt: skip
         has_torch_cuda, has_onnx_cuda = device != "cpu" and torch_cuda(asked=device == "cuda"), onnx_cuda()
         cuda = (has_onnx_cuda or has_torch_cuda) if device == "auto" else device == "cuda"
         self.choice = ""  # why another file than `model` runs, if one does
@@ -224,8 +231,22 @@ class Stylizer:
         return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
 
     def video(self, temporal: bool = True) -> VideoStylizer:
-        """A stylizer for the frames of one video, fed in order: see VideoStylizer."""
-        return VideoStylizer(self, temporal)
+        """A stylizer for the frames of one video, fed in order: see VideoStylizer. Stabilized (`temporal`), a
+        style's network gives way to its stable variant where one is beside it (NAME-stable.onnx, fine-tuned with
+        the temporal term: fst.copies.stable_sibling), which runs frame by frame: its strokes hold still by
+        themselves, and the filter on top would cost more style than the flicker it removes (docs/video.md). Any
+        other network gets the filter (fst.temporal). temporal=False: this network frame by frame, no filter."""
+        if not temporal:
+            return VideoStylizer(self, None)
+        if self.stable_variant is not None:
+            return VideoStylizer(self.stable_variant, None)
+        return VideoStylizer(self, None if trained_stable(self.model_file) else BLEND)
+
+    @functools.cached_property
+    def stable_variant(self) -> Stylizer | None:
+        """The style's stable variant with this one's options, loaded once for all the videos it stylizes."""
+        stable = stable_sibling(self.model_file)
+        return None if stable is None else Stylizer(stable, **self.options)
 
     def render(self, photo: Image.Image) -> Image.Image:
         """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
@@ -263,12 +284,13 @@ class VideoStylizer:
         for frame in frames:
             show(video.stylize(frame))
 
-    temporal=False stylizes each frame on its own, exactly as Stylizer.stylize does. Call reset() at a cut.
+    blend: the temporal filter's (fst.temporal); None stylizes each frame on its own, exactly as Stylizer.stylize
+    does (what a stable network needs). `stylizer.path` is the file that runs. Call reset() at a cut.
     """
 
-    def __init__(self, stylizer: Stylizer, temporal: bool = True) -> None:
+    def __init__(self, stylizer: Stylizer, blend: float | None = BLEND) -> None:
         self.stylizer = stylizer
-        self.filter = TemporalFilter() if temporal else None
+        self.filter = TemporalFilter(blend) if blend is not None else None
 
     def stylize(self, frame: Image.Image) -> Image.Image:
         if self.filter is None:

@@ -197,6 +197,27 @@ def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(mod
     assert np.array_equal(stable[0], plain[0]) and not np.array_equal(stable[-1], plain[-1])
 
 
+def test_a_video_runs_the_stable_variant_beside_the_model_and_says_so(models, tmp_path, capsys):
+    from test_stable import stable_pair
+
+    from fst.media import transform_video
+    from fst.stylize import Stylizer
+
+    _, onnx_path = models
+    plain, stable = stable_pair(onnx_path, tmp_path)
+    clip = tmp_path / "clip.mp4"
+    make_video(clip, 64, 48, frames=4, audio=False)
+    base = ["--model", str(plain), "--input", str(clip), "--output"]
+    assert main([*base, str(tmp_path / "out.mp4")]) == 0
+    assert f"videos: running {stable}, fine-tuned to hold its strokes still" in capsys.readouterr().err
+    assert main([*base, str(tmp_path / "plain.mp4"), "--no-temporal"]) == 0
+    assert "videos: running" not in capsys.readouterr().err
+    transform_video(clip, tmp_path / "stable.mp4", Stylizer(stable).stylize, lambda: None)
+    out, plain_frames, stable_frames = (decoded_frames(tmp_path / f"{n}.mp4") for n in ("out", "plain", "stable"))
+    assert len(out) == 4 and all(np.array_equal(a, b) for a, b in zip(out, stable_frames))  # frame by frame, no filter
+    assert not np.array_equal(out[0], plain_frames[0])
+
+
 def test_a_corrupt_video_is_reported_and_the_rest_processed(models, tmp_path, capsys):
     _, onnx_path = models
     (tmp_path / "in").mkdir()
@@ -403,7 +424,7 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
 
     asked = []
     monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or
-                        type("S", (), {"choice": "", "video": lambda self, temporal: None})())  # fmt: skip
+                        type("S", (), {"choice": "", "video": lambda self, temporal: type("V", (), {"stylizer": self})()})())  # fmt: skip
     monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, output: 0)
     assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx
     assert main(["--model", "wave", "--input", "webcam:0", "--no-fast"]) == 0

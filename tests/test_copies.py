@@ -1,8 +1,11 @@
 import pytest
+import torch
 from conftest import copy_of
 
-from fst.copies import fast_sibling
+from fst.copies import fast_sibling, stable_sibling, trained_stable
 from fst.errors import FstError
+from fst.export import export_onnx
+from fst.transformer import TransformerNet
 
 
 def test_the_fast_sibling_of_each_name(models, tmp_path):
@@ -17,3 +20,30 @@ def test_the_fast_sibling_of_each_name(models, tmp_path):
         fast_sibling(tmp_path / "scream.onnx")
     with pytest.raises(FstError, match="fast: .*wave.pt is a checkpoint; the fast variant is an export"):
         fast_sibling(tmp_path / "wave.pt")
+
+
+def test_the_stable_sibling_is_found_only_beside_the_network_it_was_made_from(models, tmp_path):
+    _, onnx_path = models
+    network = tmp_path / "wave.onnx"
+    network.write_bytes(onnx_path.read_bytes())
+    stable = copy_of(onnx_path, tmp_path / "wave-stable.onnx", made_from=network, temporal_weight="5")
+    assert stable_sibling(network) == stable
+    assert stable_sibling(tmp_path / "wave-int8.onnx") == stable  # the int8 copy's network is wave's
+    assert stable_sibling(stable) is None and stable_sibling(tmp_path / "wave-fast.onnx") is None
+    assert stable_sibling(tmp_path / "scream.onnx") is None and stable_sibling(tmp_path / "wave.pt") is None
+    torch.manual_seed(1)
+    export_onnx(TransformerNet(8, 1).eval(), tmp_path / "scream.onnx", {})  # another network
+    copy_of(onnx_path, tmp_path / "scream-stable.onnx", made_from=network)  # made from wave, not from scream
+    assert stable_sibling(tmp_path / "scream.onnx") is None
+
+
+def test_a_network_trained_with_the_temporal_term_says_so(models, tmp_path):
+    checkpoint, onnx_path = models
+    assert not trained_stable(onnx_path) and not trained_stable(checkpoint)
+    assert trained_stable(copy_of(onnx_path, tmp_path / "t.onnx", temporal_weight="5"))
+    assert not trained_stable(copy_of(onnx_path, tmp_path / "t0.onnx", temporal_weight="0"))
+    state = torch.load(checkpoint, weights_only=False)
+    state["config"]["loss"]["temporal_weight"] = 2.0
+    torch.save(state, tmp_path / "t.pt")
+    assert trained_stable(tmp_path / "t.pt")
+    assert not trained_stable(tmp_path / "missing.onnx")

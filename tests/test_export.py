@@ -107,7 +107,8 @@ def test_shipped_models_are_portable_and_indexed():
     kinds = [(m["style"], m["variant"], m["precision"]) for m in index["models"]]
     assert kinds == [("four_styles", "full", "fp32")] + [
         (style, variant, precision) for style in SHIPPED
-        for variant, precision in (("fast", "fp32"), ("full", "int8"), ("full", "fp32"))
+        for variant, precision in (("fast", "fp32"), ("full", "int8"), ("stable", "int8"), ("stable", "fp32"),
+                                   ("full", "fp32"))
     ]  # fmt: skip
     assert index["models"][0]["styles"] == ["starry_night", "the_scream", "wave", "udnie"]
     assert all(current[m["file"]] == m for m in index["models"])
@@ -115,11 +116,11 @@ def test_shipped_models_are_portable_and_indexed():
         proto = onnx.load(REPO / "exports" / entry["file"])
         assert proto.ir_version == 8 and [(o.domain, o.version) for o in proto.opset_import] == [("", 18)]
     images = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
-    for style in SHIPPED:
-        path = REPO / "exports" / f"{style}.onnx"
+    for name in [name for style in SHIPPED for name in (style, f"{style}-stable")]:
+        path = REPO / "exports" / f"{name}.onnx"
         net = cv2.dnn.readNetFromONNX(str(path))
         net.setInput(images.numpy())
-        assert np.abs(net.forward() - run_onnx(onnx_session(path), images)[0]).max() <= 1e-3, style
+        assert np.abs(net.forward() - run_onnx(onnx_session(path), images)[0]).max() <= 1e-3, name
     path, blend = REPO / "exports" / "four_styles.onnx", np.array([0.4, 0.1, 0.3, 0.2], np.float32)
     net = cv2.dnn.readNetFromONNX(str(path))  # the style weights as a second input
     net.setInput(images.numpy(), "image")

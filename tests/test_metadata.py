@@ -32,6 +32,13 @@ def test_metadata_names_the_style_image_and_the_architecture():
     }  # fmt: skip
 
 
+def test_a_network_trained_with_the_temporal_term_records_its_weight():
+    """fst.copies.trained_stable reads it: a video gives such a network the lighter filter."""
+    assert metadata_for(CONFIG | {"loss": {"temporal_weight": 5.0}}, 2500)["temporal_weight"] == "5"
+    assert metadata_for(CONFIG | {"loss": {"temporal_weight": 0.5}}, 1)["temporal_weight"] == "0.5"
+    assert "temporal_weight" not in metadata_for(CONFIG | {"loss": {"temporal_weight": 0.0}}, 1)
+
+
 def test_a_network_fine_tuned_from_a_fast_variant_keeps_what_it_stands_in_for(tmp_path):
     """inherited_metadata: the same style image keeps style, made_from and teacher; another image or a checkpoint
     keeps nothing."""
@@ -48,14 +55,18 @@ def test_a_network_fine_tuned_from_a_fast_variant_keeps_what_it_stands_in_for(tm
     assert inherited_metadata(None, "styles/wave.jpg") == {}
 
 
-def test_model_index_tells_a_realtime_fast_variant_from_a_narrower_johnson_one(tmp_path):
-    """The browser demo starts on a realtime network where one is shipped, so the index says which is which."""
-    for name, architecture in (("a-fast.onnx", "johnson"), ("b-fast.onnx", "realtime")):
+def test_model_index_tells_the_variants_and_a_realtime_fast_variant_from_a_narrower_johnson_one(tmp_path):
+    """The browser demo starts on a realtime network where one is shipped, so the index says which is which; a
+    stable variant (for video) is named as one, in int8 too."""
+    names = (("a-fast.onnx", "johnson"), ("b-fast.onnx", "realtime"), ("c-stable.onnx", "johnson"),
+             ("c-stable-int8.onnx", "johnson"), ("c.onnx", "johnson"))  # fmt: skip
+    for name, architecture in names:
         net = TransformerNet(width=4, res_blocks=1, architecture=architecture).eval()
         export_onnx(net, tmp_path / name, metadata_for({**CONFIG, "model": {"architecture": architecture}}, 1))
     index = json.loads(write_model_index(tmp_path).read_text())
     assert [(m["file"], m["variant"], m["architecture"]) for m in index["models"]] == [
-        ("a-fast.onnx", "fast", "johnson"), ("b-fast.onnx", "fast", "realtime")]  # fmt: skip
+        ("a-fast.onnx", "fast", "johnson"), ("b-fast.onnx", "fast", "realtime"), ("c-stable-int8.onnx", "stable", "johnson"),
+        ("c-stable.onnx", "stable", "johnson"), ("c.onnx", "full", "johnson")]  # fmt: skip
 
 
 def test_model_index_lists_fst_models_with_their_convention(exported, tmp_path):

@@ -227,7 +227,7 @@ async function main() {
   if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
   index = await response.json();
   for (const model of index.models) {
-    const kind = model.styles ? `${model.styles.length} styles, ` : model.variant === "fast" ? "fast, " : "";
+    const kind = model.styles ? `${model.styles.length} styles, ` : model.variant !== "full" ? `${model.variant}, ` : "";
     const label = `${model.style} (${kind}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }

@@ -66,7 +66,8 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
     parser.add_argument(
         "--no-temporal", action="store_true",
-        help="stylize each video, animation or webcam frame on its own (default: stabilized along the motion)",
+        help="stylize each video, animation or webcam frame on its own with the model asked for (default: the "
+        "style's stable variant where one is shipped, stabilized along the motion)",
     )  # fmt: skip
     speed = parser.add_mutually_exclusive_group()
     speed.add_argument(
@@ -141,7 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     def frames_transform() -> Callable[[Image.Image], Image.Image]:
         """A fresh transform for the frames of one video or animation, stabilized over time unless --no-temporal."""
         video = stylizer.video(temporal=not args.no_temporal)
+        if video.stylizer is not stylizer and not said:  # the style's stable variant runs: say so once
+            said.append(f"videos: running {video.stylizer.path}, fine-tuned to hold its strokes still "
+                        f"(--no-temporal: {stylizer.path} frame by frame)")  # fmt: skip
+            print(said[0], file=sys.stderr)
         return lambda image: video.stylize(resized(image))
+
+    said: list[str] = []
 
     if webcam:
         return run_webcam(int(webcam[0][7:]), frames_transform(), args.output)
@@ -236,7 +243,10 @@ def list_styles() -> int:
         print(f"{name:<26} {style:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
         if "styles" in m:
             print(f"  {', '.join(m['styles'])}: blend them with --style NAME=WEIGHT,...")
-    print("run one with --model STYLE (the variant and precision are chosen for this machine; --fast, --no-int8)")
+    print(
+        "run one with --model STYLE (the variant and precision are chosen for this machine and the input: stable "
+        "for videos; --fast, --no-int8, --no-temporal)"
+    )
     print(f"terms: {SHIPPED_TERMS}")
     return 0
 
