@@ -5,7 +5,8 @@
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
 (fst.media.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
-variant is shipped, stabilized over time and again frame by frame (--temporal or --no-temporal: one of the two);
+variant is shipped, stabilized over time and again frame by frame (--temporal or --no-temporal: one of the two;
+stabilized, a style with a stable variant runs that network, whose file the path column names);
 the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
 --files adds other networks of a style (a realtime one before it ships), timed against that style's baseline.
 Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
@@ -56,8 +57,9 @@ def pan_clip(path: Path, size: tuple[int, int], frames: int) -> None:
         container.mux(stream.encode())
 
 
-def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[float, float]:
-    """(end-to-end frames per second, stylizing-only frames per second) for one run over `clip`."""
+def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[float, float, str]:
+    """(end-to-end frames per second, stylizing-only frames per second, the file that ran) for one run over `clip`:
+    a video may run another network than the stylizer's own (its stable variant)."""
     video, stylizing = stylizer.video(temporal), [0.0]
 
     def timed(image: Image.Image) -> Image.Image:
@@ -69,7 +71,7 @@ def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[
     start = time.perf_counter()
     frames = transform_video(clip, out, timed, lambda: None)
     total = time.perf_counter() - start
-    return frames / total, frames / stylizing[0]
+    return frames / total, frames / stylizing[0], Path(getattr(video, "stylizer", stylizer).path).name
 
 
 class EagerBaseline:
@@ -121,12 +123,13 @@ def main() -> None:
                 print(f"{name:<14} skipped: {e}")
                 continue
             for temporal in [False] if fast is None else temporal_modes:
-                end_to_end, stylize_only = measure(stylizer, clip, folder / "out.mp4", temporal)
+                end_to_end, stylize_only, ran = measure(stylizer, clip, folder / "out.mp4", temporal)
                 baseline = end_to_end if fast is None else baseline
-                ran = "eager fp32 (baseline)" if fast is None else Path(stylizer.path).name
+                ran = "eager fp32 (baseline)" if fast is None else ran
                 print(f"{name:<14} {ran:<30} {'yes' if temporal else 'no':<8} {size:>9} {end_to_end:>9.2f} "
                       f"{end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} {end_to_end / stylize_only:>6.2f}  "
                       f"{capability}", flush=True)  # fmt: skip
+
 
 if __name__ == "__main__":
     main()

@@ -39,6 +39,12 @@ def warp(image: np.ndarray, flow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return warped.reshape(image.shape), inside.astype(np.float32)
 
 
+def channel_mean(image: np.ndarray, scale: float) -> np.ndarray:
+    """`scale` times the mean over the channels of an (H, W, C) float32 image, (H, W): by OpenCV, twice as fast as
+    numpy's mean over the last axis, which took most of the filter's time."""
+    return cv2.transform(image, np.full((1, image.shape[2]), scale / image.shape[2], np.float32))
+
+
 def gray(photo: np.ndarray) -> np.ndarray:
     """The uint8 luminance optical flow runs on."""
     return cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
@@ -75,10 +81,10 @@ class TemporalFilter:
             flow = self.flow.calc(luma, previous_gray, None)
             warped_output, inside = warp(previous_output, flow)
             warped_photo, _ = warp(previous_photo, flow)
-            mismatch = np.square((colours - warped_photo) / 255.0).mean(axis=2)
-            disagreement = np.square((output - warped_output) / 255.0).mean(axis=2)
-            weight = self.blend * inside * np.exp(-self.sensitivity * mismatch - self.stroke_sensitivity * disagreement)
-            weight = weight[..., None]
-            output = output + weight * (warped_output - output)
+            change, scratch = warped_output - output, colours - warped_photo
+            exponent = channel_mean(np.square(scratch, out=scratch), -self.sensitivity / 255**2)
+            exponent += channel_mean(np.multiply(change, change, out=scratch), -self.stroke_sensitivity / 255**2)
+            weight = self.blend * inside * np.exp(exponent)
+            output += weight[..., None] * change
         self.previous = (luma, colours, output)
         return output

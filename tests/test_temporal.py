@@ -97,3 +97,24 @@ def test_bad_arguments_are_refused():
         TemporalFilter(blend=1.0)
     with pytest.raises(ValueError, match="differ in size"):
         TemporalFilter()(texture(), np.zeros((10, 10, 3), np.float32))
+
+
+def test_the_filter_computes_its_formula():
+    """output = stylized + blend * visible * agree * (warped - stylized), written out here with numpy's channel
+    means: the filter's OpenCV arithmetic must give the same frames."""
+    rng = np.random.default_rng(1)
+    photos = [shifted(texture(seed=2), dx) for dx in (0, 2, 4)]
+    outputs = [rng.uniform(0, 255, photos[0].shape).astype(np.float32) for _ in photos]
+    stabilizer = TemporalFilter(blend=0.7, sensitivity=40.0, stroke_sensitivity=3.0)
+    previous_photo, previous_output = photos[0], stabilizer(photos[0], outputs[0])
+    for photo, stylized in zip(photos[1:], outputs[1:]):
+        flow = stabilizer.flow.calc(gray(photo), gray(previous_photo), None)
+        warped, inside = warp(previous_output, flow)
+        warped_photo, _ = warp(previous_photo.astype(np.float32), flow)
+        visible = np.exp(-40.0 * np.square((photo - warped_photo) / 255.0).mean(axis=2))
+        agree = np.exp(-3.0 * np.square((stylized - warped) / 255.0).mean(axis=2))
+        expected = stylized + (0.7 * inside * visible * agree)[..., None] * (warped - stylized)
+        result = stabilizer(photo, stylized)
+        inner = (slice(2, -2), slice(6, -2))  # at the edges a flow that differs by 1e-5 decides what is inside
+        assert np.abs(result - expected)[inner].max() < 1e-3 and np.abs(result - stylized)[inner].mean() > 10
+        previous_photo, previous_output = photo, result
