@@ -1,6 +1,7 @@
 """Which copies stand in for which network: an int8 copy (NAME-int8.onnx), a fast variant (NAME-fast.onnx) or a
-stable one (NAME-stable.onnx, for video) runs in place of NAME only when its metadata says it was made from the weights now in NAME (`made_from`), read with
-onnx alone, so a network retrained under the same name never has its old copies run beside it."""
+stable one (NAME-stable.onnx, for video) runs in place of NAME only when its metadata says it was made from the
+weights now in NAME (`made_from`), read with onnx alone, so a network retrained under the same name never has its
+old copies run beside it."""
 
 from __future__ import annotations
 
