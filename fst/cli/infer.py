@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         if video.stylizer is not stylizer and not said:  # the style's stable variant runs: say so once
             said.append(f"videos: running {video.stylizer.path}, fine-tuned to hold its strokes still "
                         f"(--no-temporal: {stylizer.path} frame by frame)")  # fmt: skip
-            print(said[0], file=sys.stderr)
+            tqdm.write(said[0], file=sys.stderr)  # above the progress bar, not through it
         return lambda image: video.stylize(resized(image))
 
     said: list[str] = []
