@@ -1,7 +1,7 @@
 """Video end to end: frames per second for decode, stylize (with the default temporal filter) and H.264 encode.
 
     python bench/video_speed.py [--models the_scream starry_night] [--sizes 640x360 1280x720] [--frames 24]
-        [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...]
+        [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...] [--style-scale 640]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
 (fst.media.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
@@ -9,6 +9,8 @@ variant is shipped, stabilized over time and again frame by frame (--temporal or
 stabilized, a style with a stable variant runs that network, whose file the path column names);
 the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
 --files adds other networks of a style (a realtime one before it ships), timed against that style's baseline.
+--style-scale N runs fst's networks as `infer.py --style-scale N` does: on a copy N pixels on the long side, brought
+to the frame's size by guided upsampling (fst.guided); the baseline stays at full size.
 Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
 run, as frames per second; and the ratio of the two, which is 1.0 when decoding and encoding hide entirely behind
 the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's capability is printed with every
@@ -98,6 +100,9 @@ def main() -> None:
         "--files", nargs="*", default=[], metavar="STYLE=PATH",
         help="other models of a shipped style (a realtime network, say), timed the same way against its full network",
     )  # fmt: skip
+    parser.add_argument(
+        "--style-scale", type=int, help="run fst's networks on a copy this many pixels on the long side"
+    )
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--no-temporal", action="store_true", help="only frame by frame, as infer.py --no-temporal")
     only.add_argument("--temporal", action="store_true", help="only stabilized over time, as infer.py by default")
@@ -118,7 +123,8 @@ def main() -> None:
         baseline = 1.0
         for name, path, fast in runs:
             try:
-                stylizer = EagerBaseline(path) if fast is None else Stylizer(path, "cpu", fast=fast)
+                stylizer = (EagerBaseline(path) if fast is None
+                            else Stylizer(path, "cpu", fast=fast, style_scale=args.style_scale))  # fmt: skip
             except FstError as e:
                 print(f"{name:<14} skipped: {e}")
                 continue

@@ -13,6 +13,7 @@ The full-resolution pass runs in bands of rows, so its memory stays a few bytes 
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -29,17 +30,13 @@ def luminance(image: Image.Image) -> np.ndarray:
 
 
 def box(x: np.ndarray, radius: int) -> np.ndarray:
-    """Mean over a (2r+1)^2 window of the last two axes, over the pixels inside the image at the borders."""
-    for axis in (-2, -1):
-        n = x.shape[axis]
-        sums = np.cumsum(x, axis=axis, dtype=np.float64)
-        sums = np.concatenate([np.zeros_like(np.take(sums, [0], axis=axis)), sums], axis=axis)
-        high = np.minimum(np.arange(n) + radius + 1, n)
-        low = np.maximum(np.arange(n) - radius, 0)
-        shape = [1] * x.ndim
-        shape[axis] = n
-        x = (np.take(sums, high, axis=axis) - np.take(sums, low, axis=axis)) / (high - low).reshape(shape)
-    return x.astype(np.float32)
+    """Mean over a (2r+1)^2 window of the last two axes, over the pixels inside the image at the borders: window
+    sums by OpenCV with zeros outside, divided by how many pixels each window holds inside."""
+    size = (2 * radius + 1,) * 2
+    count = cv2.boxFilter(np.ones(x.shape[-2:], np.float32), -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT)
+    planes = np.asarray(x, np.float32).reshape(-1, *x.shape[-2:])
+    sums = [cv2.boxFilter(plane, -1, size, normalize=False, borderType=cv2.BORDER_CONSTANT) for plane in planes]
+    return (np.stack(sums) / count).reshape(x.shape)
 
 
 def linear_fits(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -63,14 +60,13 @@ def bilinear_taps(full: int, low: int, start: int = 0, stop: int | None = None):
     return first, second, (positions - first).astype(np.float32)
 
 
-def upsample_rows(x: np.ndarray, taps) -> np.ndarray:
-    first, second, weight = taps
-    return x[..., first, :] * (1 - weight)[:, None] + x[..., second, :] * weight[:, None]
-
-
-def upsample_columns(x: np.ndarray, taps) -> np.ndarray:
-    first, second, weight = taps
-    return x[..., first] * (1 - weight) + x[..., second] * weight
+def upsample_band(x: np.ndarray, height: int, width: int, top: int, bottom: int) -> np.ndarray:
+    """Rows top..bottom of `x` ((h, w, C) float32) upsampled bilinearly to height x width (pixel centres aligned,
+    clamped at the borders, as PyTorch's bilinear with align_corners=False): the rows by their taps, the columns by
+    OpenCV's resize, which places them the same way."""
+    first, second, weight = bilinear_taps(height, x.shape[0], top, bottom)
+    rows = x[first] * (1 - weight)[:, None, None] + x[second] * weight[:, None, None]
+    return cv2.resize(rows, (width, bottom - top), interpolation=cv2.INTER_LINEAR).reshape(bottom - top, width, -1)
 
 
 def guided_upsample(
@@ -79,16 +75,12 @@ def guided_upsample(
     """The stylization `small_stylized` ((1, 3, h, w) in [0, 1]) of `small_photo` (h x w), brought to the size of
     `photo` with the guided filter; both photos and the result are RGB images."""
     a, b = linear_fits(luminance(small_photo), small_stylized[0].astype(np.float32), radius, eps)
+    a, b = (np.ascontiguousarray(fit.transpose(1, 2, 0)) for fit in (a, b))  # (h, w, 3), as the image is laid out
     width, height = photo.size
-    low_height, low_width = a.shape[-2:]
-    columns = bilinear_taps(width, low_width)
     out = np.empty((height, width, 3), dtype=np.uint8)
     for top in range(0, height, BAND_ROWS):
         bottom = min(top + BAND_ROWS, height)
-        rows = bilinear_taps(height, low_height, top, bottom)
-        band_a = upsample_columns(upsample_rows(a, rows), columns)
-        band_b = upsample_columns(upsample_rows(b, rows), columns)
-        guide = luminance(photo.crop((0, top, width, bottom)))
-        result = np.clip(band_a * guide + band_b, 0, 1)
-        out[top:bottom] = (result.transpose(1, 2, 0) * 255 + 0.5).astype(np.uint8)
+        guide = luminance(photo.crop((0, top, width, bottom)))[..., None]
+        result = upsample_band(a, height, width, top, bottom) * guide + upsample_band(b, height, width, top, bottom)
+        out[top:bottom] = (np.clip(result, 0, 1) * 255 + 0.5).astype(np.uint8)
     return Image.fromarray(out)
