@@ -14,6 +14,13 @@ from fst.onnxfile import onnx_metadata, onnx_weights_digest
 INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
 
 
+def variant(path: Path) -> str:
+    """What a model file is, by its name: NAME-fast.onnx the faster network distilled from NAME, NAME-stable.onnx NAME
+    fine-tuned for video, anything else a full network (each also as an int8 copy, NAME[-kind]-int8.onnx)."""
+    stem = path.stem.removesuffix("-int8")
+    return next((kind for kind in ("fast", "stable") if stem.endswith(f"-{kind}")), "full")
+
+
 def made_from(copy: Path, network: Path) -> bool:
     """Whether `copy` (an int8 copy or a distilled variant) records in its metadata that it was made from the
     weights now in `network`. A network retrained under the same name leaves its old copies beside it, and
@@ -62,7 +69,7 @@ def fast_sibling(path: Path) -> Path:
     if path.suffix != ".onnx":
         raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
     stem = path.stem.removesuffix("-int8")
-    fast = path if stem.endswith("-fast") else path.with_name(f"{stem}-fast.onnx")
+    fast = path if variant(path) == "fast" else path.with_name(f"{stem}-fast.onnx")
     if not fast.is_file():
         raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {stem}.onnx)")
     network = path.with_name(f"{stem}.onnx")
@@ -80,7 +87,7 @@ def stable_sibling(path: Path) -> Path | None:
     (Stylizer.video). None when there is none, when `path` is a variant itself, or when it was made from another
     network than the NAME.onnx now there."""
     stem = path.stem.removesuffix("-int8")
-    if path.suffix != ".onnx" or stem.endswith(("-fast", "-stable")):
+    if path.suffix != ".onnx" or variant(path) != "full":
         return None
     stable, network = path.with_name(f"{stem}-stable.onnx"), path.with_name(f"{stem}.onnx")
     return stable if stable.is_file() and made_from(stable, network) else None

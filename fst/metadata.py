@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fst.copies import variant
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.onnxfile import onnx_metadata, proto_metadata
@@ -52,16 +53,9 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
     return {key: props[key] for key in ("style", "made_from", "teacher") if key in props}
 
 
-def variant(path: Path) -> str:
-    """By name, as fst.copies finds them: NAME-fast.onnx is the faster network distilled from NAME, NAME-stable.onnx
-    NAME fine-tuned for video; anything else is a full network."""
-    stem = path.stem.removesuffix("-int8")
-    return next((kind for kind in ("fast", "stable") if stem.endswith(f"-{kind}")), "full")
-
-
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (fst.metadata.variant) and architecture (johnson, or realtime: the network built for CPUs and the
+    variant (fst.copies.variant) and architecture (johnson, or realtime: the network built for CPUs and the
     browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), and the I/O convention they share.
     Written to folder/models.json by `--index`."""
