@@ -164,7 +164,7 @@ class Stylizer:
         path = find_model(model)
         path = fast_sibling(path) if fast else path
         self.model_file = path  # before an int8 copy may take its place: what video() finds a stable variant of
-        self.options = {  # for the stable variant that video() may load in this one's place
+        self.options = {  # for the stable variant that a video may load in this one's place
             "device": device, "tile": tile, "overlap": overlap, "preserve_colors": preserve_colors,
             "strength": strength, "max_memory": max_memory, "style_scale": style_scale, "int8": int8,
             "compile": compile,
@@ -238,15 +238,17 @@ class Stylizer:
         other network gets the filter (fst.temporal). temporal=False: this network frame by frame, no filter."""
         if not temporal:
             return VideoStylizer(self, None)
-        if self.stable_variant is not None:
-            return VideoStylizer(self.stable_variant, None)
-        return VideoStylizer(self, None if trained_stable(self.model_file) else BLEND)
+        stable, blend = self.stabilized
+        return VideoStylizer(stable or self, blend)
 
     @functools.cached_property
-    def stable_variant(self) -> Stylizer | None:
-        """The style's stable variant with this one's options, loaded once for all the videos it stylizes."""
+    def stabilized(self) -> tuple[Stylizer | None, float | None]:
+        """What a stabilized video runs, decided once for all the videos of this stylizer: the stable variant (with
+        this one's options) and no filter, else (None) this network, filtered unless it was trained stable."""
         stable = stable_sibling(self.model_file)
-        return None if stable is None else Stylizer(stable, **self.options)
+        if stable is not None:
+            return Stylizer(stable, **self.options), None
+        return None, None if trained_stable(self.model_file) else BLEND
 
     def render(self, photo: Image.Image) -> Image.Image:
         """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
