@@ -259,13 +259,14 @@ def main() -> None:
     summary, grid_rows = [], []
     for model in args.models:
         stylizer, loss_fn, name = Stylizer(model, "cpu", int8=False), model_loss(model, args.config), Path(model).stem
-        networks = [(name, stylizer, args.blends, not args.no_steady_norms)]
+        networks = [(name, stylizer)]
         stable = stable_sibling(Path(model))
         if stable is not None:  # what a video runs: the stable variant frame by frame (and here with the rest)
-            networks.append((stable.stem, Stylizer(stable, "cpu", int8=False), args.blends, not args.no_steady_norms))
+            networks.append((stable.stem, Stylizer(stable, "cpu", int8=False)))
         base = None
-        for network_name, network, blends, steady in networks:
-            totals, row = measure(network, network_name, loss_fn, clips, blends, args.stroke_sensitivities, steady)
+        for network_name, network in networks:
+            totals, row = measure(network, network_name, loss_fn, clips, args.blends, args.stroke_sensitivities,
+                                  not args.no_steady_norms)  # fmt: skip
             grid_rows.append(row)
             base = base or {key: statistics.mean(values) for key, values in totals["per-frame"].items()}
             for variant, values in totals.items():
