@@ -68,12 +68,31 @@ class ExportReport:
         return f"wrote {self.path} ({self.precision}, {quality or error})"
 
 
+class PixelFold(nn.Module):
+    """nn.PixelUnshuffle of the RGB image as a convolution of stride `factor` whose weights are 0 and 1: the same
+    numbers (each output is one input pixel times 1), exported as one Conv, where PyTorch exports PixelUnshuffle
+    as 6-D reshapes that OpenCV's DNN misreads (it returned a 1x6x96x64 fold of a 96x128 image)."""
+
+    def __init__(self, factor: int) -> None:
+        super().__init__()
+        self.factor = factor
+        folded = 3 * factor * factor  # channel c * factor^2 + row * factor + column, as PixelUnshuffle orders them
+        self.register_buffer("weight", torch.eye(folded).reshape(folded, 3, factor, factor))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(image, self.weight.to(image.dtype), stride=self.factor)
+
+
 class ExportedGraph(nn.Module):
     """What is traced: the network on sides that are multiples of 4 (dynamic sizes) or whole with its padding
-    (a static size, where the padding is constant); fp16 inside if asked, float32 image in and out either way."""
+    (a static size, where the padding is constant); fp16 inside if asked, float32 image in and out either way.
+    The realtime network's PixelUnshuffle is traced as a PixelFold."""
 
     def __init__(self, model: TransformerNet, half: bool, static: bool) -> None:
         super().__init__()
+        for index, layer in enumerate(model.net):
+            if isinstance(layer, nn.PixelUnshuffle):
+                model.net[index] = PixelFold(layer.downscale_factor)
         self.model = model.half() if half else model
         self.half, self.static = half, static
 

@@ -55,12 +55,23 @@ def layer_weights(proto) -> list[tuple[str, list[np.ndarray]]]:
     ops = ("Conv",) if several else ("Conv", "InstanceNormalization")
     layers = [(n.op_type, [values[name] for name in n.input[1:] if name in values]) for n in proto.graph.node
               if n.op_type in ops]  # fmt: skip
+    layers = [(op, weights) for op, weights in layers if not (op == "Conv" and is_pixel_fold(weights))]
     if not several:
         return layers
     tables = [n for n in proto.graph.node if n.op_type == "MatMul" and n.input[1] in values]
     if len(tables) != 1:
         raise FstError(f"a model with a style input holds {len(tables)} style tables, expected 1")
     return [("MatMul", [values[tables[0].input[1]]]), *layers]
+
+
+def is_pixel_fold(weights: list[np.ndarray]) -> bool:
+    """Whether a Conv's weights are those of fst.export.PixelFold: 0 and 1, no bias, each output channel one pixel
+    of a block of the image. That is how the realtime network's first step (PixelUnshuffle) is exported, not a
+    learned layer: no network learns exactly these."""
+    kernel = weights[0] if len(weights) == 1 else None
+    if kernel is None or kernel.ndim != 4 or kernel.shape[0] != np.prod(kernel.shape[1:]):
+        return False
+    return bool(np.array_equal(kernel, np.eye(kernel.shape[0]).reshape(kernel.shape)))
 
 
 def digest(tensors: Iterable[np.ndarray]) -> str:

@@ -78,6 +78,29 @@ def test_opencv_dnn_loads_the_export_and_matches_onnxruntime(exported):
         assert np.abs(net.forward() - run_onnx(session, images)[0]).max() <= 1e-4
 
 
+def test_the_realtime_network_loads_in_opencv_dnn_and_reads_back(tmp_path):
+    """PyTorch exports PixelUnshuffle as 6-D reshapes, which OpenCV's DNN misread (a 96x128 image came out
+    192x128); fst.export traces it as a convolution of 0s and 1s, which fst reads back as no layer."""
+    cv2 = pytest.importorskip("cv2")
+    from fst.checkpoint import network_weights, weights_digest
+    from fst.onnxfile import onnx_weights_digest
+
+    torch.manual_seed(0)
+    model = TransformerNet(width=8, res_blocks=1, architecture="realtime").eval()
+    path = tmp_path / "realtime.onnx"
+    export_onnx(model, path, {"style": "test"})
+    assert {"Reshape", "Transpose"}.isdisjoint(n.op_type for n in onnx.load(path).graph.node)
+    images = torch.rand(1, 3, 96, 128)
+    net = cv2.dnn.readNetFromONNX(str(path))
+    net.setInput(images.numpy())
+    with torch.no_grad():
+        assert np.abs(net.forward() - model(images).numpy()).max() <= 1e-4
+    weights = network_weights(path)
+    assert weights.keys() == model.state_dict().keys()
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+    assert onnx_weights_digest(path) == weights_digest(model)
+
+
 def test_a_static_export_has_its_one_size_and_pads_inside(exported, tmp_path):
     cv2 = pytest.importorskip("cv2")
     model, _, _ = exported
@@ -107,8 +130,8 @@ def test_shipped_models_are_portable_and_indexed():
     kinds = [(m["style"], m["variant"], m["precision"]) for m in index["models"]]
     assert kinds == [("four_styles", "full", "fp32")] + [
         (style, variant, precision) for style in SHIPPED
-        for variant, precision in (("fast", "fp32"), ("full", "int8"), ("stable", "int8"), ("stable", "fp32"),
-                                   ("full", "fp32"))
+        for variant, precision in (("stable", "fp32"), ("fast", "fp32"), ("full", "int8"), ("stable", "int8"),
+                                   ("stable", "fp32"), ("full", "fp32"))
     ]  # fmt: skip
     assert index["models"][0]["styles"] == ["starry_night", "the_scream", "wave", "udnie"]
     assert all(current[m["file"]] == m for m in index["models"])
@@ -116,7 +139,8 @@ def test_shipped_models_are_portable_and_indexed():
         proto = onnx.load(REPO / "exports" / entry["file"])
         assert proto.ir_version == 8 and [(o.domain, o.version) for o in proto.opset_import] == [("", 18)]
     images = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
-    for name in [name for style in SHIPPED for name in (style, f"{style}-stable")]:
+    variants = ("", "-stable", "-fast", "-fast-stable")
+    for name in [style + variant for style in SHIPPED for variant in variants]:
         path = REPO / "exports" / f"{name}.onnx"
         net = cv2.dnn.readNetFromONNX(str(path))
         net.setInput(images.numpy())
