@@ -18,9 +18,9 @@ leaves them out):
   style shows;
 - milliseconds a frame: the network, and the network plus the filter (ratio in the same process).
 Targets: warping error at most half the per-frame one, style loss within 10%, time at most 1.3x.
-Where a model has a stable variant beside it (NAME-stable.onnx, what a video runs: fst.stylize.Stylizer.video), that
-network is measured too, per frame (what a video runs) and with the rest; every row of a style is a ratio to the
-model itself per frame, the plain output a user would otherwise get.
+Where a model has a stable variant beside it (NAME-stable.onnx; NAME-fast-stable.onnx beside a realtime network),
+what a video runs in its place (fst.stylize.Stylizer.video), that network is measured too, per frame and with the
+rest; every row is a ratio to the model itself per frame, the plain output a user would otherwise get.
 Writes a grid (--grid), a row per network: a frame of the pan, its per-frame and stabilized stylization, and their
 warping-error maps (x4).
 """
@@ -170,9 +170,9 @@ def error_map(difference: np.ndarray) -> Image.Image:
 
 
 def model_loss(model: str, config_path: str | None):
-    """The loss of --config, else of configs/pretrained/<name>.yaml (a shipped style), else the defaults with
-    data/styles/<name>.jpg."""
-    name = Path(model).stem
+    """The loss of --config, else of configs/pretrained/<name>.yaml (a shipped style; <name>-fast.onnx is scored
+    by its style's loss), else the defaults with data/styles/<name>.jpg."""
+    name = Path(model).stem.removesuffix("-fast")
     shipped = REPO / "configs" / "pretrained" / f"{name}.yaml"
     config_path = config_path or (str(shipped) if shipped.is_file() else None)
     config = load_config(config_path, check_paths=False) if config_path else None
@@ -232,8 +232,10 @@ def measure(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     exported = sorted((REPO / "exports").glob("*.onnx"))
-    shipped = [str(p) for p in exported if (REPO / "configs" / "pretrained" / f"{p.stem}.yaml").is_file()]
-    parser.add_argument("--models", nargs="+", default=shipped, help="default: the shipped styles in exports/")
+    shipped = [p for p in exported if (REPO / "configs" / "pretrained" / f"{p.stem}.yaml").is_file()]
+    realtime = [p.with_name(f"{p.stem}-fast.onnx") for p in shipped if p.with_name(f"{p.stem}-fast.onnx").is_file()]
+    parser.add_argument("--models", nargs="+", default=[str(p) for p in shipped + realtime],
+                        help="default: the shipped styles in exports/ and their realtime networks")  # fmt: skip
     parser.add_argument("--frames", type=int, default=30)
     parser.add_argument("--size", default="320x240", help="WIDTHxHEIGHT of the clips")
     parser.add_argument("--blends", type=float, nargs="+", default=[TemporalFilter().blend])

@@ -84,10 +84,11 @@ def fast_sibling(path: Path) -> Path:
 def stable_sibling(path: Path) -> Path | None:
     """NAME-stable.onnx beside NAME.onnx (or NAME-int8.onnx): NAME fine-tuned with the temporal term
     (loss.temporal_weight), whose strokes hold still from frame to frame, which a video runs in NAME's place
-    (Stylizer.video). None when there is none, when `path` is a variant itself, or when it was made from another
-    network than the NAME.onnx now there."""
+    (Stylizer.video); NAME may be a fast variant (NAME-fast-stable.onnx beside NAME-fast.onnx). None when there is
+    none, when `path` is a stable variant itself, or when it was made from another network than the NAME.onnx now
+    there."""
     stem = path.stem.removesuffix("-int8")
-    if path.suffix != ".onnx" or variant(path) != "full":
+    if path.suffix != ".onnx" or variant(path) == "stable":
         return None
     stable, network = path.with_name(f"{stem}-stable.onnx"), path.with_name(f"{stem}.onnx")
     return stable if stable.is_file() and made_from(stable, network) else None

@@ -30,6 +30,11 @@ def test_the_stable_sibling_is_found_only_beside_the_network_it_was_made_from(mo
     assert stable_sibling(network) == stable
     assert stable_sibling(tmp_path / "wave-int8.onnx") == stable  # the int8 copy's network is wave's
     assert stable_sibling(stable) is None and stable_sibling(tmp_path / "wave-fast.onnx") is None
+    fast = copy_of(onnx_path, tmp_path / "wave-fast.onnx", made_from=network)
+    assert stable_sibling(fast) is None  # no wave-fast-stable.onnx: wave-stable is not the fast network's
+    fast_stable = copy_of(onnx_path, tmp_path / "wave-fast-stable.onnx", made_from=fast, temporal_weight="2")
+    assert stable_sibling(fast) == fast_stable and stable_sibling(tmp_path / "wave-fast-int8.onnx") == fast_stable
+    assert stable_sibling(fast_stable) is None and stable_sibling(network) == stable
     assert stable_sibling(tmp_path / "scream.onnx") is None and stable_sibling(tmp_path / "wave.pt") is None
     torch.manual_seed(1)
     export_onnx(TransformerNet(8, 1).eval(), tmp_path / "scream.onnx", {})  # another network

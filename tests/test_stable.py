@@ -62,24 +62,28 @@ def flicker(frames: list[Image.Image], step: int) -> float:
     return float(np.mean(moved))
 
 
+@pytest.mark.parametrize("fast", [False, True], ids=["full", "fast"])
 @pytest.mark.parametrize("style", SHIPPED)
-def test_the_shipped_stable_variants_flicker_less_and_keep_the_style(style):
+def test_the_shipped_stable_variants_flicker_less_and_keep_the_style(style, fast):
     """exports/<style>-stable.onnx, what a video runs: made from <style>.onnx, trained with the temporal term; frame by
     frame on a 2-pixel pan over chelsea at 192x128 its flicker is measured at x0.68, x0.71, x0.69 and x0.61 of the
-    network's, its style loss at x1.11, x1.15, x1.07 and x1.05."""
+    network's, its style loss at x1.11, x1.15, x1.07 and x1.05. The same for the realtime networks
+    (<style>-fast-stable.onnx, what --fast and the webcam run, trained at a lighter weight): flicker x0.82, x0.84,
+    x0.83 and x0.80, style x1.09, x1.13, x1.02 and x1.14."""
     full = REPO / "exports" / f"{style}.onnx"
-    video = Stylizer(full, "cpu", int8=False).video()
-    assert video.stylizer.path == full.with_name(f"{style}-stable.onnx")
+    network = full.with_name(f"{style}-fast.onnx") if fast else full
+    video = Stylizer(full, "cpu", int8=False, fast=fast).video()
+    assert video.stylizer.path == network.with_name(f"{network.stem}-stable.onnx")
     photo = np.asarray(resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 256))
     frames = panned(photo, 6, 2, (192, 128))
     loss = load_config(REPO / "configs" / "pretrained" / f"{style}.yaml", check_paths=False).loss
     loss_fn = perceptual_loss(loss, load_style_image(str(REPO / "data" / "styles" / f"{style}.jpg"), 512),
                               torch.device("cpu"))  # fmt: skip
     results = []
-    for stylizer in (Stylizer(full, "cpu", int8=False), video.stylizer):
+    for stylizer in (Stylizer(network, "cpu", int8=False), video.stylizer):
         outputs = [stylizer.stylize(frame) for frame in frames]
         style_loss = np.mean([evaluate(loss_fn, to_tensor(o)[None], loss_fn.content_target(to_tensor(f)[None]))["style"]
                               for f, o in zip(frames, outputs)])  # fmt: skip
         results.append((flicker(outputs, 2), style_loss))
     (plain_flicker, plain_style), (stable_flicker, stable_style) = results
-    assert stable_flicker < 0.8 * plain_flicker and stable_style < 1.2 * plain_style, results
+    assert stable_flicker < (0.9 if fast else 0.8) * plain_flicker and stable_style < 1.2 * plain_style, results

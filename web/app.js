@@ -227,14 +227,18 @@ async function main() {
   if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
   index = await response.json();
   for (const model of index.models) {
-    const kind = model.styles ? `${model.styles.length} styles, ` : model.variant !== "full" ? `${model.variant}, ` : "";
+    const variant = model.variant === "stable" && model.architecture === "realtime" ? "fast, stable" : model.variant;
+    const kind = model.styles ? `${model.styles.length} styles, ` : variant !== "full" ? `${variant}, ` : "";
     const label = `${model.style} (${kind}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }
-  // By default a realtime network (fst.transformer), else the fast variant, in int8 where shipped: the networks
-  // that keep up with a webcam on a CPU.
+  // By default a realtime network (fst.transformer), the stable one where shipped (its strokes hold still from
+  // frame to frame, docs/video.md), else the fast variant, in int8 where shipped: the networks that keep up with a
+  // webcam on a CPU.
   const fast = (test) => index.models.find((m) => m.variant === "fast" && test(m));
-  const preferred = fast((m) => m.architecture === "realtime") || fast((m) => m.precision === "int8") || fast(() => true);
+  const stable = index.models.find((m) => m.variant === "stable" && m.architecture === "realtime");
+  const preferred = stable || fast((m) => m.architecture === "realtime") || fast((m) => m.precision === "int8") ||
+    fast(() => true);
   $("style").value = (preferred || index.models[0]).file;
   const chosen = () => index.models.find((m) => m.file === $("style").value);
   showBlend(chosen());
