@@ -47,6 +47,7 @@ from fst.data import to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.images import from_array, load_rgb, to_array  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
+from fst.onnxfile import onnx_metadata  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.temporal import TemporalFilter, gray, warp  # noqa: E402
 
@@ -170,9 +171,12 @@ def error_map(difference: np.ndarray) -> Image.Image:
 
 
 def model_loss(model: str, config_path: str | None):
-    """The loss of --config, else of configs/pretrained/<name>.yaml (a shipped style; <name>-fast.onnx is scored
-    by its style's loss), else the defaults with data/styles/<name>.jpg."""
-    name = Path(model).stem.removesuffix("-fast")
+    """The loss of --config, else of configs/pretrained/<name>.yaml (a shipped style), else the defaults with
+    data/styles/<name>.jpg; <name> is the style an export names in its metadata (wave-fast.onnx: wave), else the
+    file's stem."""
+    name = Path(model).stem
+    if Path(model).suffix == ".onnx":
+        name = onnx_metadata(model).get("style", name)
     shipped = REPO / "configs" / "pretrained" / f"{name}.yaml"
     config_path = config_path or (str(shipped) if shipped.is_file() else None)
     config = load_config(config_path, check_paths=False) if config_path else None
