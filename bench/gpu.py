@@ -12,7 +12,7 @@ onnxruntime, OpenCV); PyAV for the video row (skipped, saying so, without it). S
   fst.gpu.FrameStylizer, uint8 from host to host, eager, and at 1920x1080 compiled (its compile time said) and
   compiled on batches of 4 frames (time per frame); Stylizer.stylize with --compile on a uint8 array and on a PIL
   image at 1920x1080;
-- video end to end: infer.py's path (fst.media.transform_video, decode and encode in threads) on a 1080p clip,
+- video end to end: infer.py's path (fst.video.transform_video, decode and encode in threads) on a 1080p clip,
   compiled, frames per second;
 - training at 256 px: the photo loader alone (images/s), then Trainer.run as train.py runs it, one process,
   fp32 eager and bf16 + torch.compile (what `auto` picks on a GPU), at batch 4 and 16.
@@ -120,7 +120,7 @@ def video(device: torch.device, size: tuple[int, int], frames: int, compile: boo
     except ImportError:
         report("video", "skipped: PyAV is not installed (pip install av)", "")
         return
-    from fst.media import transform_video
+    from fst.video import transform_video
 
     height, width = size
     clip = folder / "clip.mp4"

@@ -4,7 +4,7 @@
         [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...] [--style-scale 640]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
-(fst.media.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
+(fst.video.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
 variant is shipped, stabilized over time and again frame by frame (--temporal or --no-temporal: one of the two;
 stabilized, a style with a stable variant runs that network, whose file the path column names);
 the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
@@ -36,7 +36,7 @@ from fst.data import to_image, to_tensor  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
-from fst.media import transform_video  # noqa: E402
+from fst.video import transform_video  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

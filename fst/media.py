@@ -1,4 +1,5 @@
-"""Reading and writing media: image files, folders and globs, animations, video files (PyAV) and a webcam (OpenCV).
+"""Reading and writing media: image files, folders and globs, animations, and the pipeline that overlaps a video's
+decoding, stylizing and encoding (the video files themselves: fst.video).
 
 Every output is written to a temp file and renamed into place, so an interrupted run never leaves half a file,
 and nothing is ever written over one of the inputs.
@@ -9,9 +10,8 @@ from __future__ import annotations
 import glob
 import queue
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 from typing import TypeVar
 
@@ -166,80 +166,6 @@ def transform_animation(
     return len(frames)
 
 
-def transform_video(
-    source: Path,
-    target: Path,
-    transform: Callable[[Image.Image], Image.Image],
-    on_frame: Callable[[], None],
-    replace: bool = True,
-) -> int:
-    """Re-encode `source` with every frame passed through `transform`; copy the audio stream if there is one.
-
-    Frames keep their timestamps, so the frame count and timing match the input. The video is H.264 (yuv420p when
-    both sides are even, yuv444p otherwise, which keeps odd sizes exact). Returns the number of frames written.
-    A file FFmpeg cannot decode is a one-line FstError. replace=False: as save_image.
-    """
-    import av
-
-    try:
-        return _transform_video(source, target, transform, on_frame, replace)
-    except av.error.FFmpegError as e:
-        raise FstError(f"cannot decode or encode {source} ({e})") from None
-
-
-def _transform_video(source: Path, target: Path, transform, on_frame, replace: bool) -> int:
-    import av
-
-    source_container = av.open(str(source))
-    frames = 0
-    with source_container as src, atomic_write(target, replace) as tmp:
-        if not src.streams.video:
-            raise FstError(f"{source} has no video stream")
-        video_in = src.streams.video[0]
-        audio_in = src.streams.audio[0] if src.streams.audio else None
-        with av.open(str(tmp), "w") as dst:
-            video_out = None
-            audio_out = dst.add_stream_from_template(audio_in) if audio_in is not None else None
-            # The output size is known only after the first frame is stylized, and no stream can be added once a
-            # packet is written, so audio that comes first waits here.
-            waiting_audio = []
-
-            def decoded() -> Iterator[tuple]:
-                for packet in src.demux([s for s in (video_in, audio_in) if s is not None]):
-                    if packet.stream is audio_in:
-                        if packet.dts is not None:
-                            yield packet, None, None
-                        continue
-                    for frame in packet.decode():
-                        yield frame.to_image(), frame.pts, frame.time_base
-
-            def stylized(item: tuple) -> tuple:
-                return item if item[1] is None else (transform(item[0]).convert("RGB"), *item[1:])
-
-            def encode(item: tuple) -> None:
-                nonlocal video_out, frames
-                content, pts, time_base = item
-                if pts is None:  # an audio packet
-                    content.stream = audio_out
-                    waiting_audio.append(content) if video_out is None else dst.mux(content)
-                    return
-                if video_out is None:
-                    video_out = _add_video_stream(dst, video_in, content.size)
-                    for waiting in waiting_audio:
-                        dst.mux(waiting)
-                out_frame = av.VideoFrame.from_image(content)
-                out_frame.pts, out_frame.time_base = pts, time_base
-                dst.mux(video_out.encode(out_frame))
-                frames += 1
-                on_frame()
-
-            pipeline(decoded(), stylized, encode)
-            if video_out is None:
-                raise FstError(f"{source} has no decodable video frames")
-            dst.mux(video_out.encode())
-    return frames
-
-
 _DONE = object()
 
 
@@ -303,27 +229,3 @@ def pipeline(items: Iterable[T], transform: Callable[[T], U], consume: Callable[
             thread.join()
     if errors:
         raise errors[0]
-
-
-def _add_video_stream(container, template, size: tuple[int, int]):
-    rate = template.average_rate or template.guessed_rate or Fraction(30)
-    stream = container.add_stream("libx264", rate=rate)
-    stream.width, stream.height = size
-    stream.pix_fmt = "yuv420p" if size[0] % 2 == 0 and size[1] % 2 == 0 else "yuv444p"
-    stream.time_base = template.time_base
-    stream.options = {"crf": "18", "preset": "medium"}
-    return stream
-
-
-def count_frames(path: Path) -> int:
-    """Frames in a video's first video stream (from the header when it says, else by decoding)."""
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            return stream.frames or sum(1 for _ in container.decode(stream))
-    except av.error.FFmpegError as e:
-        raise FstError(f"cannot decode {path} ({e})") from None
-    except IndexError:
-        raise FstError(f"{path} has no video stream") from None

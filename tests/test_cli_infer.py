@@ -181,7 +181,7 @@ def decoded_frames(path) -> list[np.ndarray]:
 
 
 def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(models, tmp_path):
-    from fst.media import transform_video
+    from fst.video import transform_video
     from fst.stylize import Stylizer
 
     _, onnx_path = models
@@ -200,7 +200,7 @@ def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(mod
 def test_a_video_runs_the_stable_variant_beside_the_model_and_says_so(models, tmp_path, capsys):
     from test_stable import stable_pair
 
-    from fst.media import transform_video
+    from fst.video import transform_video
     from fst.stylize import Stylizer
 
     _, onnx_path = models
@@ -425,10 +425,75 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
     asked = []
     monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or
                         type("S", (), {"choice": "", "video": lambda self, temporal: type("V", (), {"stylizer": self})()})())  # fmt: skip
-    monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, output: 0)
+    monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, target, overwrite: 0)
     assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx
     assert main(["--model", "wave", "--input", "webcam:0", "--no-fast"]) == 0
     assert main(["--model", str(models[1]), "--input", "webcam:0"]) == 0  # no fast variant beside it
     assert asked == [True, False, False]
     with pytest.raises(SystemExit):  # argparse: not allowed with argument --fast
         main(["--model", "wave", "--input", "webcam:0", "--fast", "--no-fast"])
+
+
+class FakeCamera:
+    """Frames as open_camera gives them, `count` of them, taken `interval` seconds apart; KeyboardInterrupt after
+    the last one when `interrupt`, as a Ctrl-C would arrive."""
+
+    def __init__(self, count: int, interval: float, interrupt: bool = False) -> None:
+        self.count, self.interval, self.interrupt, self.dropped, self.closed = count, interval, interrupt, 0, False
+
+    def __iter__(self):
+        import time
+
+        for i in range(self.count):
+            time.sleep(self.interval)
+            yield np.full((48, 64, 3), 40 * i, np.uint8)
+        if self.interrupt:
+            raise KeyboardInterrupt
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture
+def fake_webcam(monkeypatch):
+    """infer's webcam with a FakeCamera and no window; returns a setter for the camera."""
+    import cv2
+
+    import fst.cli.infer
+
+    cameras = []
+    monkeypatch.setattr(fst.cli.infer, "webcam_window_support", lambda: None)
+    monkeypatch.setattr(fst.cli.infer, "open_camera", lambda index: cameras[-1])
+    monkeypatch.setattr(cv2, "imshow", lambda *args: None)
+    monkeypatch.setattr(cv2, "waitKey", lambda delay: -1)
+    monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)
+    return cameras.append
+
+
+@pytest.mark.parametrize("interrupt", [False, True])
+def test_the_webcam_records_at_the_rate_frames_came(models, tmp_path, fake_webcam, interrupt):
+    from test_video import frames_of
+
+    fake_webcam(camera := FakeCamera(5, 0.1, interrupt))
+    target = tmp_path / "live.mp4"
+    assert main(["--model", str(models[1]), "--input", "webcam:0", "--output", str(target), "--no-temporal"]) == 0
+    times, frames, _ = frames_of(target)
+    assert len(frames) == 5 and camera.closed
+    steps = np.diff(times)
+    assert 0.09 < steps.min() and steps.mean() < 0.2  # 10 frames/s as they came, not a fixed 30
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_the_webcam_never_records_over_a_file_or_into_a_folder(models, tmp_path, fake_webcam):
+    fake_webcam(FakeCamera(2, 0.0))
+    target = tmp_path / "live.mp4"
+    target.write_bytes(b"keep me")
+    base = ["--model", str(models[1]), "--input", "webcam:0", "--no-temporal", "--output"]
+    with pytest.raises(FstError, match=r"live.mp4 exists: use --overwrite to replace it"):
+        main([*base, str(target)])
+    assert target.read_bytes() == b"keep me"
+    with pytest.raises(FstError, match=r"live.txt: the webcam records a video; use one of \.avi"):
+        main([*base, str(tmp_path / "live.txt")])
+    with pytest.raises(FstError, match=r"is a folder: the webcam records to one video file"):
+        main([*base, str(tmp_path)])
+    assert main([*base, str(target), "--overwrite"]) == 0 and describe_video(target)[:2] == (2, (64, 48))

@@ -4,8 +4,11 @@ optimize images under the training loss (--optimize, Gatys et al.)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
+import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -14,20 +17,21 @@ from tqdm import tqdm
 
 from fst.copies import fast_sibling
 from fst.errors import FstError, UsageError, command_name, exit_with
+from fst.files import check_writable
 from fst.images import resize_long_side
 from fst.media import (
     ANIMATION_FORMATS,
+    VIDEO_EXTENSIONS,
     Job,
-    count_frames,
     frame_count,
     plan_jobs,
     read_image,
     save_image,
     transform_animation,
-    transform_video,
 )
 from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, finish, shipped_models, split_alpha
 from fst.tiling import MIN_SIDE
+from fst.video import count_frames, recording, transform_video
 from fst.webcam import FrameRate, open_camera, webcam_window_support
 
 MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
@@ -124,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.output is None:
         raise UsageError("--output is required (a file for one input, else a folder)")
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
+    record = check_recording(args.output, args.overwrite) if webcam and args.output is not None else None
     if webcam and not args.fast and not args.no_fast:
         args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network
     stylizer = Stylizer(
@@ -151,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     said: list[str] = []
 
     if webcam:
-        return run_webcam(int(webcam[0][7:]), frames_transform(), args.output)
+        return run_webcam(int(webcam[0][7:]), frames_transform(), record, args.overwrite)
     images = [job for job in jobs if not job.is_video]
     failed, kept = stylize_images(images, transform, frames_transform, args.overwrite, args.first_frame)
     for job in jobs:
@@ -305,31 +310,50 @@ def optimize_main(args: argparse.Namespace) -> int:
     return report(len(jobs), failed, kept, args.output)
 
 
-def run_webcam(index: int, transform, output: str | None) -> int:
-    """Live preview in a window (q or Esc quits): the newest frame each time (fst.webcam), its frame rate and the
-    frames dropped meanwhile written on it; frames are also recorded to `output` when given."""
+def check_recording(output: str, overwrite: bool) -> Path:
+    """The webcam's --output, checked before the camera opens: a video file that may be written."""
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a folder: the webcam records to one video file")
+    if target.suffix.lower() not in VIDEO_EXTENSIONS:
+        kinds = ", ".join(sorted(VIDEO_EXTENSIONS))
+        raise UsageError(f"--output {output}: the webcam records a video; use one of {kinds}")
+    if target.exists() and not overwrite:
+        raise UsageError(f"--output {output} exists: use --overwrite to replace it, or another name")
+    check_writable(target.parent, f"--output {output}")
+    return target
+
+
+def run_webcam(index: int, transform, target: Path | None, overwrite: bool = False) -> int:
+    """Live preview in a window (q, Esc or Ctrl-C quits): the newest frame each time (fst.webcam), its frame rate
+    and the frames dropped meanwhile written on it; recorded to `output` when given, each frame at the time it was
+    taken (fst.video.recording), the file complete once the window closes (check_recording checked `target`)."""
     import cv2
 
     webcam_window_support()
     camera = open_camera(index)
-    rate, writer = FrameRate(), None
-    try:
-        for frame in camera:
-            styled = np.asarray(transform(Image.fromarray(frame)).convert("RGB"))
-            bgr = cv2.cvtColor(styled, cv2.COLOR_RGB2BGR)
-            if output is not None:
-                writer = writer or cv2.VideoWriter(output, cv2.VideoWriter_fourcc(*"mp4v"), 30, styled.shape[1::-1])
-                writer.write(bgr)
-            label = f"{rate.tick():.1f} frames/s, {camera.dropped} camera frames dropped"
-            cv2.putText(bgr, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
-            cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
-            if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                break
-    finally:
-        camera.close()
-        if writer is not None:
-            writer.release()
-        cv2.destroyAllWindows()
+    rate, start = FrameRate(), time.monotonic()
+    with contextlib.ExitStack() as stack:
+        writer = None if target is None else stack.enter_context(recording(target, overwrite))
+        try:
+            for frame in camera:
+                taken = round((time.monotonic() - start) * 1000)
+                styled = transform(Image.fromarray(frame)).convert("RGB")
+                if writer is not None:
+                    writer.add(styled, taken)
+                bgr = cv2.cvtColor(np.asarray(styled), cv2.COLOR_RGB2BGR)
+                label = f"{rate.tick():.1f} frames/s, {camera.dropped} camera frames dropped"
+                cv2.putText(bgr, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+                cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
+                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                    break
+        except KeyboardInterrupt:  # as q: the recording so far is kept
+            pass
+        finally:
+            camera.close()
+            cv2.destroyAllWindows()
+    if target is not None:
+        print(f"recorded {writer.frames} frames -> {target}")
     return 0
 
 
