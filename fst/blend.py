@@ -49,8 +49,9 @@ def checkpoint_styles(state: dict) -> tuple[list[str], list[str]]:
 
 
 def parse_style(text: str) -> dict[str, float]:
-    """`starry_night=0.7,wave=0.3` (or `wave`: that style alone) as {name: weight}."""
-    weights: dict[str, float] = {}
+    """`starry_night=0.7,wave=0.3` (or `wave`: that style alone) as {name: weight}, scaled so that the largest is 1
+    (a style named twice gets the sum of its weights)."""
+    pairs: list[tuple[str, float]] = []
     for item in text.split(","):
         name, _, value = item.strip().partition("=")
         try:
@@ -60,8 +61,30 @@ def parse_style(text: str) -> dict[str, float]:
         if not name or not 0 <= weight < math.inf:
             raise UsageError(f"--style {text}: expected NAME or NAME=WEIGHT,... with weights >= 0, as in "
                              "starry_night=0.7,wave=0.3")  # fmt: skip
-        weights[name] = weights.get(name, 0.0) + weight
+        pairs.append((name, weight))
+    return summed(pairs)
+
+
+def summed(pairs: list[tuple[str, float]]) -> dict[str, float]:
+    """The weights of each name added up, all divided by the largest first, so that no sum overflows (1e308
+    twice is 2e308, past the largest float: inf, which would turn the picture black)."""
+    largest = max(weight for _, weight in pairs)
+    weights: dict[str, float] = {}
+    for name, weight in pairs:
+        weights[name] = weights.get(name, 0.0) + (weight / largest if largest > 0 else 0.0)
     return weights
+
+
+def checked_weights(asked: object) -> dict[str, float]:
+    """A blend given to the library as {name: weight}: the same checks as parse_style's, as one-line errors."""
+    expected = "expected a style name, NAME=WEIGHT,... or {name: weight} with numbers >= 0"
+    if not isinstance(asked, dict) or not asked:
+        raise UsageError(f"style {asked!r}: {expected}")
+    for name, weight in asked.items():
+        number = isinstance(weight, (int, float, np.floating, np.integer)) and not isinstance(weight, bool)
+        if not isinstance(name, str) or not number or not 0 <= weight < math.inf:
+            raise UsageError(f"style {asked!r}: {name!r}: {weight!r} is not a weight; {expected}")
+    return summed([(name, float(weight)) for name, weight in asked.items()])
 
 
 def style_weights(names: list[str], asked: str | dict[str, float] | None, model: str | Path) -> np.ndarray | None:
@@ -71,7 +94,9 @@ def style_weights(names: list[str], asked: str | dict[str, float] | None, model:
         if asked is not None:
             raise FstError(f"{model} holds one style: a blend needs a model of several (its metadata lists them)")
         return None
-    asked = parse_style(asked) if isinstance(asked, str) else asked or {names[0]: 1.0}
+    if asked is None:
+        asked = {names[0]: 1.0}
+    asked = parse_style(asked) if isinstance(asked, str) else checked_weights(asked)
     unknown = [name for name in asked if name not in names]
     if unknown:
         raise FstError(f"{model} holds no style {unknown[0]!r}; it holds {', '.join(names)}")

@@ -42,6 +42,19 @@ def _terminate(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
+TRAINING_MODULES = {"torch", "yaml", "tensorboard"}  # what the `train` extra brings, beside the inference install
+
+
+def missing_training_module(error: ModuleNotFoundError) -> str | None:
+    """The one line for a command that needs the training install where it is absent; None for any other
+    missing module (a broken install, which its traceback explains better)."""
+    name = (error.name or "").split(".")[0]
+    if name not in TRAINING_MODULES:
+        return None
+    return (f"{command_name('this command')} needs PyTorch and the training packages ({name} is not installed): "
+            "install PyTorch for this machine (README, Install), then pip install 'fst-style[train]'")  # fmt: skip
+
+
 def command_name(script: str) -> str:
     """The name the user typed: fst-infer, fst-train, fst-export for the console scripts, else `script`."""
     typed = Path(sys.argv[0]).name
@@ -59,6 +72,11 @@ def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | No
         if str(e):  # empty for the other processes of a torchrun job, whose rank 0 already said it
             print(f"{e.label}{e}", file=sys.stderr)
         return e.exit_code
+    except ModuleNotFoundError as e:
+        if (message := missing_training_module(e)) is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

@@ -22,6 +22,12 @@ in DIR to DIR/models.json (fst.metadata), for JavaScript, whose onnxruntime API 
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m fst.export`: the command line, loaded under its Ctrl-C guard before torch
+    from fst.cli.entry import run
+
+    run("export")
+    raise SystemExit(0)
+
 import copy
 import io
 import logging
@@ -323,9 +329,3 @@ def calibration_photos(folder: str | Path, count: int = 8, size: int = 256) -> l
             f"none of the {len(paths)} images under {folder} could be read; pass --photos DIR with readable photos"
         )
     return [to_tensor(resize_long_side(p, size)).unsqueeze(0) for p in photos]
-
-
-if __name__ == "__main__":  # `python -m fst.export`: the command line lives in fst.cli.export
-    from fst.cli.export import cli
-
-    cli()

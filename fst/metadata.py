@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fst.backends import SIDE_MULTIPLE
 from fst.copies import variant
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.onnxfile import onnx_metadata, proto_metadata
-from fst.transformer import SIDE_MULTIPLE
 
 IO_CONVENTION = (
     "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch; height and width multiples of "

@@ -12,6 +12,12 @@ a page POSTs to RESULT_PATH: how tests read back what the browser computed.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m fst.serve`: the command line, loaded under its Ctrl-C guard
+    from fst.cli.entry import run
+
+    run("serve")
+    raise SystemExit(0)
+
 import json
 from collections.abc import Callable
 from functools import partial
@@ -126,9 +132,3 @@ def make_server(
     handler = type("Handler", (DemoHandler,), {"on_result": staticmethod(on_result) if on_result else None,
                                                "served": folders})  # fmt: skip
     return ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(root)))
-
-
-if __name__ == "__main__":  # `python -m fst.serve`: the command line lives in fst.cli.serve
-    from fst.cli.serve import cli
-
-    cli()

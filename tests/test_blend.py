@@ -10,15 +10,31 @@ from fst.transformer import TransformerNet
 
 
 def test_parse_style_reads_names_and_weights():
-    assert parse_style("starry_night=0.7,wave=0.3") == {"starry_night": 0.7, "wave": 0.3}
+    assert parse_style("starry_night=0.8,wave=0.2") == {"starry_night": 1.0, "wave": 0.25}  # as ratios to the largest
     assert parse_style("wave") == {"wave": 1.0}
-    assert parse_style("wave=1, wave=2") == {"wave": 3.0}  # a style named twice: its weights add up
+    assert parse_style("wave=1, wave=2") == {"wave": 1.5}  # a style named twice: its weights add up (over 2)
 
 
 @pytest.mark.parametrize("text", ["wave=-1", "wave=x", "=0.5", "wave=inf", "wave=nan", ","])
 def test_parse_style_refuses_what_is_not_a_blend(text):
     with pytest.raises(UsageError, match=f"--style {text}: expected NAME or NAME=WEIGHT"):
         parse_style(text)
+
+
+def test_huge_weights_blend_as_their_ratios_do():
+    names = ["wave", "udnie"]
+    assert style_weights(names, "wave=1e308,udnie=1e308", "m.onnx").tolist() == [0.5, 0.5]  # the sum was inf: grey
+    assert style_weights(names, "wave=1e308,wave=1e308", "m.onnx").tolist() == [1.0, 0.0]  # inf / inf: black
+    assert style_weights(names, {"wave": 1e308, "udnie": 3e307}, "m.onnx").tolist() == pytest.approx([1 / 1.3, 0.3 / 1.3])
+
+
+@pytest.mark.parametrize(
+    "asked", [{"wave": 1, "udnie": -0.5}, {"wave": float("inf")}, {"wave": float("nan")}, {"wave": "0.5"},
+              {"wave": [1]}, {"wave": True}, {3: 1.0}, {}, ["wave"]],
+)  # fmt: skip
+def test_the_librarys_blend_is_checked_as_the_command_lines(asked):
+    with pytest.raises(UsageError, match=r"^style .*expected a style name, NAME=WEIGHT,\.\.\. or \{name: weight\}"):
+        style_weights(["wave", "udnie"], asked, "m.onnx")
 
 
 def test_style_weights_sum_to_one_in_the_models_order():

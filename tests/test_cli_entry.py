@@ -1,3 +1,4 @@
+import shutil
 import subprocess
 import sys
 
@@ -55,3 +56,43 @@ def test_each_console_script_runs_its_command_line(command, monkeypatch):
     monkeypatch.setattr(f"fst.cli.{command}.cli", lambda: ran.append(command))
     getattr(entry, command)()
     assert ran == [command]
+
+
+def test_ctrl_c_that_lands_inside_an_import_ends_the_process_at_once():
+    """A signal inside a C extension's import can surface as an ImportError: the handler exits before it does."""
+    code = (
+        "import os, signal, time\n"
+        "from fst.cli import entry\n"
+        "entry.importlib.import_module = lambda name: (os.kill(os.getpid(), signal.SIGINT), time.sleep(10))\n"
+        "entry.run('infer')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert (done.returncode, done.stderr) == (130, "interrupted\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "missing"),
+    [("train", ["--config", "configs/demo.yaml"], "yaml"), ("distill", ["--help"], "yaml"),
+     ("export", ["x.pt", "-o", "x.onnx"], "torch"), ("infer", ["--optimize", "--style", "s.jpg", "--input",
+     "data/demo/chelsea.jpg", "--output", "o.jpg"], "yaml")],
+)  # fmt: skip
+def test_the_training_commands_without_torch_say_what_to_install(command, args, missing, tmp_path):
+    (tmp_path / "x.pt").write_bytes(b"a checkpoint")
+    code = NO_TORCH + f"sys.modules['yaml'] = None\nsys.argv = ['fst-{command}', *{args!r}]\n" + (
+        f"from fst.cli.entry import run\nrun({command!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path if command ==
+                          "export" else REPO)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (f"error: fst-{command} needs PyTorch and the training packages ({missing} is not "
+                           "installed): install PyTorch for this machine (README, Install), then pip install "
+                           "'fst-style[train]'\n")  # fmt: skip
+
+
+def test_python_m_fst_export_index_needs_no_torch(tmp_path):
+    shutil.copy(REPO / "exports" / "wave-fast.onnx", tmp_path)
+    code = NO_TORCH + f"import runpy\nsys.argv = ['x', '--index', r'{tmp_path}']\n" + (
+        "runpy.run_module('fst.export', run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and done.stdout == f"wrote {tmp_path / 'models.json'}\n", done.stderr

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fst.checkpoint import load_model, network_for, network_weights
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.export import calibration_photos, export_onnx
 from fst.files import check_writable
 from fst.metadata import metadata_for, write_model_index
 from fst.onnxfile import onnx_metadata
 from fst.stylize import find_model
-from fst.transformer import TransformerNet
+
+if TYPE_CHECKING:
+    from fst.transformer import TransformerNet
 
 MAX_STATIC = 4096  # the export is verified by running it at that size: about 14 GB at 4096x4096 (0.85 GB a megapixel)
 DERIVED_METADATA = ("fst_version", "io", "precision", "psnr_db")  # what export_onnx writes anew
@@ -32,6 +33,8 @@ def parse_size(text: str) -> tuple[int, int]:
 def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]:
     """The network, its metadata and its training photos (None for an export) from a checkpoint or an fp32 .onnx:
     an export is a source too, so a shipped style's int8 or static copy needs no checkpoint."""
+    from fst.checkpoint import load_model, network_for, network_weights
+
     if path.suffix.lower() != ".onnx":
         model, state = load_model(path)
         root = state["config"]["data"].get("root")  # none for a network distilled from an export
@@ -79,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if output.resolve() == source.resolve():
         raise FstError(f"refusing to write over the input {source}: choose another -o")
     check_writable(output.parent, f"-o {output}")
+    from fst.export import calibration_photos, export_onnx  # PyTorch: after the checks, and not for --index
+
     model, metadata, data_root = load_source(source)
     chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"
     photos = None
