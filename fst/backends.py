@@ -61,7 +61,11 @@ def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.
     if size is not None and size != (height, width):
         raise FstError(f"this model was exported for {size[0]}x{size[1]} images only, not {height}x{width}")
     padded = images if size else pad_to_multiple(images)
-    outputs = session.run(None, {"image": np.ascontiguousarray(padded, dtype=np.float32), **(feeds or {})})
+    try:
+        outputs = session.run(None, {"image": np.ascontiguousarray(padded, dtype=np.float32), **(feeds or {})})
+    except Exception as e:  # onnxruntime's own types (out of memory, a shape it cannot run), MemoryError
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][-300:]
+        raise FstError(f"the model failed on a {width}x{height} image ({first})") from None
     if outputs[0].shape[-2:] != padded.shape[-2:]:  # a size its graph did not say it would change
         got, fed = "x".join(map(str, outputs[0].shape[-2:])), "x".join(map(str, padded.shape[-2:]))
         raise FstError(f"this model returned a {got} picture for a {fed} image: an fst network keeps the size")
@@ -128,7 +132,7 @@ class TorchBackend:
         if path.suffix == ".onnx":
             proto = load_onnx(path)  # read once, for the weights and the style names
             model = network_for(onnx_network_weights(proto, path), path).eval()
-            self.styles = metadata_styles(proto_metadata(proto))[0]
+            self.styles = metadata_styles(proto_metadata(proto), path)[0]
         else:
             model, state = load_model(path)
             self.styles = checkpoint_styles(state)[0]  # a network of several styles: their names, in order
@@ -210,7 +214,8 @@ class OnnxBackend:
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
         check_fst_model(self.session, path)
-        self.styles = metadata_styles(proto_metadata(self.proto))[0]  # several: names
+        self.styles = metadata_styles(proto_metadata(self.proto), path)[0]  # several: names
+        check_style_input(self.session, self.styles, path)
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
         self.feeds: dict[str, np.ndarray] = {}  # a network of several styles: its `style` weights
@@ -267,6 +272,22 @@ def check_fst_model(session, path: Path) -> None:
                 f"{path} is not an fst model: it changes the picture's size ({name} {given} in, {returned} out); "
                 "an fst network returns a picture of the size it is given"
             )
+
+
+def check_style_input(session, styles: list[str], path: Path) -> None:
+    """A network of several styles takes one weight per style its metadata names: refused on load otherwise,
+    where a run would fail (or blend the wrong styles) later."""
+    inputs = {a.name: a for a in session.get_inputs()}
+    if "style" not in inputs:
+        if styles:
+            raise FstError(f"{path}: its metadata names {len(styles)} styles, but it has no input 'style' to take them")
+        return
+    length = inputs["style"].shape[0]
+    if not styles or (isinstance(length, int) and length != len(styles)):
+        raise FstError(
+            f"{path}: its input 'style' takes {length} weights, but its metadata names {len(styles)} styles "
+            f"({', '.join(styles) or 'no metadata styles'}): expected one name per weight"
+        )
 
 
 def _norm_nodes(proto) -> list:

@@ -27,16 +27,25 @@ def model_styles(path: str | Path) -> tuple[list[str], list[str]]:
     input; ([], []) for a network of one style. From an export's metadata, or a checkpoint's."""
     path = Path(path)
     if path.suffix.lower() == ".onnx":
-        return metadata_styles(onnx_metadata(path))
+        return metadata_styles(onnx_metadata(path), path)
     from fst.checkpoint import load_checkpoint
 
     return checkpoint_styles(load_checkpoint(path))
 
 
-def metadata_styles(props: dict[str, str]) -> tuple[list[str], list[str]]:
-    """model_styles from an export's metadata_props (JSON lists), for a caller that has already read them."""
-    names, images = (json.loads(props[key]) if key in props else [] for key in ("styles", "style_images"))
-    return names, images
+def metadata_styles(props: dict[str, str], path: str | Path = "this model") -> tuple[list[str], list[str]]:
+    """model_styles from an export's metadata_props (JSON lists), for a caller that has already read them; a value
+    that is not a JSON list of names is a one-line FstError naming `path`."""
+    lists = []
+    for key in ("styles", "style_images"):
+        try:
+            value = json.loads(props[key]) if key in props else []
+        except ValueError:
+            value = None
+        if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+            raise FstError(f"{path}: its metadata {key} is {props[key][:60]!r}: expected a JSON list of names")
+        lists.append(value)
+    return lists[0], lists[1]
 
 
 def checkpoint_styles(state: dict) -> tuple[list[str], list[str]]:

@@ -177,7 +177,7 @@ def check_config_paths(config: Config, source: str = "config") -> None:
 def init_path(config: Config, source: str = "config") -> Path | None:
     """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir or
     among the shipped ones (a checkout's exports/, an installed package's)."""
-    from fst.stylize import shipped_models, style_file
+    from fst.stylize import shipped_styles, style_file
 
     value = config.train.init
     if not value:
@@ -188,7 +188,7 @@ def init_path(config: Config, source: str = "config") -> Path | None:
         return named
     exported = Path(config.output.exports_dir).glob("*.onnx")
     styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8") and not p.name.startswith("."))
-    shipped = sorted({m["style"] for m in shipped_models()})
+    shipped = shipped_styles()
     raise ConfigError(
         f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
         f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'}) or shipped ({', '.join(shipped)})"

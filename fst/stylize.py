@@ -79,12 +79,30 @@ def shipped_folder() -> Path | None:
 
 def shipped_models() -> list[dict]:
     """The shipped models as exports/models.json lists them (file, style, precision, variant, ...), with their
-    size in bytes."""
+    size in bytes; a damaged list is a one-line FstError that says how to write it anew."""
     folder = shipped_folder()
     if folder is None:
         return []
-    models = json.loads((folder / "models.json").read_text())["models"]
+    index = folder / "models.json"
+    try:
+        models = json.loads(index.read_bytes())["models"]
+        for m in models:
+            fields = [m[key] for key in ("file", "style", "variant", "precision")] + list(m.get("styles", []))
+            if not all(isinstance(field, str) for field in fields) or Path(m["file"]).name != m["file"]:
+                raise ValueError("an entry's file, style, variant, precision or styles")
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as e:
+        why = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FstError(f"{index} is damaged ({why}): python -m fst.export --index {folder} writes it anew") from None
     return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
+
+
+def shipped_styles() -> list[str]:
+    """The names of the shipped styles, for messages that list them: none where models.json is damaged (what
+    `--list` reports)."""
+    try:
+        return sorted({m["style"] for m in shipped_models()})
+    except FstError:
+        return []
 
 
 def style_file(name: str, exports: Path) -> Path | None:
@@ -102,15 +120,20 @@ def find_model(model: str | Path) -> Path:
         return path
     if (named := style_file(str(model), Path("exports"))) is not None:
         return named
-    names = sorted({m["style"] for m in shipped_models()})
     raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
-                   f"{', '.join(names) or 'none shipped here'})")  # fmt: skip
+                   f"{', '.join(shipped_styles()) or 'none shipped here'})")  # fmt: skip
 
 
-def check_size(image: Image.Image) -> Image.Image:
-    if min(image.size) < MIN_SIDE:
-        raise FstError(f"image of {image.width}x{image.height} is too small: each side must be at least {MIN_SIDE}")
-    return image
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse a picture too small for the network or larger than an image file may be, before any copy of it."""
+    if min(width, height) < MIN_SIDE:
+        raise FstError(f"image of {width}x{height} is too small: each side must be at least {MIN_SIDE}")
+    if width * height > MAX_PIXELS:
+        raise FstError(f"image of {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
+                       f"{MAX_PIXELS / 1e6:.0f} (as for an image file): resize it first")  # fmt: skip
 
 
 class Stylizer:
@@ -218,6 +241,7 @@ class Stylizer:
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
                                "H x W x 4 (RGBA) of uint8")  # fmt: skip
             height, width, channels = image.shape
+            check_size(width, height)
             plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None and channels == 3
             if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
                 return self.frames(image)  # on the GPU from uint8 to uint8, no PIL on the way
@@ -227,8 +251,13 @@ class Stylizer:
                 image = open_image(image)
             except (OSError, ValueError, Image.DecompressionBombError) as e:
                 raise FstError(f"cannot read {image} ({e})") from None
-        photo, alpha = split_alpha(check_size(image))
-        return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
+        check_size(*image.size)
+        photo, alpha = split_alpha(image)
+        try:
+            return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
+        except MemoryError:
+            raise FstError(f"not enough memory to stylize a {photo.width}x{photo.height} image: resize it, or "
+                           "give a smaller memory budget (--max-memory) for smaller tiles") from None  # fmt: skip
 
     def video(self, temporal: bool = True) -> VideoStylizer:
         """A stylizer for the frames of one video, fed in order: see VideoStylizer. Stabilized (`temporal`), a
@@ -263,9 +292,13 @@ class Stylizer:
     def network(self, photo: Image.Image) -> np.ndarray:
         """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
         batch = to_array(photo)
-        if not self.whole(*photo.size):
-            return stylize_tiled(self.backend, batch, self.tile_for(*photo.size), self.overlap)
-        return self.backend(batch)
+        if self.whole(*photo.size):
+            out = self.backend(batch)
+        else:
+            out = stylize_tiled(self.backend, batch, self.tile_for(*photo.size), self.overlap)
+        if not np.isfinite(out).all():  # a damaged or diverged network: not a black picture written as a success
+            raise FstError(f"{self.path} gave NaN or infinite values for a {photo.width}x{photo.height} image")
+        return out
 
     def whole(self, width: int, height: int) -> bool:
         """Whether an image of this size is stylized in one pass (not in tiles)."""
@@ -297,7 +330,8 @@ class VideoStylizer:
     def stylize(self, frame: Image.Image) -> Image.Image:
         if self.filter is None:
             return self.stylizer.stylize(frame)
-        photo, alpha = split_alpha(check_size(frame))
+        check_size(*frame.size)
+        photo, alpha = split_alpha(frame)
         stable = self.filter(np.asarray(photo), np.asarray(self.stylizer.render(photo), dtype=np.float32))
         stylized = Image.fromarray(np.clip(stable + 0.5, 0, 255).astype(np.uint8))
         return finish(photo, stylized, alpha, self.stylizer.preserve_colors, self.stylizer.strength)

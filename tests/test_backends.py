@@ -1,3 +1,4 @@
+import json
 from types import SimpleNamespace
 
 import numpy as np
@@ -5,9 +6,13 @@ import onnx
 import pytest
 import torch
 from conftest import copy_of
+from PIL import Image
 
+from fst.backends import OnnxBackend
 from fst.errors import FstError
+from fst.export import export_onnx
 from fst.stylize import Stylizer
+from fst.transformer import TransformerNet
 
 
 def test_onnx_statistics_graphs_match_pytorch(models):
@@ -133,3 +138,49 @@ def test_a_gpu_is_looked_for_without_pytorch_and_pytorch_asked_only_where_signs_
     assert fst.backends.torch_cuda()
     sign.unlink()
     assert not fst.backends.torch_cuda() and fst.backends.torch_cuda(asked=True)  # --device cuda asks PyTorch
+
+
+def two_style_export(tmp_path, **props: str):
+    """A network of two styles exported with its metadata `styles` (and others) set to `props`."""
+    path = tmp_path / "two.onnx"
+    export_onnx(TransformerNet(4, 1, styles=2), path, {"styles": json.dumps(["a", "b"])})
+    return copy_of(path, tmp_path / "changed.onnx", **props)
+
+
+@pytest.mark.parametrize(
+    ("styles", "message"),
+    [('["a", "b", "c"]', r"its input 'style' takes 2 weights, but its metadata names 3 styles \(a, b, c\)"),
+     ("[]", r"its input 'style' takes 2 weights, but its metadata names 0 styles \(no metadata styles\)"),
+     ("not json", r"its metadata styles is 'not json': expected a JSON list of names"),
+     ('{"a": 1}', r"its metadata styles is '\{\"a\": 1\}': expected a JSON list of names"),
+     ("[1, 2]", r"its metadata styles is '\[1, 2\]': expected a JSON list of names")],
+)  # fmt: skip
+def test_a_style_input_that_disagrees_with_the_metadata_is_refused_on_load(tmp_path, styles, message):
+    path = two_style_export(tmp_path, styles=styles)
+    with pytest.raises(FstError, match=rf"^{path}: {message}"):
+        OnnxBackend(path, cuda=False)
+
+
+def test_a_run_time_failure_of_onnxruntime_is_one_line_and_the_input_skipped(models, tmp_path, monkeypatch, capsys):
+    from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
+
+    from fst.cli.infer import main
+
+    def run(*args):
+        raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Failed to allocate memory for requested "
+                               "buffer of size 99999999999\n at Conv node")  # fmt: skip
+
+    monkeypatch.setattr("onnxruntime.InferenceSession.run", run)
+    Image.new("RGB", (40, 30), "red").save(tmp_path / "a.png")
+    assert main(["--model", str(models[1]), "--input", str(tmp_path / "a.png"), "--output", str(tmp_path / "o")]) == 1
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path / 'a.png'}: the model failed on a 40x30 image ([ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION "
+        ": Failed to allocate memory for requested buffer of size 99999999999); skipped\n"
+    )
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_a_model_that_gives_nan_writes_nothing(models, tmp_path, monkeypatch):
+    monkeypatch.setattr(OnnxBackend, "__call__", lambda self, images: np.full_like(images, np.nan))
+    with pytest.raises(FstError, match=r"gave NaN or infinite values for a 40x30 image$"):
+        Stylizer(models[1]).stylize(Image.new("RGB", (40, 30), "red"))

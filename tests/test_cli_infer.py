@@ -497,3 +497,20 @@ def test_the_webcam_never_records_over_a_file_or_into_a_folder(models, tmp_path,
     with pytest.raises(FstError, match=r"is a folder: the webcam records to one video file"):
         main([*base, str(tmp_path)])
     assert main([*base, str(target), "--overwrite"]) == 0 and describe_video(target)[:2] == (2, (64, 48))
+
+
+@pytest.mark.parametrize(
+    "content", [b"not json", b"", b"[1, 2]", b"\x89PNG\x00\xff", b'{"models": [{"file": "a.onnx"}]}',
+                b'{"models": [{"file": "../a.onnx", "style": "a", "variant": "full", "precision": "fp32"}]}',
+                b'{"models": 3}'],
+)  # fmt: skip
+def test_a_damaged_model_list_is_one_line_and_unknown_names_still_are(tmp_path, monkeypatch, content):
+    import fst.stylize
+
+    (tmp_path / "models.json").write_bytes(content)
+    monkeypatch.setattr(fst.stylize, "SHIPPED_FOLDERS", (tmp_path,))
+    with pytest.raises(FstError, match=rf"^{tmp_path / 'models.json'} is damaged \(.+\): python -m fst.export "
+                                       rf"--index {tmp_path} writes it anew$"):  # fmt: skip
+        main(["--list"])
+    with pytest.raises(FstError, match=r"model not found: nowhere \(.*or a style: none shipped here\)$"):
+        main(["--model", "nowhere", "--input", str(DEMO_PHOTOS / "chelsea.jpg"), "--output", str(tmp_path / "o.jpg")])

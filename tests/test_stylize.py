@@ -402,3 +402,21 @@ def test_pytorch_blends_a_model_of_several_styles_again_and_again_from_one_read(
         with torch.no_grad():
             expected = network(torch.from_numpy(images), torch.tensor(weights)).numpy()
         np.testing.assert_allclose(backend(images), expected, rtol=0, atol=1e-5)
+
+
+def test_an_array_larger_than_an_image_file_may_be_is_refused_before_any_copy(models):
+    huge = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (30000, 30000, 3))  # 2.7 GB, as a float32 copy 10.8 GB
+    with pytest.raises(FstError, match=r"^image of 30000x30000 is 900 megapixels, over the limit of 179 \(as for an "
+                                       r"image file\): resize it first$"):  # fmt: skip
+        Stylizer(models[1]).stylize(huge)
+
+
+def test_running_out_of_memory_is_one_line(models, monkeypatch):
+    stylizer = Stylizer(models[1])
+
+    def exhausted(photo):
+        raise MemoryError
+
+    monkeypatch.setattr(stylizer, "render", exhausted)
+    with pytest.raises(FstError, match=r"^not enough memory to stylize a 40x30 image: resize it, or give a smaller"):
+        stylizer.stylize(Image.new("RGB", (40, 30)))
