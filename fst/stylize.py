@@ -33,7 +33,15 @@ from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import from_array, open_image, resize_long_side, to_array
 from fst.temporal import BLEND, TemporalFilter
-from fst.tiling import MIN_SIDE, MIN_TILE, choose_tile, memory_budget, stylize_tiled
+from fst.tiling import (
+    MIN_SIDE,
+    TILE_STEP,
+    choose_tile,
+    context_margin,
+    memory_budget,
+    stylize_tiled,
+    thumbnail_side,
+)
 
 
 def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -142,7 +150,8 @@ class Stylizer:
 
     max_memory: the memory budget in GB (default: an eighth of the RAM, 1 to 3 GB; half the GPU's free memory);
         an image whose whole-image pass would exceed it is stylized in the largest tiles that fit.
-    tile / overlap: stylize in tiles of at most tile x tile pixels whatever the budget (see fst.tiling).
+    tile / overlap: stylize in tiles of at most tile x tile pixels whatever the budget, their cores blended over
+        `overlap` pixels; each tile runs with the network's receptive field of context around it (fst.tiling).
     style_scale: run the network on a copy at most this many pixels on the long side and bring the result to full
         size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
@@ -161,7 +170,7 @@ class Stylizer:
         model: str | Path,
         device: str = "auto",
         tile: int | None = None,
-        overlap: int = 64,
+        overlap: int = 0,
         preserve_colors: bool = False,
         strength: float = 1.0,
         max_memory: float | None = None,
@@ -173,11 +182,13 @@ class Stylizer:
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
+        for name, value in (("tile", tile), ("overlap", overlap), ("style_scale", style_scale)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise UsageError(f"{name} {value!r}: expected a whole number of pixels")
         if tile is not None and tile < 4 * MIN_SIDE:
             raise UsageError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
-        smallest_tile = MIN_TILE if tile is None else tile  # automatic tiles are at least MIN_TILE
-        if not 0 <= overlap < smallest_tile // 2:
-            raise UsageError(f"overlap {overlap}: expected 0 <= overlap < tile / 2 = {smallest_tile // 2}")
+        if overlap < 0:
+            raise UsageError(f"overlap {overlap}: expected 0 or more pixels")
         if not 0.0 <= strength <= 1.0:
             raise UsageError(f"strength {strength}: expected a number from 0 to 1")
         if style_scale is not None and style_scale < 4 * MIN_SIDE:
@@ -224,6 +235,9 @@ class Stylizer:
         if weights is not None:
             self.backend.use_style(weights)
         self.tile, self.overlap = tile, overlap
+        if tile is not None and tile < self.smallest_tile:
+            raise UsageError(f"tile {tile}: this network needs {self.margin} pixels of context on each side of a tile "
+                             f"(its receptive field) and {overlap} to blend: expected at least {self.smallest_tile}")
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
         self.style_scale = style_scale
         self.preserve_colors, self.strength = preserve_colors, strength
@@ -289,13 +303,25 @@ class Stylizer:
             return Image.fromarray(self.frames(np.asarray(photo)))
         return from_array(self.network(photo)[0])
 
+    @functools.cached_property
+    def margin(self) -> int:
+        """The context each tile runs with on every side (fst.tiling.context_margin): measured once, when needed."""
+        return context_margin(self.backend)
+
+    @functools.cached_property
+    def smallest_tile(self) -> int:
+        """A tile must hold its margins and a core of at least 64 pixels, or twice the overlap and 4 more."""
+        return 2 * self.margin + max(64, 2 * self.overlap + 4)
+
     def network(self, photo: Image.Image) -> np.ndarray:
         """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
         batch = to_array(photo)
         if self.whole(*photo.size):
             out = self.backend(batch)
         else:
-            out = stylize_tiled(self.backend, batch, self.tile_for(*photo.size), self.overlap)
+            tile = self.tile_for(*photo.size)
+            side = thumbnail_side(*photo.size, tile, self.max_memory)
+            out = stylize_tiled(self.backend, batch, tile, self.overlap, self.margin, side)
         if not np.isfinite(out).all():  # a damaged or diverged network: not a black picture written as a success
             raise FstError(f"{self.path} gave NaN or infinite values for a {photo.width}x{photo.height} image")
         return out
@@ -308,7 +334,10 @@ class Stylizer:
     def tile_for(self, width: int, height: int) -> int | None:
         """The tile size for an image of this size: the one asked for, else what the memory budget allows (None:
         whole)."""
-        return self.tile if self.tile is not None else choose_tile(width, height, self.max_memory)
+        if self.tile is not None:
+            return self.tile
+        tile = choose_tile(width, height, self.max_memory)
+        return None if tile is None else max(tile, -(-self.smallest_tile // TILE_STEP) * TILE_STEP)
 
 
 class VideoStylizer:

@@ -19,7 +19,7 @@ def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, m
     import fst.stylize
 
     tiles = []
-    monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, overlap: tiles.append(tile) or image)
+    monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, overlap, margin, side: tiles.append(tile) or image)
     source, target = tmp_path / "in.png", tmp_path / "out.png"
     Image.open(DEMO_PHOTOS / "coffee.jpg").resize((300, 200)).save(source)
     args = ["--model", str(models[1]), "--input", str(source), "--output", str(target), "--overwrite"]

@@ -89,13 +89,13 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style, steps, style_ra
     [
         ({"device": "tpu"}, "device 'tpu': expected auto, cpu or cuda"),
         ({"tile": 31}, "tile 31: expected at least 32 pixels"),
-        ({"tile": 64, "overlap": 32}, "overlap 32: expected 0 <= overlap < tile / 2 = 32"),
-        ({"tile": 64, "overlap": -1}, "overlap -1: expected 0 <= overlap < tile / 2 = 32"),
+        ({"tile": 64, "overlap": 32}, "tile 64: this network needs 24 pixels of context on each side of a tile (its "
+         "receptive field) and 32 to blend: expected at least 116"),
+        ({"tile": 64, "overlap": -1}, "overlap -1: expected 0 or more pixels"),
         ({"strength": 1.5}, "strength 1.5: expected a number from 0 to 1"),
         ({"max_memory": 0}, "max_memory 0: expected a number of GB > 0"),
         ({"max_memory": float("inf")}, "max_memory inf: expected a number of GB > 0"),
         ({"style_scale": 16}, "style_scale 16: expected at least 32 pixels"),
-        ({"overlap": 128}, "overlap 128: expected 0 <= overlap < tile / 2 = 128"),  # automatic tiles: >= 256
     ],
 )
 def test_stylizer_arguments_are_checked_on_construction(models, arguments, message):
@@ -314,7 +314,7 @@ def three_styles(tmp_path_factory):
 
 def test_a_model_of_several_styles_runs_any_blend_as_pytorch_does(three_styles):
     network, path, checkpoint = three_styles
-    photo = Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((96, 64))
+    photo = Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((192, 128))
     weights = torch.tensor([0.5, 0.0, 0.5])
     with torch.no_grad():
         expected = network(to_tensor(photo)[None], weights)[0].numpy()
@@ -324,8 +324,8 @@ def test_a_model_of_several_styles_runs_any_blend_as_pytorch_does(three_styles):
         assert stylizer.styles == ["a", "b", "c"]
         got = np.asarray(stylizer.stylize(photo), dtype=float)
         assert np.abs(got - expected).max() <= 1, model
-        tiled = np.asarray(Stylizer(model, device="cpu", style={"a": 1, "c": 1}, tile=64, overlap=8).stylize(photo))
-        assert np.abs(tiled.astype(float) - expected).mean() < 3, model  # tiles share the whole image's norms
+        tiled = np.asarray(Stylizer(model, device="cpu", style={"a": 1, "c": 1}, tile=120, overlap=8).stylize(photo))
+        assert np.abs(tiled.astype(float) - expected).max() <= 1, model  # tiles share the whole image's norms
     first = np.asarray(Stylizer(path, device="cpu").stylize(photo), dtype=float)
     only_a = np.asarray(Stylizer(path, device="cpu", style="a").stylize(photo), dtype=float)
     only_b = np.asarray(Stylizer(path, device="cpu", style="b").stylize(photo), dtype=float)

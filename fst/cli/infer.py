@@ -63,7 +63,11 @@ def parser() -> argparse.ArgumentParser:
         help="memory budget: larger images are stylized in tiles that fit (default: RAM/8, 1 to 3 GB)",
     )  # fmt: skip
     parser.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
-    parser.add_argument("--overlap", type=int, default=64, help="pixels shared by neighbouring tiles (default 64)")
+    parser.add_argument(
+        "--overlap", type=int, default=0,
+        help="pixels over which neighbouring tiles are blended (default 0: each tile runs with as much context as the "
+        "network's receptive field, so tiles meet without seams)",
+    )  # fmt: skip
     parser.add_argument(
         "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
     )
