@@ -111,6 +111,10 @@ class Distiller:
         self.device = resolve_device(config.device, key="--device")
         sources = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher)
         self.teachers = [network_for(network_weights(path), path).eval().to(self.device) for path in sources]
+        for path, teacher in zip(sources, self.teachers):
+            if teacher.styles > 1:  # it would teach its first style alone, under the name of all of them
+                raise FstError(f"--teacher {path} holds {teacher.styles} styles: give each style's own network as a "
+                               "--teacher of its own (several teachers make a network of several styles)")  # fmt: skip
         self.teacher = self.teachers[0]
         configs = [teacher_config(path) for path in sources]
         names = [c["name"] for c in configs]

@@ -197,3 +197,14 @@ def test_several_teachers_make_one_network_of_their_styles(three_teachers, tmp_p
     with pytest.raises(FstError, match="distilled from 3 teacher\\(s\\), not 2"):
         Distiller(DistillConfig(three_teachers[:2], str(DEMO_PHOTOS), str(tmp_path / "run"), width=4, res_blocks=1,
                                 steps=40, batch_size=3, image_size=32, holdout=2))  # fmt: skip
+
+
+def test_a_teacher_of_several_styles_is_refused(tmp_path):
+    """Run without a style it teaches its first style alone, and the student would pass for its fast copy."""
+    path = tmp_path / "two.onnx"
+    meta = {"name": "two", "styles": ["a", "b"], "style_images": ["a.jpg", "b.jpg"], "data": {"image_size": 32}}
+    export_onnx(TransformerNet(4, 1, styles=2).eval(), path, metadata_for(meta, 1))
+    with pytest.raises(FstError, match=rf"^--teacher {path} holds 2 styles: give each style's own network as a "
+                                       r"--teacher of its own"):  # fmt: skip
+        Distiller(config(path, tmp_path / "run"))
+    assert not (tmp_path / "run").exists()
