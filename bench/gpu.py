@@ -176,9 +176,16 @@ def training(device: torch.device, steps: int, quick: bool, folder: Path) -> Non
                images_per_second=round(rate, 1))  # fmt: skip
 
 
+def device_name(text: str) -> str:
+    """--device: cuda, cuda:N or cpu, the devices this benchmark's code paths are written for."""
+    if text in ("cuda", "cpu") or (text.startswith("cuda:") and text[5:].isdigit()):
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: expected cuda, cuda:N or cpu")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--device", default="cuda", type=device_name)
     parser.add_argument("--quick", action="store_true", help="small sizes and few steps: a check that it all runs")
     parser.add_argument("--no-compile", action="store_true", help="leave out the compiled rows")
     args = parser.parse_args()

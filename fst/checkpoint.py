@@ -6,6 +6,7 @@ folder keeps `checkpoints/step_NNNNNNN.pt` files and `last.pt`, a hard link to t
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from pathlib import Path
@@ -22,13 +23,15 @@ from fst.transformer import TransformerNet
 def save_atomic(state: dict[str, Any], path: Path) -> None:
     """Flushed to disk before the rename, so even a power cut leaves the previous checkpoint or this one. A failed
     write (the disk full) is a one-line FstError naming the file; the previous checkpoints stay as they were."""
+    buffer = io.BytesIO()  # serialized first: torch.save reports a full disk as "enforce fail ... unexpected pos"
+    torch.save(state, buffer)
     try:
         with atomic_write(path) as tmp, open(tmp, "wb") as f:
-            torch.save(state, f)
+            f.write(buffer.getbuffer())
             f.flush()
             os.fsync(f.fileno())
-    except (OSError, RuntimeError) as e:  # torch.save reports a full disk as RuntimeError
-        raise FstError(f"cannot write the checkpoint {path} ({getattr(e, 'strerror', None) or e})") from None
+    except OSError as e:
+        raise FstError(f"cannot write the checkpoint {path} ({e.strerror or e})") from None
 
 
 def save_checkpoint(state: dict[str, Any], run_dir: Path, keep_last: int) -> Path:

@@ -116,3 +116,16 @@ def test_bench_gpu_runs_every_section_on_a_cpu_and_ends_with_its_json_line():
     assert ("video", "infer.py path, stabilized") in names
     assert ("training", "Trainer.run, fp32, batch 4") in names
     assert all(row["ms"] > 0 for row in result["rows"] if row["ms"] is not None)
+
+
+@pytest.mark.parametrize("device", ["gpu", "mps", "cuda:x"])
+def test_bench_gpu_refuses_a_device_it_has_no_path_for_in_one_line(device):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "gpu.py"), "--device", device], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].endswith(f"argument --device: {device!r}: expected cuda, cuda:N or cpu")
