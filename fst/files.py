@@ -4,6 +4,7 @@ files with one-line errors."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ def atomic_write(path: Path, replace: bool = True) -> Iterator[Path]:
     exists, however recently it appeared (another process writing the same output), and says so in one line.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    tmp = path.with_name(temp_name(path))
     try:
         yield tmp
         if replace:
@@ -41,6 +42,18 @@ def atomic_write(path: Path, replace: bool = True) -> Iterator[Path]:
         # the one to report.
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
+
+
+NAME_MAX = 255  # bytes in one file name, on every common file system
+
+
+def temp_name(path: Path) -> str:
+    """`.NAME.PID.tmp.SUFFIX` beside `path`; where that would pass NAME_MAX (a name of 240 bytes or more), the
+    name's digest stands in for it."""
+    name = f".{path.stem}.{os.getpid()}.tmp{path.suffix}"
+    if len(os.fsencode(name)) > NAME_MAX:
+        name = f".{hashlib.sha256(os.fsencode(path.name)).hexdigest()[:16]}.{os.getpid()}.tmp{path.suffix}"
+    return name
 
 
 def hidden(path: Path, root: Path) -> bool:

@@ -127,9 +127,10 @@ def save_image(image: Image.Image, path: Path, replace: bool = True) -> None:
 
 
 def frame_count(path: Path) -> int:
-    """Frames in an image file: more than 1 for an animated GIF, APNG or WebP."""
+    """Frames in an image file: more than 1 for an animated GIF, APNG or WebP. A camera's MPO JPEG holds the photo
+    and a preview (or a second view) of it: one picture, not an animation."""
     with Image.open(path) as image:
-        return getattr(image, "n_frames", 1)
+        return 1 if image.format == "MPO" else getattr(image, "n_frames", 1)
 
 
 def transform_animation(

@@ -19,6 +19,9 @@ if __name__ == "__main__":  # `python -m fst.serve`: the command line, loaded un
     raise SystemExit(0)
 
 import json
+import socket
+import sys
+import threading
 from collections.abc import Callable
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +39,7 @@ MAX_RESULT_BYTES = 64 * 2**20
 
 SERVED_FOLDERS = ("web", "exports")  # the page and its runtime; the models
 IDLE_SECONDS = 20  # a connection that sends nothing this long is closed: each one holds a thread
+REQUEST_SECONDS = 20  # nor may one take longer than this to send its request line and headers, however it trickles
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 
 
@@ -51,6 +55,27 @@ class DemoHandler(SimpleHTTPRequestHandler):
     served: tuple[str, ...] = SERVED_FOLDERS
     extensions_map = {**SimpleHTTPRequestHandler.extensions_map, **CONTENT_TYPES}
     timeout = IDLE_SECONDS
+
+    def setup(self) -> None:
+        super().setup()
+        self.cutoff = threading.Timer(REQUEST_SECONDS, self.cut_off)
+        self.cutoff.start()
+
+    def cut_off(self) -> None:
+        """The request has not arrived in REQUEST_SECONDS: drop the connection, and with it the thread."""
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:  # closed meanwhile
+            pass
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()  # reads the headers
+        self.cutoff.cancel()  # the request line and headers are in: what follows is the answer
+        return parsed
+
+    def finish(self) -> None:
+        self.cutoff.cancel()
+        super().finish()
 
     def end_headers(self) -> None:
         for name, value in ISOLATION_HEADERS.items():
@@ -88,7 +113,7 @@ class DemoHandler(SimpleHTTPRequestHandler):
         dot-name on the way."""
         try:
             target = Path(self.translate_path(self.path)).resolve(strict=True)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path (%00)
             return False
         for name in self.served:
             folder = (Path(self.directory) / name).resolve()
@@ -131,4 +156,15 @@ def make_server(
     which)."""
     handler = type("Handler", (DemoHandler,), {"on_result": staticmethod(on_result) if on_result else None,
                                                "served": folders})  # fmt: skip
-    return ThreadingHTTPServer(("127.0.0.1", port), partial(handler, directory=str(root)))
+    return DemoServer(("127.0.0.1", port), partial(handler, directory=str(root)))
+
+
+class DemoServer(ThreadingHTTPServer):
+    """A request that fails (a client gone mid-answer, a request the handler did not foresee) is one line on
+    stderr, not a traceback, and the server goes on."""
+
+    def handle_error(self, request, client_address) -> None:
+        error = sys.exc_info()[1]
+        if not isinstance(error, ConnectionError):  # a client that went away: nothing to say
+            print(f"fst-serve: a request from {client_address[0]} failed ({type(error).__name__}: {error})",
+                  file=sys.stderr)  # fmt: skip

@@ -514,3 +514,12 @@ def test_a_damaged_model_list_is_one_line_and_unknown_names_still_are(tmp_path, 
         main(["--list"])
     with pytest.raises(FstError, match=r"model not found: nowhere \(.*or a style: none shipped here\)$"):
         main(["--model", "nowhere", "--input", str(DEMO_PHOTOS / "chelsea.jpg"), "--output", str(tmp_path / "o.jpg")])
+
+
+def test_a_camera_jpeg_with_a_preview_inside_is_one_photo(models, tmp_path):
+    photo = Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((64, 48))
+    photo.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[photo.resize((32, 24))])
+    assert Image.open(tmp_path / "camera.jpg").n_frames == 2  # what a camera writes: the photo and its preview
+    assert main(["--model", str(models[1]), "--input", str(tmp_path / "camera.jpg"), "--output",
+                 str(tmp_path / "out.jpg")]) == 0  # fmt: skip
+    assert Image.open(tmp_path / "out.jpg").size == (64, 48)

@@ -93,3 +93,12 @@ def test_a_lock_held_by_another_process_is_refused_and_freed_when_it_is_killed(t
     lock(path, "the run R")
     lock(path, "the run R")  # this process holds it already
     unlock(path)
+
+
+@pytest.mark.parametrize("length", [244, 250, 255])
+def test_a_name_as_long_as_the_file_system_allows_is_written(tmp_path, length):
+    target = tmp_path / ("a" * (length - 4) + ".png")
+    with atomic_write(target, replace=False) as tmp:
+        tmp.write_bytes(b"picture")
+        assert tmp.parent == tmp_path and tmp.name.startswith(".") and tmp.suffix == ".png"
+    assert target.read_bytes() == b"picture" and [p.name for p in tmp_path.iterdir()] == [target.name]

@@ -1,4 +1,5 @@
 import json
+import select
 import socket
 import threading
 import time
@@ -116,3 +117,40 @@ def test_an_idle_connection_is_closed(site, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_request_that_trickles_in_is_cut_off(site, monkeypatch):
+    """A header line every 0.2 s never leaves the socket idle for DemoHandler.timeout: the whole request must
+    arrive within REQUEST_SECONDS."""
+    import fst.serve
+
+    monkeypatch.setattr(fst.serve, "REQUEST_SECONDS", 1.0)
+    server, _ = serving(site)
+    try:
+        with socket.create_connection(server.server_address, timeout=10) as slow:
+            started, closed = time.monotonic(), False
+            slow.sendall(b"GET /web/app.mjs HTTP/1.1\r\n")
+            for i in range(50):
+                time.sleep(0.2)
+                try:
+                    slow.sendall(f"X-Slow-{i}: 1\r\n".encode())
+                    closed = bool(select.select([slow], [], [], 0)[0]) and slow.recv(1024) == b""
+                except OSError:  # BrokenPipe or ConnectionReset: cut off
+                    closed = True
+                if closed:
+                    break
+            assert closed and time.monotonic() - started < 5
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_nul_byte_in_the_path_is_not_found_and_no_traceback(site, capfd):
+    server, base = serving(site)
+    try:
+        assert status(f"{base}/web/app.mjs%00.js") == 404
+        assert status(f"{base}/web/app.mjs") == 200  # and the server goes on
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Traceback" not in capfd.readouterr().err
