@@ -49,8 +49,9 @@ no_chromium = pytest.mark.skipif(
 no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
 
 
-def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports") -> dict:
-    """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it."""
+def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports", check: bool = True) -> dict:
+    """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it; check: that
+    it ran without an error."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "web").symlink_to(REPO / "web")
@@ -73,8 +74,17 @@ def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "ex
         browser.wait()
         server.shutdown()
         server.server_close()
-    assert "error" not in result, result.get("error")
+    assert not check or "error" not in result, result.get("error")
     return result
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_loads_models_from_its_own_server_only(photo, tmp_path):
+    """A link to the local page naming another host's models must not run them: refused before any fetch (the
+    .invalid name never resolves, so nothing leaves this machine either way)."""
+    result = run_page(photo, tmp_path, "models=http://models.invalid/exports/", check=False)
+    assert result == {"error": "http://models.invalid/exports/: models and photos load from this page's own server only"}
 
 
 @no_chromium

@@ -5,8 +5,18 @@
 import * as ort from "./node_modules/onnxruntime-web/dist/ort.all.min.mjs";
 
 const params = new URLSearchParams(location.search);
-const modelsUrl = new URL(params.get("models") || "../exports/", location.href);
 const $ = (id) => document.getElementById(id);
+
+// Models and test photos load from the server that serves this page only: a link to this page that named another
+// host in ?models= would otherwise run that host's models on this device.
+function sameOrigin(url, base = location.href) {
+  const resolved = new URL(url, base);
+  if (resolved.origin !== location.origin) {
+    throw new Error(`${resolved.href}: models and photos load from this page's own server only`);
+  }
+  return resolved;
+}
+let modelsUrl;        // where models.json and the models are (?models=, default ../exports/)
 
 ort.env.wasm.wasmPaths = new URL("./node_modules/onnxruntime-web/dist/", import.meta.url).href;
 // Threads need SharedArrayBuffer, which browsers give only to cross-origin isolated pages (python -m fst.serve).
@@ -35,7 +45,7 @@ async function preferredBackends() {
 
 async function sessionFor(file) {
   if (!sessions.has(file)) {
-    const url = new URL(file, modelsUrl).href;
+    const url = sameOrigin(file, modelsUrl).href;
     let lastError;
     for (const backend of await preferredBackends()) {
       try {
@@ -200,7 +210,7 @@ function toBase64(bytes) {
 // ?test=PHOTO[&style=FILE]: stylize PHOTO at its own size `runs` times with FILE (default: the page's own choice)
 // and POST the output to the serving test.
 async function runTest() {
-  const image = await loadImage(params.get("test"));
+  const image = await loadImage(sameOrigin(params.get("test")).href);
   if (params.get("style")) $("style").value = params.get("style");
   const model = index.models.find((m) => m.file === $("style").value);
   showBlend(model);
@@ -223,6 +233,7 @@ async function runTest() {
 }
 
 async function main() {
+  modelsUrl = sameOrigin(params.get("models") || "../exports/");
   const response = await fetch(new URL("models.json", modelsUrl));
   if (!response.ok) throw new Error(`${response.url}: ${response.status}; run python -m fst.export --index exports`);
   index = await response.json();
@@ -267,4 +278,7 @@ async function main() {
   await refresh();
 }
 
-main().catch((e) => setStatus(String(e.message || e), true));
+main().catch(async (e) => {
+  setStatus(String(e.message || e), true);
+  if (params.has("test")) await fetch("/fst-test/result", { method: "POST", body: JSON.stringify({ error: String(e.message || e) }) });
+});
