@@ -61,31 +61,47 @@ def command_name(script: str) -> str:
     return typed if typed.startswith("fst-") else script
 
 
+_INTERRUPTED = threading.Event()  # set by Ctrl-C: what an error raised in its wake is really about
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    _INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
 def run_cli(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> int:
     """Run a command-line entry point: FstError becomes one line on stderr and its exit code, no traceback;
-    Ctrl-C and SIGTERM end it with 130 and 143 after every half-written file is cleaned up."""
+    Ctrl-C and SIGTERM end it with 130 and 143 after every half-written file is cleaned up. A Ctrl-C that lands
+    inside an import or a C extension can come out as another exception (ImportError, RecursionError): after
+    one, any error ends the command as the interruption it is."""
     main_thread = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
+    if main_thread:
+        _INTERRUPTED.clear()
+        previous = signal.signal(signal.SIGTERM, _terminate), signal.signal(signal.SIGINT, _interrupt)
     try:
         return main(argv) or 0
     except FstError as e:
         if str(e):  # empty for the other processes of a torchrun job, whose rank 0 already said it
             print(f"{e.label}{e}", file=sys.stderr)
         return e.exit_code
-    except ModuleNotFoundError as e:
-        if (message := missing_training_module(e)) is None:
-            raise
-        print(f"error: {message}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Terminated:
         print("terminated", file=sys.stderr)
         return 143
+    except Exception as e:
+        if _INTERRUPTED.is_set():
+            print("interrupted", file=sys.stderr)
+            return 130
+        if isinstance(e, ModuleNotFoundError) and (message := missing_training_module(e)) is not None:
+            print(f"error: {message}", file=sys.stderr)
+            return 1
+        raise
     finally:
         if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGTERM, previous[0])
+            signal.signal(signal.SIGINT, previous[1])
 
 
 def exit_with(main: Callable[[list[str] | None], int | None]) -> NoReturn:

@@ -1,6 +1,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from fst.errors import ConfigError, FstError, command_name, run_cli
 
 
@@ -45,3 +47,27 @@ def test_usage_names_the_command_the_user_typed(monkeypatch):
     assert command_name("infer.py") == "fst-infer"
     monkeypatch.setattr(sys, "argv", ["infer.py"])
     assert command_name("infer.py") == "infer.py"
+
+
+def test_an_error_that_a_ctrl_c_turned_into_another_is_still_an_interruption(capsys):
+    """Ctrl-C inside a C extension's import can surface as ImportError: the command still ends as interrupted."""
+    import os
+    import signal
+
+    from fst.errors import run_cli
+
+    def main(argv):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):  # the handler runs between bytecodes, here
+                pass
+        except KeyboardInterrupt:
+            raise ImportError("numpy: initialization failed") from None
+
+    assert run_cli(main) == 130 and capsys.readouterr().err == "interrupted\n"
+
+    def broken(argv):
+        raise ImportError("a broken install")
+
+    with pytest.raises(ImportError, match="a broken install"):  # not after a Ctrl-C: its own traceback
+        run_cli(broken)
