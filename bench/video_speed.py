@@ -2,6 +2,7 @@
 
     python bench/video_speed.py [--models the_scream starry_night] [--sizes 640x360 1280x720] [--frames 24]
         [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...] [--style-scale 640]
+        [--runtimes onnxruntime openvino]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
 (fst.video.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
@@ -10,7 +11,8 @@ stabilized, a style with a stable variant runs that network, whose file the path
 the baseline, run in the same process on the same clip, is the full network in PyTorch, eager fp32, frame by frame.
 --files adds other networks of a style (a realtime one before it ships), timed against that style's baseline.
 --style-scale N runs fst's networks as `infer.py --style-scale N` does: on a copy N pixels on the long side, brought
-to the frame's size by guided upsampling (fst.guided); the baseline stays at full size.
+to the frame's size by guided upsampling (fst.guided); the baseline stays at full size. Each of fst's networks runs
+in each CPU runtime (fst.runtimes: onnxruntime and OpenVINO where it is installed), a row each.
 Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
 run, as frames per second; and the ratio of the two, which is 1.0 when decoding and encoding hide entirely behind
 the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's capability is printed with every
@@ -36,6 +38,7 @@ from fst.data import to_image, to_tensor  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
+from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402
 from fst.video import transform_video  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
@@ -103,6 +106,8 @@ def main() -> None:
     parser.add_argument(
         "--style-scale", type=int, help="run fst's networks on a copy this many pixels on the long side"
     )
+    installed = [r for r in RUNTIMES if r != "openvino" or openvino_installed()]
+    parser.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=installed, help="default: each installed")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--no-temporal", action="store_true", help="only frame by frame, as infer.py --no-temporal")
     only.add_argument("--temporal", action="store_true", help="only stabilized over time, as infer.py by default")
@@ -110,8 +115,8 @@ def main() -> None:
     temporal_modes = [False] if args.no_temporal else [True] if args.temporal else [True, False]
     folder = Path(tempfile.mkdtemp(prefix="fst-video-"))
     capability = cpu_capability()
-    print(f"{'model':<14} {'path':<30} {'temporal':<8} {'size':>9} {'frames/s':>9} {'x eager':>8} {'stylize':>8} "
-          f"{'ratio':>6}  CPU")  # fmt: skip
+    print(f"{'model':<14} {'path':<30} {'runtime':<11} {'temporal':<8} {'size':>9} {'frames/s':>9} {'x eager':>8} "
+          f"{'stylize':>8} {'ratio':>6}  CPU")  # fmt: skip
     for size in args.sizes:
         width, height = map(int, size.split("x"))
         clip = folder / f"clip-{size}.mp4"
@@ -121,10 +126,11 @@ def main() -> None:
             name, _, path = spec.partition("=")
             runs += [(name, REPO / "exports" / f"{name}.onnx", None), (name, Path(path), False)]
         baseline = 1.0
-        for name, path, fast in runs:
+        timed = [(run, runtime) for run in runs for runtime in ([None] if run[2] is None else args.runtimes)]
+        for (name, path, fast), runtime in timed:
             try:
-                stylizer = (EagerBaseline(path) if fast is None
-                            else Stylizer(path, "cpu", fast=fast, style_scale=args.style_scale))  # fmt: skip
+                stylizer = EagerBaseline(path) if fast is None else Stylizer(
+                    path, "cpu", fast=fast, style_scale=args.style_scale, runtime=runtime)  # fmt: skip
             except FstError as e:
                 print(f"{name:<14} skipped: {e}")
                 continue
@@ -132,9 +138,9 @@ def main() -> None:
                 end_to_end, stylize_only, ran = measure(stylizer, clip, folder / "out.mp4", temporal)
                 baseline = end_to_end if fast is None else baseline
                 ran = "eager fp32 (baseline)" if fast is None else ran
-                print(f"{name:<14} {ran:<30} {'yes' if temporal else 'no':<8} {size:>9} {end_to_end:>9.2f} "
-                      f"{end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} {end_to_end / stylize_only:>6.2f}  "
-                      f"{capability}", flush=True)  # fmt: skip
+                print(f"{name:<14} {ran:<30} {runtime or 'pytorch':<11} {'yes' if temporal else 'no':<8} {size:>9} "
+                      f"{end_to_end:>9.2f} {end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} "
+                      f"{end_to_end / stylize_only:>6.2f}  {capability}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

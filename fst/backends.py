@@ -4,31 +4,36 @@ Both take and return numpy float32 NCHW RGB in [0, 1] of any size; onnxruntime a
 without PyTorch runs every shipped style (PyTorch is imported only for a checkpoint or a GPU). An exported graph
 takes sides that are multiples of 4 (fst.export says why), so images are padded for it here and its output cropped
 back. For tiling (fst.tiling) each can also report the statistics of its instance norms and run with given
-statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph in ONNX.
+statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph in ONNX (fst.onnxstats).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from fst.blend import checkpoint_styles, metadata_styles
+from fst.devices import cuda_providers
 from fst.errors import FstError
 from fst.onnxfile import load_onnx, onnx_metadata, proto_metadata
+from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
 
 
-def onnx_session(model, providers: list[str] | None = None, arena: bool = True):
-    """An onnxruntime session for a model given as a path or an in-memory ModelProto (CPU unless told).
+def onnx_session(model, providers: list[str] | None = None, arena: bool = True, runtime: str = "onnxruntime"):
+    """An onnxruntime session for a model given as a path or an in-memory ModelProto (CPU unless told), or for
+    runtime="openvino" an OpenVINO one with the same interface (fst.ovsession).
 
     arena=False returns freed memory to the system instead of keeping it for the next run: for the tile
     sessions, where it lowers the peak by a third (24 MP in tiles of 512: 1.9 GB against 3.2 GB) at 10% of speed.
     """
+    if runtime == "openvino":
+        from fst.ovsession import OpenVinoSession
+
+        return OpenVinoSession(model)
     import onnxruntime
 
     source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()
@@ -70,43 +75,6 @@ def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.
         got, fed = "x".join(map(str, outputs[0].shape[-2:])), "x".join(map(str, padded.shape[-2:]))
         raise FstError(f"this model returned a {got} picture for a {fed} image: an fst network keeps the size")
     return [outputs[0][..., :height, :width], *outputs[1:]]
-
-
-NVIDIA_SIGNS = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvidia0")  # a driver, or its devices
-
-
-def gpu_present() -> bool:
-    """Whether an NVIDIA GPU may be here, found without importing PyTorch (seconds) on machines without one: the
-    driver's /proc entry, or its device files (sandboxes that pass a GPU through show those), or nvidia-smi."""
-    if os.name == "nt":
-        import ctypes.util
-
-        return ctypes.util.find_library("nvcuda") is not None
-    return any(Path(sign).exists() for sign in NVIDIA_SIGNS) or shutil.which("nvidia-smi") is not None
-
-
-def torch_cuda(asked: bool = False) -> bool:
-    """Whether PyTorch is installed and sees a CUDA device. Unless CUDA was `asked` for by name, PyTorch is
-    imported only where gpu_present() finds signs of a GPU."""
-    if not asked and not gpu_present():
-        return False
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
-
-
-def onnx_cuda() -> bool:
-    """Whether this onnxruntime can run on a GPU: onnxruntime-gpu can, the plain onnxruntime package cannot."""
-    import onnxruntime
-
-    return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
-
-
-def cuda_providers(cuda: bool) -> list[str]:
-    """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda and onnx_cuda() else ["CPUExecutionProvider"]
 
 
 def export_precision(path: Path) -> str:
@@ -202,15 +170,16 @@ class TorchBackend:
 
 
 class OnnxBackend:
-    """An exported model run by onnxruntime (CUDA provider first when asked for and available)."""
+    """An exported model run by onnxruntime (CUDA provider first when asked for and available) or, on the CPU, by
+    OpenVINO (runtime="openvino"; fst.runtimes says which measures faster)."""
 
-    def __init__(self, path: Path, cuda: bool) -> None:
+    def __init__(self, path: Path, cuda: bool, runtime: str = "onnxruntime") -> None:
         import onnx
 
-        self.providers = cuda_providers(cuda)
+        self.providers, self.runtime = cuda_providers(cuda), runtime
         try:
             self.proto = onnx.load(str(path))
-            self.session = onnx_session(self.proto, self.providers)
+            self.session = onnx_session(self.proto, self.providers, runtime=runtime)
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
         check_fst_model(self.session, path)
@@ -230,7 +199,8 @@ class OnnxBackend:
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
         if kind not in self._sessions:
-            self._sessions[kind] = onnx_session(self._rewrites[kind](self.proto), self.providers, arena=False)
+            rewritten = self._rewrites[kind](self.proto)
+            self._sessions[kind] = onnx_session(rewritten, self.providers, arena=False, runtime=self.runtime)
         return self._sessions[kind]
 
     def norm_stats(self, images: np.ndarray) -> Stats:
@@ -288,81 +258,3 @@ def check_style_input(session, styles: list[str], path: Path) -> None:
             f"{path}: its input 'style' takes {length} weights, but its metadata names {len(styles)} styles "
             f"({', '.join(styles) or 'no metadata styles'}): expected one name per weight"
         )
-
-
-def _norm_nodes(proto) -> list:
-    nodes = [n for n in proto.graph.node if n.op_type == "InstanceNormalization"]
-    if not nodes:
-        raise FstError("this ONNX model has no InstanceNormalization nodes, so it cannot be tiled; run it whole")
-    return nodes
-
-
-def _axes_constant(graph, name: str, axes: list[int]) -> str:
-    """An int64 initializer holding `axes`, for the Reduce and Unsqueeze nodes added here; returns its name."""
-    from onnx import helper
-
-    graph.initializer.append(helper.make_tensor(name, 7, [len(axes)], axes))  # 7: int64
-    return name
-
-
-def with_norm_stat_outputs(proto):
-    """A copy of the model that also outputs the mean and variance of every instance norm's input."""
-    import onnx
-    from onnx import helper
-
-    model = onnx.ModelProto()
-    model.CopyFrom(proto)
-    graph = model.graph
-    axes = _axes_constant(graph, "fst_hw_axes", [2, 3])
-    for i, node in enumerate(_norm_nodes(model)):
-        x, mean, var = node.input[0], f"fst_norm{i}_mean", f"fst_norm{i}_var"
-        graph.node.extend(
-            [
-                helper.make_node("ReduceMean", [x, axes], [mean], keepdims=1),
-                helper.make_node("Sub", [x, mean], [f"fst_norm{i}_centered"]),
-                helper.make_node("Mul", [f"fst_norm{i}_centered"] * 2, [f"fst_norm{i}_squared"]),
-                helper.make_node("ReduceMean", [f"fst_norm{i}_squared", axes], [var], keepdims=1),
-            ]
-        )
-        for name in (mean, var):
-            graph.output.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
-    return model
-
-
-def with_norm_stat_inputs(proto):
-    """A copy of the model whose instance norms use given statistics (inputs fst_normI_mean/var) instead of their
-    own: y = (x - mean) / sqrt(var + eps) * scale + bias."""
-    import onnx
-    from onnx import helper
-
-    model = onnx.ModelProto()
-    model.CopyFrom(proto)
-    graph = model.graph
-    _norm_nodes(model)  # raises if there are none
-    unsqueeze_axes = _axes_constant(graph, "fst_unsqueeze_axes", [1, 2])
-    nodes = []
-    i = -1
-    for node in graph.node:
-        if node.op_type != "InstanceNormalization":
-            nodes.append(node)
-            continue
-        i += 1
-        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
-        x, scale, bias = node.input
-        p = f"fst_norm{i}_"
-        graph.initializer.append(helper.make_tensor(p + "eps", onnx.TensorProto.FLOAT, [], [eps]))
-        for name in ("mean", "var"):
-            graph.input.append(helper.make_tensor_value_info(p + name, onnx.TensorProto.FLOAT, [None, None, 1, 1]))
-        nodes += [
-            helper.make_node("Sub", [x, p + "mean"], [p + "centered"]),
-            helper.make_node("Add", [p + "var", p + "eps"], [p + "var_eps"]),
-            helper.make_node("Sqrt", [p + "var_eps"], [p + "std"]),
-            helper.make_node("Div", [p + "centered", p + "std"], [p + "normalized"]),
-            helper.make_node("Unsqueeze", [scale, unsqueeze_axes], [p + "scale"]),
-            helper.make_node("Unsqueeze", [bias, unsqueeze_axes], [p + "bias"]),
-            helper.make_node("Mul", [p + "normalized", p + "scale"], [p + "scaled"]),
-            helper.make_node("Add", [p + "scaled", p + "bias"], [node.output[0]]),
-        ]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    return model

@@ -12,7 +12,7 @@ import warnings
 
 import torch
 
-from fst.cpu import cpu_flags
+from fst.devices import cpu_flags
 from fst.errors import ConfigError
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")

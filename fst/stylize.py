@@ -19,19 +19,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fst.backends import (
-    OnnxBackend,
-    TorchBackend,
-    export_precision,
-    onnx_cuda,
-    torch_cuda,
-)  # fmt: skip
 from fst.blend import style_weights
-from fst.copies import fast_sibling, int8_sibling, stable_sibling, trained_stable
-from fst.cpu import fast_int8
+from fst.copies import fast_sibling, stable_sibling, trained_stable
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import from_array, open_image, resize_long_side, to_array
+from fst.runtimes import load_backend
 from fst.temporal import BLEND, TemporalFilter
 from fst.tiling import (
     MIN_SIDE,
@@ -157,10 +150,12 @@ class Stylizer:
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
     fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.copies.fast_sibling), in its place.
-    int8: on a CPU whose int8 arithmetic is fast (fst.cpu.fast_int8), run NAME-int8.onnx in place of
+    int8: on a CPU whose int8 arithmetic is fast (fst.devices.fast_int8), run NAME-int8.onnx in place of
         NAME.onnx when it stays within 35 dB PSNR of it (fst.copies.int8_sibling); `self.choice` says which.
     compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
         repaid over the frames of a long video or the webcam.
+    runtime: for an .onnx file on the CPU, onnxruntime or openvino; auto: the faster on this CPU, measured once
+        (fst.runtimes). `self.runtime` says which runs and `self.runtime_reason` why.
     style: for a model of several styles (`self.styles` names them), which one or which blend: a name,
         "starry_night=0.7,wave=0.3" or {"starry_night": 0.7, "wave": 0.3} (fst.blend); the first style if None.
     """
@@ -179,6 +174,7 @@ class Stylizer:
         fast: bool = False,
         compile: bool = False,
         style: str | dict[str, float] | None = None,
+        runtime: str = "auto",
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
@@ -201,34 +197,12 @@ class Stylizer:
         self.options = {  # for the stable variant that a video may load in this one's place
             "device": device, "tile": tile, "overlap": overlap, "preserve_colors": preserve_colors,
             "strength": strength, "max_memory": max_memory, "style_scale": style_scale, "int8": int8,
-            "compile": compile,
+            "compile": compile, "runtime": runtime,
         }  # fmt: skip
-        has_torch_cuda, has_onnx_cuda = device != "cpu" and torch_cuda(asked=device == "cuda"), onnx_cuda()
-        cuda = (has_onnx_cuda or has_torch_cuda) if device == "auto" else device == "cuda"
-        self.choice = ""  # why another file than `model` runs, if one does
-        if path.suffix == ".onnx" and cuda and not has_onnx_cuda and has_torch_cuda:
-            # The plain onnxruntime package runs on the CPU only: an fp32 export's weights go to the GPU in PyTorch.
-            precision = export_precision(path)
-            if precision != "fp32":
-                raise FstError(f"{path} is an {precision} export, which this onnxruntime runs on the CPU only: name "
-                               "the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
-            self.choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
-            self.backend: TorchBackend | OnnxBackend = TorchBackend(path, "cuda")
-        elif path.suffix == ".onnx":
-            if device == "cuda" and not has_onnx_cuda:
-                raise FstError("device cuda: neither onnxruntime nor PyTorch has a CUDA device here")
-            sibling, psnr, stale = int8_sibling(path) if int8 and not cuda else (None, math.nan, "")
-            use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
-            if use_int8:
-                self.choice = f"running {sibling} (int8, {psnr:.1f} dB PSNR against fp32): {why}"
-                path = sibling
-            elif path != Path(model) or stale:
-                self.choice = "; ".join(filter(None, [f"running {path}" if path != Path(model) else "", stale]))
-            self.backend = OnnxBackend(path, cuda)
-        else:
-            if device == "cuda" and not has_torch_cuda:
-                raise FstError("device cuda: PyTorch sees no CUDA device here")
-            self.backend = TorchBackend(path, "cuda" if cuda else "cpu")
+        loaded = load_backend(path, Path(model), device, int8, runtime)
+        self.backend, path, cuda = loaded.backend, loaded.path, loaded.cuda
+        self.choice = loaded.choice  # why another file than `model` runs, if one does
+        self.runtime, self.runtime_reason = loaded.runtime, loaded.runtime_reason
         self.path = path
         self.styles = self.backend.styles
         weights = style_weights(self.styles, style, path)

@@ -23,7 +23,8 @@ import os
 import numpy as np
 from PIL import Image
 
-from fst.backends import OnnxBackend, TorchBackend, torch_cuda
+from fst.backends import OnnxBackend, TorchBackend
+from fst.devices import torch_cuda
 
 MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
@@ -132,8 +133,9 @@ def context_margin(backend: TorchBackend | OnnxBackend, probe: int = 192) -> int
     changed[..., probe // 2, probe // 2] = 1 - changed[..., probe // 2, probe // 2]
     reach = np.abs(backend.with_stats(changed, stats) - backend.with_stats(image, stats)).max(axis=(0, 1)) > 0
     rows, columns = np.nonzero(reach.any(axis=1))[0], np.nonzero(reach.any(axis=0))[0]
-    radius = max(probe // 2 - rows.min(), rows.max() - probe // 2, probe // 2 - columns.min(), columns.max() - probe // 2)
-    if radius >= probe // 2 - 1:  # the field reaches the probe's edge: look again on a larger one
+    centre = probe // 2
+    radius = max(centre - rows.min(), rows.max() - centre, centre - columns.min(), columns.max() - centre)
+    if radius >= centre - 1:  # the field reaches the probe's edge: look again on a larger one
         return context_margin(backend, probe * 2)
     return -(-int(radius) // 4) * 4
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,13 @@ STARRY_NIGHT = REPO / "data" / "styles" / "starry_night.jpg"
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"needs the shared data folder {SHARED} (present in CI, absent in a user's clone)"
 )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def runtime_cache(tmp_path_factory):
+    """Runtime measurements (fst.runtimes) go to a folder of the test session's, not the user's cache; the
+    command lines run in subprocesses inherit it."""
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
 def tiny_config(tmp_path: Path, **sections: dict) -> Config:

@@ -109,13 +109,13 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     np.testing.assert_allclose(from_weights(images), OnnxBackend(onnx_path, cuda=False)(images), rtol=0, atol=1e-4)
 
     placed = []
-    monkeypatch.setattr("fst.stylize.torch_cuda", lambda asked=False: True)
+    monkeypatch.setattr("fst.runtimes.torch_cuda", lambda asked=False: True)
     monkeypatch.setattr(onnxruntime, "get_available_providers", lambda: ["CPUExecutionProvider"])
     def stand_in(path, device):  # a backend of one style that records where it was asked to run
         placed.append((path, device))
         return SimpleNamespace(styles=[])
 
-    monkeypatch.setattr("fst.stylize.TorchBackend", stand_in)
+    monkeypatch.setattr("fst.runtimes.TorchBackend", stand_in)
     stylizer = Stylizer(onnx_path, max_memory=1.0)  # the budget would ask the GPU for its free memory
     assert placed == [(onnx_path, "cuda")]
     assert stylizer.choice == f"running {onnx_path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
@@ -123,21 +123,6 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     with pytest.raises(FstError, match=f"{int8} is an int8 export, which this onnxruntime runs on the CPU only"):
         Stylizer(int8, max_memory=1.0)
     assert Stylizer(int8, "cpu").path == int8
-
-
-def test_a_gpu_is_looked_for_without_pytorch_and_pytorch_asked_only_where_signs_of_one_are(tmp_path, monkeypatch):
-    import fst.backends
-
-    sign = tmp_path / "nvidiactl"
-    monkeypatch.setattr(fst.backends, "NVIDIA_SIGNS", (str(sign),))
-    monkeypatch.setattr(fst.backends.shutil, "which", lambda name: None)
-    assert not fst.backends.gpu_present() and not fst.backends.torch_cuda()
-    sign.touch()  # a sandbox that passes a GPU through shows its device files, not always /proc/driver/nvidia
-    assert fst.backends.gpu_present()
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert fst.backends.torch_cuda()
-    sign.unlink()
-    assert not fst.backends.torch_cuda() and fst.backends.torch_cuda(asked=True)  # --device cuda asks PyTorch
 
 
 def two_style_export(tmp_path, **props: str):
@@ -172,8 +157,10 @@ def test_a_run_time_failure_of_onnxruntime_is_one_line_and_the_input_skipped(mod
 
     monkeypatch.setattr("onnxruntime.InferenceSession.run", run)
     Image.new("RGB", (40, 30), "red").save(tmp_path / "a.png")
-    assert main(["--model", str(models[1]), "--input", str(tmp_path / "a.png"), "--output", str(tmp_path / "o")]) == 1
+    assert main(["--model", str(models[1]), "--input", str(tmp_path / "a.png"), "--output", str(tmp_path / "o"),
+                 "--runtime", "onnxruntime"]) == 1  # fmt: skip
     assert capsys.readouterr().err == (
+        "runtime: onnxruntime (asked for)\n"
         f"error: {tmp_path / 'a.png'}: the model failed on a 40x30 image ([ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION "
         ": Failed to allocate memory for requested buffer of size 99999999999); skipped\n"
     )

@@ -27,7 +27,8 @@ def test_stylizing_with_an_onnx_model_needs_no_torch(tmp_path):
     code = NO_TORCH + (
         "import fst, numpy as np\n"
         "from fst.cli.infer import main\n"
-        "out = fst.Stylizer('wave', tile=192, overlap=8).stylize(np.full((150, 260, 3), 128, np.uint8))\n"
+        "ramp = np.broadcast_to(np.arange(260, dtype=np.uint8)[None, :, None], (150, 260, 3)).copy()\n"
+        "out = fst.Stylizer('wave', tile=192, overlap=8).stylize(ramp)\n"
         "assert out.shape == (150, 260, 3) and out.std() > 1, out.std()\n"
         f"assert main(['--model', 'wave', '--input', 'data/demo/chelsea.jpg', '--output', r'{tmp_path / 'out.jpg'}',"
         " '--size', '96']) == 0\n"

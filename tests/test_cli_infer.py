@@ -19,7 +19,7 @@ def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, m
     import fst.stylize
 
     tiles = []
-    monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, overlap, margin, side: tiles.append(tile) or image)
+    monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, *rest: tiles.append(tile) or image)
     source, target = tmp_path / "in.png", tmp_path / "out.png"
     Image.open(DEMO_PHOTOS / "coffee.jpg").resize((300, 200)).save(source)
     args = ["--model", str(models[1]), "--input", str(source), "--output", str(target), "--overwrite"]
@@ -328,7 +328,7 @@ def test_the_int8_copy_a_cpu_runs_is_named_and_no_int8_runs_the_model_given(mode
     model.write_bytes(onnx_path.read_bytes())
     int8_copy(onnx_path, sibling)
     Image.new("RGB", (40, 32), "teal").save(tmp_path / "in.png")
-    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (True, "the CPU has AVX2"))
     args = ["--model", str(model), "--input", str(tmp_path / "in.png"), "--device", "cpu", "--overwrite"]
     assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
     assert f"running {sibling} (int8, 36.5 dB PSNR against fp32): the CPU has AVX2\n" in capsys.readouterr().err
@@ -423,8 +423,9 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
     import fst.cli.infer
 
     asked = []
-    monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or
-                        type("S", (), {"choice": "", "video": lambda self, temporal: type("V", (), {"stylizer": self})()})())  # fmt: skip
+    video = lambda self, temporal: type("V", (), {"stylizer": self})()  # noqa: E731
+    fake = type("S", (), {"choice": "", "runtime": "onnxruntime", "runtime_reason": "asked for", "video": video})
+    monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or fake())
     monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, target, overwrite: 0)
     assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx
     assert main(["--model", "wave", "--input", "webcam:0", "--no-fast"]) == 0

@@ -83,9 +83,9 @@ def test_on_a_gpu_the_stylizer_sends_whole_pictures_through_the_uint8_path(model
             calls.append(frames.shape)
             return super().__call__(frames)
 
-    monkeypatch.setattr("fst.stylize.torch_cuda", lambda asked=False: True)
-    monkeypatch.setattr("fst.stylize.onnx_cuda", lambda: False)
-    monkeypatch.setattr("fst.stylize.TorchBackend", CpuUnderneath)
+    monkeypatch.setattr("fst.runtimes.torch_cuda", lambda asked=False: True)
+    monkeypatch.setattr("fst.runtimes.onnx_cuda", lambda: False)
+    monkeypatch.setattr("fst.runtimes.TorchBackend", CpuUnderneath)
     monkeypatch.setattr(fst.gpu, "FrameStylizer", Recording)
     (frame,) = frames(1)
     stylizer = Stylizer(models[1], max_memory=1.0, compile=True)

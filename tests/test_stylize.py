@@ -161,7 +161,7 @@ def test_a_cpu_with_fast_int8_runs_the_int8_copy_only_where_it_keeps_the_look(mo
     model = tmp_path / "style.onnx"
     model.write_bytes(onnx_path.read_bytes())
     sibling = tmp_path / "style-int8.onnx"
-    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (True, "the CPU has AVX2"))
     assert Stylizer(model, "cpu").path == model and Stylizer(model, "cpu").choice == ""  # no copy beside it
     int8_copy(onnx_path, sibling)
     stylizer = Stylizer(model, "cpu")
@@ -175,7 +175,7 @@ def test_a_cpu_with_fast_int8_runs_the_int8_copy_only_where_it_keeps_the_look(mo
     sibling.write_text("not a model")
     assert Stylizer(model, "cpu").path == model
     int8_copy(onnx_path, sibling)
-    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (False, "the CPU has neither AVX2 nor NEON dot products"))
+    monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (False, "the CPU has neither AVX2 nor NEON dot products"))
     assert Stylizer(model, "cpu").path == model
 
 
@@ -187,7 +187,7 @@ def test_an_int8_copy_of_another_network_is_never_run_in_its_place(models, tmp_p
     torch.manual_seed(1)
     retrained = TransformerNet(8, 1).eval()
     export_onnx(retrained, model, {})
-    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (True, "the CPU has AVX2"))
     int8_copy(onnx_path, sibling)  # made from the fixture's network, not `retrained`
     stylizer = Stylizer(model, "cpu")
     assert stylizer.path == model
@@ -205,7 +205,7 @@ def test_fast_runs_the_distilled_variant_and_then_its_int8_copy_where_that_pays(
     _, onnx_path = models
     model, fast = tmp_path / "style.onnx", tmp_path / "style-fast.onnx"
     model.write_bytes(onnx_path.read_bytes())
-    monkeypatch.setattr("fst.stylize.fast_int8", lambda: (True, "the CPU has AVX2"))
+    monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (True, "the CPU has AVX2"))
     with pytest.raises(FstError, match=f"fast: no {fast} beside {model} \\(distill.py makes one from style.onnx\\)"):
         Stylizer(model, "cpu", fast=True)
     fast.write_bytes(onnx_path.read_bytes())  # names no teacher

@@ -59,6 +59,10 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
     parser.add_argument(
+        "--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"],
+        help="what runs an .onnx model on the CPU (auto: the faster on this CPU, measured once and remembered)",
+    )  # fmt: skip
+    parser.add_argument(
         "--max-memory", type=float, metavar="GB",
         help="memory budget: larger images are stylized in tiles that fit (default: RAM/8, 1 to 3 GB)",
     )  # fmt: skip
@@ -138,9 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
         args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile, style=args.style,
+        runtime=args.runtime,
     )  # fmt: skip
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)
+    print(f"runtime: {stylizer.runtime} ({stylizer.runtime_reason})", file=sys.stderr)
 
     def resized(image: Image.Image) -> Image.Image:
         return resize_long_side(image, args.size) if args.size else image

@@ -1,6 +1,6 @@
 import pytest
 
-from fst.cpu import cpu_flags, fast_int8
+from fst.devices import cpu_flags, fast_int8
 
 
 def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
@@ -24,3 +24,20 @@ def test_int8_is_fast_only_with_8_bit_dot_products(flags, expected):
     fast, why = fast_int8(flags)
     assert fast == expected[0]
     assert why == expected[1] if fast else why.startswith("the CPU has neither AVX2 nor NEON dot products")
+
+
+def test_a_gpu_is_looked_for_without_pytorch_and_pytorch_asked_only_where_signs_of_one_are(tmp_path, monkeypatch):
+    import torch
+
+    import fst.devices
+
+    sign = tmp_path / "nvidiactl"
+    monkeypatch.setattr(fst.devices, "NVIDIA_SIGNS", (str(sign),))
+    monkeypatch.setattr(fst.devices.shutil, "which", lambda name: None)
+    assert not fst.devices.gpu_present() and not fst.devices.torch_cuda()
+    sign.touch()  # a sandbox that passes a GPU through shows its device files, not always /proc/driver/nvidia
+    assert fst.devices.gpu_present()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert fst.devices.torch_cuda()
+    sign.unlink()
+    assert not fst.devices.torch_cuda() and fst.devices.torch_cuda(asked=True)  # --device cuda asks PyTorch

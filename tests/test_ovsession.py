@@ -1,0 +1,49 @@
+"""OpenVINO behind onnxruntime's interface: the same pictures, the same blends, the same tiles."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+from conftest import DEMO_PHOTOS
+from PIL import Image
+
+from fst.backends import OnnxBackend
+from fst.images import to_array
+
+pytestmark = pytest.mark.skipif(
+    importlib.util.find_spec("openvino") is None, reason="OpenVINO is not installed (pip install openvino)"
+)
+
+
+def both(path) -> tuple[OnnxBackend, OnnxBackend]:
+    return OnnxBackend(path, cuda=False, runtime="onnxruntime"), OnnxBackend(path, cuda=False, runtime="openvino")
+
+
+def test_openvino_gives_onnxruntimes_picture_at_any_size(models):
+    ort, ov = both(models[1])
+    photo = to_array(Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((75, 50)))  # padded to 76x52
+    first = ov(photo)
+    assert first.shape == (1, 3, 50, 75)
+    np.testing.assert_allclose(first, ort(photo), rtol=0, atol=1e-4)
+    ov(np.zeros_like(photo))
+    np.testing.assert_allclose(first, ort(photo), rtol=0, atol=1e-4)  # its own array, not the request's buffer
+    assert [a.name for a in ov.session.get_inputs()] == ["image"] and ov.session.get_inputs()[0].shape[1] == 3
+
+
+def test_openvino_blends_and_tiles_as_onnxruntime(models, tmp_path):
+    import json
+
+    from test_backends import two_style_export
+
+    path = two_style_export(tmp_path, styles=json.dumps(["a", "b"]))
+    ort, ov = both(path)
+    image = np.random.default_rng(0).random((1, 3, 40, 56), dtype=np.float32)
+    for backend in (ort, ov):
+        backend.use_style(np.array([0.3, 0.7], np.float32))
+    np.testing.assert_allclose(ov(image), ort(image), rtol=0, atol=1e-4)
+    stats = ort.norm_stats(image)
+    for (mean_a, var_a), (mean_b, var_b) in zip(stats, ov.norm_stats(image)):
+        np.testing.assert_allclose(mean_b, mean_a, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(var_b, var_a, rtol=1e-4, atol=1e-5)
+    tile = image[..., :24, :32]
+    np.testing.assert_allclose(ov.with_stats(tile, stats), ort.with_stats(tile, stats), rtol=0, atol=1e-4)
