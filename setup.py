@@ -11,7 +11,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-WEB_PAGE = ["web/index.html", "web/app.js"]
+WEB_PAGE = ["web/index.html", "web/app.js", "web/chelsea.jpg"]
 WEB_RUNTIME = [  # what web/app.js loads: the all-backends bundle and the WebAssembly build it imports
     "web/node_modules/onnxruntime-web/dist/ort.all.min.mjs",
     "web/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.mjs",

@@ -89,6 +89,33 @@ def test_the_page_loads_models_from_its_own_server_only(photo, tmp_path):
 
 @no_chromium
 @no_web_runtime
+def test_the_page_opens_on_a_painted_photo_as_a_user_sees_it(tmp_path):
+    """Opened as a user opens it (no test mode), served as fst-serve serves it: the photo served with the page and
+    its painting side by side, and no error. The screenshot is left beside the test's files to look at."""
+    server = make_server(REPO, 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    shot = tmp_path / "page.png"
+    try:
+        subprocess.run(
+            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1200,800",
+             "--virtual-time-budget=60000", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
+             f"http://127.0.0.1:{server.server_address[1]}/web/"],
+            capture_output=True, timeout=300, check=True,
+        )  # fmt: skip
+    finally:
+        server.shutdown()
+        server.server_close()
+    page = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
+    photo = page[213:513, 50:501]  # the input canvas, 451x300 as chelsea.jpg
+    painted = page[213:513, 516:967]  # the output canvas beside it
+    assert photo.std() > 20 and painted.std() > 20  # both drawn, not the empty grey of a canvas
+    assert np.abs(photo - painted).mean() > 30  # painted, not the photo again
+    red = (page[..., 0] > 150) & (page[..., 1] < 60) & (page[..., 2] < 60)
+    assert red[150:210].sum() == 0  # the status line is not an error (#b00)
+
+
+@no_chromium
+@no_web_runtime
 def test_the_page_stylizes_a_photo_as_python_does(photo, tmp_path):
     result = run_page(photo, tmp_path, f"style={MODEL}&runs=3")
     assert (result["width"], result["height"]) == (512, 512) and result["isolated"] is True

@@ -274,7 +274,7 @@ async function main() {
   $("strength").oninput = () => { $("strength-value").textContent = $("strength").value; };
   for (const id of ["strength", "size"]) $(id).onchange = refresh;
   $("style").onchange = () => { showBlend(chosen()); refresh(); };
-  photo = await loadImage(new URL("../data/demo/chelsea.jpg", location.href).href);
+  photo = await loadImage(new URL("chelsea.jpg", location.href).href);  // served with the page (data/CREDITS.md)
   await refresh();
 }
 
