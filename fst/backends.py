@@ -196,6 +196,24 @@ class OnnxBackend:
     def __call__(self, images: np.ndarray) -> np.ndarray:
         return run_onnx(self.session, images, self.feeds)[0]
 
+    @property
+    def takes_frames(self) -> bool:
+        """Whether frames() runs here: in OpenVINO, for a graph of any size."""
+        return self.runtime == "openvino" and fixed_size(self.session) is None
+
+    def frames(self, image: np.ndarray) -> np.ndarray:
+        """The network on an H x W x 3 uint8 RGB frame, giving uint8, with the conversions inside the compiled
+        graph (fst.ovsession); padded by reflection to the side multiple and cropped back here, as run_onnx does."""
+        height, width = image.shape[:2]
+        bottom, right = (-height) % SIDE_MULTIPLE, (-width) % SIDE_MULTIPLE
+        padded = np.pad(image, ((0, bottom), (0, right), (0, 0)), mode="reflect") if bottom or right else image
+        try:
+            out = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds)
+        except Exception as e:  # as run_onnx: OpenVINO's own types, MemoryError
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][-300:]
+            raise FstError(f"the model failed on a {width}x{height} image ({first})") from None
+        return out[0, :height, :width]
+
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
         if kind not in self._sessions:

@@ -215,11 +215,13 @@ class Stylizer:
         self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
         self.style_scale = style_scale
         self.preserve_colors, self.strength = preserve_colors, strength
-        self.frames = None  # on a GPU: uint8 frames through the network on the device (fst.gpu)
+        self.frames = None  # uint8 frames in and out: on a GPU (fst.gpu), or in OpenVINO's compiled graph
         if getattr(getattr(self.backend, "device", None), "type", None) == "cuda":  # PyTorch on a GPU
             from fst.gpu import FrameStylizer
 
             self.frames = FrameStylizer(self.backend.model, self.backend.device, compile=compile)
+        elif getattr(self.backend, "takes_frames", False):
+            self.frames = self.backend.frames
 
     def stylize(self, image: Image.Image | np.ndarray | str | Path) -> Image.Image | np.ndarray:
         """A PIL image, a uint8 array of H x W x 3 (RGB) or 4 (RGBA), or an image file's path; an array comes
@@ -232,7 +234,7 @@ class Stylizer:
             check_size(width, height)
             plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None and channels == 3
             if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
-                return self.frames(image)  # on the GPU from uint8 to uint8, no PIL on the way
+                return self.frames(image)  # from uint8 to uint8, no PIL and no float copy on the way
             return np.asarray(self.stylize(Image.fromarray(image)))
         if isinstance(image, (str, Path)):
             try:

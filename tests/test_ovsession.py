@@ -47,3 +47,21 @@ def test_openvino_blends_and_tiles_as_onnxruntime(models, tmp_path):
         np.testing.assert_allclose(var_b, var_a, rtol=1e-4, atol=1e-5)
     tile = image[..., :24, :32]
     np.testing.assert_allclose(ov.with_stats(tile, stats), ort.with_stats(tile, stats), rtol=0, atol=1e-4)
+
+
+def test_frames_go_through_openvino_as_uint8_with_the_same_picture(models, tmp_path):
+    """The uint8 graph (conversions inside OpenVINO) gives the float path's picture, rounded the same way: within
+    one level where the two fall either side of a half; any size, padded and cropped as the float path is."""
+    from fst.images import from_array
+    from fst.stylize import Stylizer
+
+    stylizer = Stylizer(models[1], "cpu", runtime="openvino")
+    assert stylizer.frames is not None
+    for size in ((75, 50), (64, 48)):
+        frame = np.asarray(Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize(size))
+        through = stylizer.stylize(frame)
+        expected = np.asarray(from_array(OnnxBackend(models[1], cuda=False)(to_array(Image.fromarray(frame)))[0]))
+        difference = np.abs(through.astype(int) - expected)
+        assert through.shape == frame.shape and through.dtype == np.uint8
+        assert difference.max() <= 1 and (difference > 0).mean() < 0.01
+    assert Stylizer(models[1], "cpu", runtime="onnxruntime").frames is None  # onnxruntime: the float path
