@@ -36,6 +36,7 @@ from fst.data import to_image, to_tensor  # noqa: E402
 from fst.export import calibration_photos, export_onnx, psnr  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
+from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402
 
@@ -55,11 +56,14 @@ def median_ms(fn, images: torch.Tensor, repeats: int) -> float:
 
 
 def shipped_default_path(repeats: int) -> list[dict]:
-    """Each shipped style through Stylizer's default path at 512x512, against its network run eagerly in fp32."""
+    """Each shipped style through Stylizer's default path at 512x512, against its network run eagerly in fp32: in
+    each CPU runtime installed (fst.runtimes), a row each."""
+    runtimes = [runtime for runtime in RUNTIMES if runtime != "openvino" or openvino_installed()]
     photo = resize_long_side(load_rgb(REPO / "data" / "demo" / "astronaut.jpg"), 512)
     samples = calibration_photos(REPO / "data" / "demo", count=7, size=256)
     rows = []
-    print(f"{'shipped style, default path':<42} {'runs':<26} {'median ms':>10} {'speedup':>8} {'PSNR dB':>8}")
+    print(f"{'shipped style, default path':<30} {'runs':<26} {'runtime':<12} {'median ms':>10} {'speedup':>8} "
+          f"{'PSNR dB':>8}")  # fmt: skip
     for entry in json.loads((REPO / "exports" / "models.json").read_text())["models"]:
         if entry["precision"] != "fp32" or entry["file"].endswith("-fast.onnx"):
             continue
@@ -71,17 +75,18 @@ def shipped_default_path(repeats: int) -> list[dict]:
                 to_image(network(to_tensor(photo).unsqueeze(0))[0])
 
         base_ms = median_ms(eager, None, repeats)
-        for fast in (False, True):
+        for fast, runtime in [(fast, runtime) for fast in (False, True) for runtime in runtimes]:
             if fast and not path.with_name(f"{path.stem}-fast.onnx").is_file():
                 continue
-            stylizer = Stylizer(path, "cpu", fast=fast)
+            stylizer = Stylizer(path, "cpu", fast=fast, runtime=runtime)
             ran = Path(stylizer.path).name
             ms = median_ms(lambda _: stylizer.stylize(photo), None, repeats)
             with torch.no_grad():
                 quality = psnr((torch.from_numpy(stylizer.backend(p.numpy())), network(p)) for p in samples)
-            rows.append({"style": entry["style"], "runs": ran, "eager_ms": round(base_ms, 1), "median_ms": round(ms, 1),
-                         "speedup": round(base_ms / ms, 2), "psnr_db": round(quality, 1)})  # fmt: skip
-            print(f"{entry['style']:<42} {ran:<26} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
+            rows.append({"style": entry["style"], "runs": ran, "runtime": runtime, "eager_ms": round(base_ms, 1),
+                         "median_ms": round(ms, 1), "speedup": round(base_ms / ms, 2),
+                         "psnr_db": round(quality, 1)})  # fmt: skip
+            print(f"{entry['style']:<30} {ran:<26} {runtime:<12} {ms:>10.1f} {base_ms / ms:>7.2f}x {quality:>8.1f}")
     return rows
 
 
