@@ -176,7 +176,7 @@ class OnnxBackend:
     def __init__(self, path: Path, cuda: bool, runtime: str = "onnxruntime") -> None:
         import onnx
 
-        self.providers, self.runtime = cuda_providers(cuda), runtime
+        self.path, self.providers, self.runtime = path, cuda_providers(cuda), runtime
         try:
             self.proto = onnx.load(str(path))
             self.session = onnx_session(self.proto, self.providers, runtime=runtime)
@@ -208,10 +208,12 @@ class OnnxBackend:
         bottom, right = (-height) % SIDE_MULTIPLE, (-width) % SIDE_MULTIPLE
         padded = np.pad(image, ((0, bottom), (0, right), (0, 0)), mode="reflect") if bottom or right else image
         try:
-            out = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds)
+            out, finite = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds)
         except Exception as e:  # as run_onnx: OpenVINO's own types, MemoryError
             first = (str(e).strip().splitlines() or [type(e).__name__])[0][-300:]
             raise FstError(f"the model failed on a {width}x{height} image ({first})") from None
+        if not finite:  # a damaged or diverged network: not a black picture written as a success
+            raise FstError(f"{self.path} gave NaN or infinite values for a {width}x{height} image")
         return out[0, :height, :width]
 
     def _rewritten(self, kind: str):

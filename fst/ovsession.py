@@ -63,19 +63,25 @@ class OpenVinoSession:
         results = self.request.infer(feeds)
         return [results[port] for port in self.compiled.outputs]
 
-    def frames(self, images: np.ndarray, feeds: dict[str, np.ndarray]) -> np.ndarray:
+    def frames(self, images: np.ndarray, feeds: dict[str, np.ndarray]) -> tuple[np.ndarray, bool]:
         """The network on (N, H, W, 3) uint8 RGB, H and W multiples of 4, giving (N, H, W, 3) uint8, rounded to
-        the nearest level as fst.images.from_array rounds; `feeds`: the other inputs (a blend's `style`)."""
+        the nearest level as fst.images.from_array rounds, and whether every value it computed was finite (NaN
+        would come out as a black picture); `feeds`: the other inputs (a blend's `style`)."""
         if self.uint8 is None:
             self.uint8 = self._uint8_model().create_infer_request()
-        return next(iter(self.uint8.infer({"image": images, **feeds}).values()))
+        pictures, finite = self.uint8.infer({"image": images, **feeds}).values()
+        return pictures, bool(finite == 1)
 
     def _uint8_model(self):
         import openvino
         import openvino.opset13 as ops
         from openvino.preprocess import PrePostProcessor
 
-        ppp = PrePostProcessor(self.model.clone())
+        model = self.model.clone()
+        stylized = model.get_results()[0].input_value(0)  # the float picture, before any conversion
+        everywhere = np.arange(len(stylized.get_partial_shape()), dtype=np.int64)
+        model.add_outputs([ops.reduce_min(ops.convert(ops.is_finite(stylized), "f32"), everywhere).output(0)])
+        ppp = PrePostProcessor(model)
         image = ppp.input("image")
         image.tensor().set_element_type(openvino.Type.u8).set_layout(openvino.Layout("NHWC"))
         image.model().set_layout(openvino.Layout("NCHW"))

@@ -30,6 +30,15 @@ def runtime_cache(tmp_path_factory):
     os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
 
 
+@pytest.fixture(autouse=True)
+def onnxruntime_unless_asked(monkeypatch):
+    """In the tests `auto` runs onnxruntime whatever this machine measures, so that no test's picture depends on
+    the machine's timings; OpenVINO is tested by name (test_ovsession, test_runtimes)."""
+    import fst.runtimes
+
+    monkeypatch.setattr(fst.runtimes, "measure", lambda path, runtime: {"onnxruntime": 1.0, "openvino": 2.0}[runtime])
+
+
 def tiny_config(tmp_path: Path, **sections: dict) -> Config:
     """A config that trains in well under a second per step: 32 px crops, 8 channels, VGG up to relu2_2 only."""
     raw = {

@@ -65,3 +65,22 @@ def test_frames_go_through_openvino_as_uint8_with_the_same_picture(models, tmp_p
         assert through.shape == frame.shape and through.dtype == np.uint8
         assert difference.max() <= 1 and (difference > 0).mean() < 0.01
     assert Stylizer(models[1], "cpu", runtime="onnxruntime").frames is None  # onnxruntime: the float path
+
+
+def test_a_frame_that_comes_out_nan_is_refused_not_written_black(models, tmp_path):
+    """A network whose output is NaN: the uint8 graph would round it to black; its finite flag says so."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    from fst.errors import FstError
+    from fst.stylize import Stylizer
+
+    proto = onnx.load(models[1])
+    final = proto.graph.output[0].name
+    proto.graph.node[-1].output[0] = "before_nan"
+    proto.graph.initializer.append(numpy_helper.from_array(np.array(np.nan, np.float32), "nan"))
+    proto.graph.node.append(helper.make_node("Mul", ["before_nan", "nan"], [final]))
+    onnx.save(proto, tmp_path / "nan.onnx")
+    stylizer = Stylizer(tmp_path / "nan.onnx", "cpu", runtime="openvino")
+    with pytest.raises(FstError, match=r"nan.onnx gave NaN or infinite values for a 40x30 image$"):
+        stylizer.stylize(np.zeros((30, 40, 3), np.uint8))
