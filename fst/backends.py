@@ -58,6 +58,12 @@ def pad_to_multiple(images: np.ndarray) -> np.ndarray:
     return np.pad(images, ((0, 0), (0, 0), (0, bottom), (0, right)), mode="reflect")
 
 
+def run_failed(error: Exception, width: int, height: int) -> FstError:
+    """A runtime's failure on an image as one line: the first line of its message (the last 300 characters)."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0][-300:]
+    return FstError(f"the model failed on a {width}x{height} image ({first})")
+
+
 def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.ndarray]:
     """session.run on (N, 3, H, W) `images` of any size: padded by reflection to sides that are multiples of 4
     for a dynamic-size graph, fed as they are to a --static one; the first output is cropped back to H x W."""
@@ -68,9 +74,8 @@ def run_onnx(session, images: np.ndarray, feeds: dict | None = None) -> list[np.
     padded = images if size else pad_to_multiple(images)
     try:
         outputs = session.run(None, {"image": np.ascontiguousarray(padded, dtype=np.float32), **(feeds or {})})
-    except Exception as e:  # onnxruntime's own types (out of memory, a shape it cannot run), MemoryError
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0][-300:]
-        raise FstError(f"the model failed on a {width}x{height} image ({first})") from None
+    except Exception as e:  # the runtime's own types (out of memory, a shape it cannot run), MemoryError
+        raise run_failed(e, width, height) from None
     if outputs[0].shape[-2:] != padded.shape[-2:]:  # a size its graph did not say it would change
         got, fed = "x".join(map(str, outputs[0].shape[-2:])), "x".join(map(str, padded.shape[-2:]))
         raise FstError(f"this model returned a {got} picture for a {fed} image: an fst network keeps the size")
@@ -210,8 +215,7 @@ class OnnxBackend:
         try:
             out, finite = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds)
         except Exception as e:  # as run_onnx: OpenVINO's own types, MemoryError
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0][-300:]
-            raise FstError(f"the model failed on a {width}x{height} image ({first})") from None
+            raise run_failed(e, width, height) from None
         if not finite:  # a damaged or diverged network: not a black picture written as a success
             raise FstError(f"{self.path} gave NaN or infinite values for a {width}x{height} image")
         return out[0, :height, :width]
