@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.checkpoint import network_for, network_weights  # noqa: E402
 from fst.config import load_config  # noqa: E402
-from fst.data import find_images, split_holdout, to_image, to_tensor  # noqa: E402
+from fst.data import to_image, to_tensor  # noqa: E402
+from fst.photos import find_images, split_holdout  # noqa: E402
 from fst.export import psnr  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402

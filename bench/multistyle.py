@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.blend import style_names  # noqa: E402
 from fst.checkpoint import network_for, network_weights  # noqa: E402
 from fst.config import LossConfig, load_config  # noqa: E402
-from fst.data import find_images, to_image, to_tensor  # noqa: E402
+from fst.data import to_image, to_tensor  # noqa: E402
+from fst.photos import find_images  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402

@@ -22,8 +22,9 @@ import torch
 from PIL import Image, ImageDraw
 
 from fst.config import load_config
-from fst.data import PhotoDataset, PositionSampler, center_crop, collate, find_images, split_holdout, to_tensor
+from fst.data import PhotoDataset, PositionSampler, center_crop, collate, to_tensor
 from fst.images import load_rgb
+from fst.photos import find_images, split_holdout
 from fst.trainer import Trainer
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd"]

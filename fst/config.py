@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from fst.data import find_images, split_holdout
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
-from fst.transformer import ARCHITECTURES
+from fst.photos import find_images, split_holdout
+
+ARCHITECTURES = ("johnson", "realtime")  # what fst.transformer builds
 
 
 @dataclass
@@ -113,6 +112,8 @@ LR_SCHEDULES = ("cosine", "constant")
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
     """Read `path`, apply `key.sub=value` overrides, validate everything, return a Config."""
+    import yaml  # here, not above: fst.transformer takes ARCHITECTURES from this module without PyYAML
+
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())
@@ -197,6 +198,8 @@ def init_path(config: Config, source: str = "config") -> Path | None:
 
 def save_config(config: Config, path: Path) -> None:
     """Write the resolved config (defaults and overrides included) so a run can be reproduced from it alone."""
+    import yaml
+
     with atomic_write(path) as tmp:
         tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
@@ -293,6 +296,8 @@ def _check_range(value: float, f: dataclasses.Field, message: str) -> None:
 
 def _apply_override(config: Config, item: str) -> None:
     """`a.b=value`: the value is parsed as YAML, then typed and checked like the same key in a file."""
+    import yaml
+
     source = f"--set {item}"
     key, sep, text = item.partition("=")
     if not sep or not key:

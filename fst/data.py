@@ -18,34 +18,10 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from fst.errors import ConfigError, FstError
-from fst.files import hidden
-from fst.images import IMAGE_EXTENSIONS, from_array, load_rgb, resize_short_side, to_array
+from fst.images import from_array, load_rgb, resize_short_side, to_array
 
 if TYPE_CHECKING:  # fst.config imports this module
     from fst.config import DataConfig
-
-
-def find_images(root: str | Path) -> list[Path]:
-    """Every image file under `root`, at any depth, in a stable (sorted) order."""
-    root = Path(root)
-    if not root.is_dir():
-        raise FstError(f"data folder not found: {root}")
-    paths = sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not hidden(p, root)
-    )
-    if not paths:
-        raise FstError(f"no images under {root} (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} at any depth)")
-    return paths
-
-
-def split_holdout(paths: list[Path], holdout: int) -> tuple[list[Path], list[Path]]:
-    """(training photos, held-out photos): the last `holdout` of the sorted `paths` are kept for evaluation.
-
-    A rule rather than a list, so that bench/quality.py finds the same photos from the folder alone.
-    """
-    if holdout >= len(paths):
-        raise FstError(f"data.holdout = {holdout} leaves no training photos ({len(paths)} found)")
-    return paths[: len(paths) - holdout], paths[len(paths) - holdout :]
 
 
 def to_tensor(image: Image.Image) -> torch.Tensor:

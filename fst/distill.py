@@ -32,7 +32,7 @@ from PIL import Image
 
 from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
 from fst.config import TrainConfig
-from fst.data import PositionSampler, center_crop, find_images, load_croppable, split_holdout, to_tensor
+from fst.data import PositionSampler, center_crop, load_croppable, to_tensor
 from fst.errors import FstError, Terminated
 from fst.export import psnr
 from fst.files import lock, unlock
@@ -41,6 +41,7 @@ from fst.images import load_rgb, resize_long_side
 from fst.onnxfile import onnx_metadata
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
+from fst.photos import find_images, split_holdout
 
 
 @dataclass

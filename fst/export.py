@@ -44,9 +44,10 @@ from torch import nn
 
 from fst.backends import onnx_session, run_onnx
 from fst.checkpoint import weights_digest
-from fst.data import find_images, spread_photos, to_tensor
+from fst.data import spread_photos, to_tensor
 from fst.errors import FstError
 from fst.files import atomic_write
+from fst.photos import find_images
 from fst.images import resize_long_side
 from fst.metadata import IO_CONVENTION, STATIC_IO_CONVENTION
 from fst.transformer import TransformerNet, pad_to_multiple

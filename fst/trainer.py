@@ -29,7 +29,7 @@ from torch.utils.data import DataLoader
 from fst.checkpoint import checkpoint_to_resume, clear_run, list_checkpoints, load_checkpoint, network_for
 from fst.checkpoint import network_weights, save_checkpoint
 from fst.config import Config, init_path, save_config
-from fst.data import BadFileLog, PositionSampler, find_images, photo_loader, preview_photos, split_holdout, to_image
+from fst.data import BadFileLog, PositionSampler, photo_loader, preview_photos, to_image
 from fst.errors import ConfigError, FstError
 from fst.files import check_writable, lock, unlock
 from fst.grid import image_grid
@@ -39,6 +39,7 @@ from fst.schedule import learning_rate
 from fst.styleset import style_set, widened
 from fst.transformer import TransformerNet
 from fst.version import __version__
+from fst.photos import find_images, split_holdout
 
 LOSS_TERMS = ("total", "content", "style", "tv")
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-ARCHITECTURES = ("johnson", "realtime")
+from fst.config import ARCHITECTURES
 
 
 class StyleNorm(nn.Module):

@@ -73,9 +73,9 @@ def test_ctrl_c_that_lands_inside_an_import_ends_the_process_at_once():
 
 @pytest.mark.parametrize(
     ("command", "args", "missing"),
-    [("train", ["--config", "configs/demo.yaml"], "yaml"), ("distill", ["--help"], "yaml"),
+    [("train", ["--config", "configs/demo.yaml"], "yaml"), ("distill", ["--help"], "torch"),
      ("export", ["x.pt", "-o", "x.onnx"], "torch"), ("infer", ["--optimize", "--style", "s.jpg", "--input",
-     "data/demo/chelsea.jpg", "--output", "o.jpg"], "yaml")],
+     "data/demo/chelsea.jpg", "--output", "o.jpg"], "torch")],
 )  # fmt: skip
 def test_the_training_commands_without_torch_say_what_to_install(command, args, missing, tmp_path):
     (tmp_path / "x.pt").write_bytes(b"a checkpoint")

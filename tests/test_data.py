@@ -11,13 +11,12 @@ from fst.data import (
     PhotoDataset,
     PositionSampler,
     collate,
-    find_images,
-    split_holdout,
     spread_photos,
     to_image,
     to_tensor,
 )
 from fst.errors import FstError
+from fst.photos import find_images
 from fst.images import load_rgb
 
 
@@ -53,15 +52,6 @@ def test_find_images_recurses_and_filters_by_extension(messy_folder):
         "a/b/alpha.webp", "a/b/palette.bmp", "a/cmyk.jpg", "a/gray.png", "a/truncated.jpg",
         "empty.png", "rgb.jpg", "sixteen.png", "text.jpg",
     ]  # fmt: skip
-
-
-def test_empty_folder_is_an_error(tmp_path):
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "readme.txt").write_text("x")
-    with pytest.raises(
-        FstError, match=r"no images under .* \(looked for .bmp, .gif, .jpeg, .jpg, .png, .tif, .tiff, .webp at any depth\)"
-    ):
-        find_images(tmp_path)
 
 
 def test_modes_become_8bit_rgb(messy_folder):
@@ -135,14 +125,6 @@ def test_tensor_image_round_trip():
     assert list(to_image(tensor).getdata()) == list(image.getdata())
 
 
-def test_holdout_is_the_last_photos_in_sorted_order():
-    paths = [Path(f"{name}.jpg") for name in "abcde"]
-    assert split_holdout(paths, 2) == (paths[:3], paths[3:])
-    assert split_holdout(paths, 0) == (paths, [])
-    with pytest.raises(FstError, match=r"^data.holdout = 5 leaves no training photos \(5 found\)$"):
-        split_holdout(paths, 5)
-
-
 def test_a_strip_too_narrow_to_crop_is_skipped_and_named_not_resized(tmp_path):
     """A 474-byte 1x100000 PNG would become 256 x 25,600,000 pixels (about 20 GB) before its crop."""
     strip, good = tmp_path / "a_strip.png", tmp_path / "b_good.png"
@@ -154,13 +136,6 @@ def test_a_strip_too_narrow_to_crop_is_skipped_and_named_not_resized(tmp_path):
     assert [photo.size for photo in spread_photos([strip, good], 2)] == [(80, 60)]
     Image.new("RGB", (400, 20), "red").save(strip)  # 20:1 is still a photo
     assert PhotoDataset([strip, good], 32)[(0, 0)][1] == []
-
-
-def test_hidden_files_such_as_the_temp_files_of_a_killed_write_are_not_photos(tmp_path):
-    for name in ("a.jpg", ".a.4242.tmp.jpg", ".cache/b.jpg", "sub/c.jpg"):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        Image.new("RGB", (8, 8)).save(tmp_path / name)
-    assert [p.relative_to(tmp_path).as_posix() for p in find_images(tmp_path)] == ["a.jpg", "sub/c.jpg"]
 
 
 def test_a_folder_whose_only_photo_is_a_decompression_bomb_is_one_config_error(tmp_path):

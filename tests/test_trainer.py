@@ -10,7 +10,8 @@ from PIL import Image
 
 from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, network_weights
 from fst.config import LossConfig
-from fst.data import PhotoDataset, find_images
+from fst.data import PhotoDataset
+from fst.photos import find_images
 from fst.errors import ConfigError, FstError
 from fst.export import export_onnx
 from fst.losses import PerceptualLoss, load_style_image

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from fst.config import load_config
 from fst.copies import made_from
 from fst.errors import ConfigError, command_name, exit_with
-from fst.export import export_onnx
 from fst.metadata import inherited_metadata, metadata_for
-from fst.trainer import Progress, Trainer
+
+if TYPE_CHECKING:
+    from fst.trainer import Progress
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("--resume and --restart contradict each other: pick one")
 
     config = load_config(args.config, args.overrides)
+    from fst.export import export_onnx  # PyTorch: loaded once the arguments and the config are checked
+    from fst.trainer import Trainer
+
     trainer = Trainer(config, resume=args.resume, restart=args.restart)
     if not trainer.is_main:  # rank 0 of a torchrun job speaks for all
         trainer.run()
