@@ -48,7 +48,7 @@ def train_curve(trainer: Trainer, steps: int, every: int, photos: torch.Tensor) 
     def score() -> float:
         trainer.model.eval()
         with torch.no_grad():
-            value = trainer.loss_fn(trainer.model(photos), photos)["total"].item()
+            value = trainer.objective.loss_fn(trainer.model(photos), photos)["total"].item()
         trainer.model.train()
         return value
 

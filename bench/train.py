@@ -67,7 +67,7 @@ def images_per_second(step, photos: torch.Tensor, steps: int, warmup: int = 1) -
 
 def baseline_step_function(trainer: Trainer):
     """The pytorch/examples loop, on fst's VGG16 and the same style image."""
-    vgg = trainer.loss_fn.vgg
+    vgg = trainer.objective.loss_fn.vgg
     layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
     style = load_style_image(trainer.config.style_image, trainer.config.loss.style_size).to(trainer.device)
     with torch.no_grad():

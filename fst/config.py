@@ -18,7 +18,9 @@ from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
 from fst.photos import find_images, split_holdout
 
-ARCHITECTURES = ("johnson", "realtime")  # what fst.transformer builds
+TRANSFORMER_ARCHITECTURES = ("johnson", "realtime")  # what fst.transformer builds: a network for its style(s)
+ARCHITECTURES = (*TRANSFORMER_ARCHITECTURES, "decoder")  # decoder: fst.decoder, for any painting, trained on photos
+ENCODER_LAYERS = ("relu4_1", "relu3_1", "relu2_1")  # where a decoder's VGG16 encoder may stop (fst.decoder)
 
 
 @dataclass
@@ -30,13 +32,17 @@ class DataConfig:
     batch_size: int = field(default=4, metadata={"min": 1, "max": 256})
     workers: int = field(default=4, metadata={"min": 0})
     holdout: int = field(default=0, metadata={"min": 0})
+    # Crops from photos resized to a random short side from image_size to max_scale * image_size: 1 keeps the
+    # whole photo's view (style networks, whose strokes have one scale); more teaches finer detail too.
+    max_scale: float = field(default=1.0, metadata={"min": 1.0, "max": 8.0})
 
 
 @dataclass
 class ModelConfig:
     width: int = field(default=32, metadata={"min": 1, "max": 512})
     res_blocks: int = field(default=5, metadata={"min": 0, "max": 64})
-    architecture: str = "johnson"  # or "realtime": see fst.transformer
+    architecture: str = "johnson"  # or "realtime": see fst.transformer; or "decoder": fst.decoder
+    encoder_layer: str = "relu4_1"  # decoders only: the VGG16 layer they decode from
 
 
 @dataclass
@@ -53,6 +59,12 @@ class LossConfig:
     tv_weight: float = field(default=1.0, metadata={"min": 0.0})
     temporal_weight: float = field(default=0.0, metadata={"min": 0.0})  # see fst.losses: stable under motion
     style_size: int = field(default=512, metadata={"min": 16, "max": 4096})
+    # Decoders only (fst.objectives.ReconstructionObjective): weight of the mean squared pixel error, and the
+    # relative feature errors at these VGG16 layers, by weight.
+    pixel_weight: float = field(default=1.0, metadata={"min": 0.0})
+    feature_layers: dict[str, float] = field(
+        default_factory=lambda: {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0}
+    )
 
 
 @dataclass
@@ -146,8 +158,12 @@ def config_from_dict(
         _apply_override(config, item)
     if config.style_image and config.styles:
         raise ConfigError(f"{source}: style_image and styles: give one style image, or several under styles, not both")
+    decoder = config.model.architecture == "decoder"
+    if decoder and (config.style_image or config.styles):
+        raise ConfigError(f"{source}: model.architecture = 'decoder' learns from photos alone: remove style_image "
+                          "and styles (the painting is given when stylizing)")  # fmt: skip
     for key in REQUIRED:
-        if _get(config, key) == "" and not (key == "style_image" and config.styles):
+        if _get(config, key) == "" and not (key == "style_image" and (config.styles or decoder)):
             raise ConfigError(f"{source}: missing required key '{key}' (or styles, for several)")
     _check_semantics(config, source)
     if check_paths:
@@ -158,6 +174,8 @@ def config_from_dict(
 def check_config_paths(config: Config, source: str = "config") -> None:
     """The style images must be files, the data root a folder and train.init a model; checked before any work."""
     images = {f"styles.{name}": image for name, image in config.styles.items()} or {"style_image": config.style_image}
+    if config.model.architecture == "decoder":
+        images = {}
     for key, image in images.items():
         if not Path(image).is_file():
             raise ConfigError(f"{source}: {key}: file not found: {image}")
@@ -307,8 +325,8 @@ def _apply_override(config: Config, item: str) -> None:
     except yaml.YAMLError:
         raise ConfigError(f"{source}: the value is not valid YAML") from None
     parts = key.split(".")
-    if parts[:2] == ["loss", "style_layers"] and len(parts) == 3:
-        value = {**config.loss.style_layers, parts[2]: value}
+    if parts[:2] in (["loss", "style_layers"], ["loss", "feature_layers"]) and len(parts) == 3:
+        value = {**getattr(config.loss, parts[1]), parts[2]: value}
         parts = parts[:2]
     raw: Any = value
     for part in reversed(parts):
@@ -345,10 +363,12 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: loss.content_layer = {loss.content_layer!r}: expected one of {', '.join(known)}{hint}"
         )
-    for layer in loss.style_layers:
+    for key, layer in [("style_layers", layer) for layer in loss.style_layers] + [
+        ("feature_layers", layer) for layer in loss.feature_layers
+    ]:
         if layer not in known:
             raise ConfigError(
-                f"{source}: loss.style_layers.{layer}: unknown layer; expected one of {', '.join(known)}{hint}"
+                f"{source}: loss.{key}.{layer}: unknown layer; expected one of {', '.join(known)}{hint}"
             )
     if not any(loss.style_layers.values()) or loss.style_weight == 0:
         raise ConfigError(f"{source}: loss.style_weight and loss.style_layers: at least one style weight must be > 0")
@@ -364,6 +384,11 @@ def _check_semantics(config: Config, source: str) -> None:
         raise ConfigError(
             f"{source}: model.architecture = {config.model.architecture!r}: expected one of {', '.join(ARCHITECTURES)}"
         )
+    if config.model.encoder_layer not in ENCODER_LAYERS:
+        raise ConfigError(f"{source}: model.encoder_layer = {config.model.encoder_layer!r}: expected one of "
+                          f"{', '.join(ENCODER_LAYERS)}")  # fmt: skip
+    if config.model.architecture == "decoder" and loss.pixel_weight == 0 and not any(loss.feature_layers.values()):
+        raise ConfigError(f"{source}: loss.pixel_weight and loss.feature_layers: a decoder needs one weight > 0")
     if config.train.lr_schedule not in LR_SCHEDULES:
         raise ConfigError(
             f"{source}: train.lr_schedule = {config.train.lr_schedule!r}: expected one of {', '.join(LR_SCHEDULES)}"

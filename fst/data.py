@@ -83,16 +83,18 @@ def preview_photos(paths: list[Path], size: int, count: int = 4) -> torch.Tensor
 
 
 class PhotoDataset(Dataset):
-    """Square training crops: short side resized to `image_size`, a random crop, a random horizontal flip.
+    """Square training crops: short side resized to `image_size` (or, with max_scale > 1, to a random size up to
+    max_scale times it: details at more scales), a random crop, a random horizontal flip.
 
     Items are indexed by (image index, augmentation seed) pairs from PositionSampler. A file that cannot be decoded
     is replaced by the next readable one in the list and reported with the item, so the main process can warn once
     per file and count them: a run never dies on a bad file.
     """
 
-    def __init__(self, paths: list[Path], image_size: int) -> None:
+    def __init__(self, paths: list[Path], image_size: int, max_scale: float = 1.0) -> None:
         self.paths = paths
         self.image_size = image_size
+        self.max_scale = max_scale
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -110,7 +112,10 @@ class PhotoDataset(Dataset):
         else:
             raise FstError(f"none of the {len(self.paths)} images could be read; the last error: {bad[-1]}")
         rng = random.Random(seed)
-        image = resize_short_side(image, self.image_size)
+        side = self.image_size
+        if self.max_scale > 1:
+            side = round(side * rng.uniform(1, self.max_scale))
+        image = resize_short_side(image, side)
         left = rng.randint(0, image.width - self.image_size)
         top = rng.randint(0, image.height - self.image_size)
         image = image.crop((left, top, left + self.image_size, top + self.image_size))
@@ -174,7 +179,7 @@ def photo_loader(paths: list[Path], cfg: DataConfig, sampler: PositionSampler, p
     """Batches of (photos, unreadable file names) in the sampler's order, cfg.workers processes decoding ahead
     (4 batches each), pinned for a GPU's asynchronous copies."""
     return DataLoader(
-        PhotoDataset(paths, cfg.image_size),
+        PhotoDataset(paths, cfg.image_size, cfg.max_scale),
         batch_size=cfg.batch_size,
         sampler=sampler,
         num_workers=cfg.workers,

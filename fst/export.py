@@ -191,23 +191,28 @@ def _cpu_copy(model: TransformerNet) -> TransformerNet:
 
 
 def _trace(module: nn.Module, static: tuple[int, int] | None, style: torch.Tensor | None = None):
-    """The graph of `module` from PyTorch's TorchScript-based exporter (under a second; the dynamo-based one takes
-    40), with onnxruntime's basic, provider-independent optimizations applied offline: they fold the exporter's
-    shape arithmetic around each padding into constants, leaving plain standard operators. export_onnx verifies
-    the result against PyTorch either way. A network of several styles takes a second input, `style`: float32,
-    one weight per style."""
-    import onnx
-    import onnxruntime
-
+    """The graph of a transformation network: `image` (and for several styles `style`, float32, one weight per
+    style) in, `stylized` out, dynamic batch, height and width unless `static`."""
     names = ("image", "stylized")
     dynamic = None if static else {name: {0: "batch", 2: "height", 3: "width"} for name in names}
     inputs = (torch.rand((1, 3, *static) if static else TRACE_SHAPE),) + ((style,) if style is not None else ())
+    return _trace_graph(module, inputs, ["image", "style"][: len(inputs)], ["stylized"], dynamic)
+
+
+def _trace_graph(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names, output_names, dynamic):
+    """The graph of `module` from PyTorch's TorchScript-based exporter (under a second; the dynamo-based one takes
+    40), with onnxruntime's basic, provider-independent optimizations applied offline: they fold the exporter's
+    shape arithmetic around each padding into constants, leaving plain standard operators. The callers verify the
+    result against PyTorch either way."""
+    import onnx
+    import onnxruntime
+
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the exporter's deprecation notices and instance-norm training-mode notes
         torch.onnx.export(
-            module, inputs, buffer, input_names=[names[0], "style"][: len(inputs)],
-            output_names=[names[1]], dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
+            module, inputs, buffer, input_names=list(input_names), output_names=list(output_names),
+            dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
         )  # fmt: skip
     options = onnxruntime.SessionOptions()
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from fst.arbitrary import is_painting_input
 from fst.backends import SIDE_MULTIPLE
 from fst.copies import variant
 from fst.errors import FstError
@@ -57,7 +58,8 @@ def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
     variant (fst.copies.variant) and architecture (johnson, or realtime: the network built for CPUs and the
     browser) from its metadata and name, the styles of a model of several
-    (fed as the weights of its input `style`, in that order), and the I/O convention they share.
+    (fed as the weights of its input `style`, in that order), `kind: arbitrary` for the model that takes any
+    painting (fst.arbitrary), and the I/O convention they share.
     Written to folder/models.json by `--index`."""
     import onnx
 
@@ -71,15 +73,18 @@ def model_index(folder: str | Path) -> dict:
         if "style" not in props:
             continue  # not an fst model
         inputs = [i.name for i in proto.graph.input]
-        if inputs not in (["image"], ["image", "style"]) or not props.get("image_size", "0").isdigit():
+        arbitrary = props.get("kind") == "arbitrary" and inputs[0] == "image" and all(map(is_painting_input, inputs[1:]))
+        if (inputs not in (["image"], ["image", "style"]) and not arbitrary) or not props.get("image_size", "0").isdigit():
             raise FstError(
                 f"{path} is not an fst model: expected the input image (and style, for several styles) and a whole "
                 f"number as its image_size metadata, found inputs {', '.join(inputs)} and {props.get('image_size')!r}"
             )
         several = {"styles": json.loads(props["styles"])} if "styles" in props else {}  # the style input's order
+        kind = {"kind": "arbitrary"} if arbitrary else {}  # any painting: its statistics are inputs (fst.arbitrary)
         models.append(
             {
                 **several,
+                **kind,
                 "file": path.name,
                 "style": props["style"],
                 "precision": props.get("precision", "fp32"),

@@ -8,7 +8,7 @@ Above 512 pixels it runs coarse to fine (`optimize_pyramid`, as the multi-scale 
 painting's strokes are large against the image and an iteration is cheap, then at twice the size from the result
 upsampled, up to the full size. At full size alone the same budget converges to fine-grained texture, slowly.
 
-    python infer.py --optimize --style data/styles/starry_night.jpg --input photo.jpg --output out.jpg --iters 300
+    python optimize.py --style data/styles/starry_night.jpg --input photo.jpg --output out.jpg --iters 300
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from fst.arbitrary import model_to_run
 from fst.blend import style_weights
 from fst.copies import fast_sibling, stable_sibling, trained_stable
 from fst.errors import FstError, UsageError
@@ -125,6 +126,7 @@ def find_model(model: str | Path) -> Path:
                    f"{', '.join(shipped_styles()) or 'none shipped here'})")  # fmt: skip
 
 
+PAINTING_WORKING_SIDE = 1280  # a painting's model runs at most this long side (720p whole): its VGG16 needs ~1 KB a pixel
 MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
 
 
@@ -158,11 +160,15 @@ class Stylizer:
         (fst.runtimes). `self.runtime` says which runs and `self.runtime_reason` why.
     style: for a model of several styles (`self.styles` names them), which one or which blend: a name,
         "starry_night=0.7,wave=0.3" or {"starry_night": 0.7, "wave": 0.3} (fst.blend); the first style if None.
+    painting: any painting's image file, for the arbitrary-style model (`model` "arbitrary", the default then):
+        its statistics are built into a copy of the model once (fst.arbitrary) and `strength` blends features, not
+        pixels. That model takes the whole image at once (no tiles): larger than PAINTING_WORKING_SIDE, an image
+        runs at that size and is upsampled along the photo unless style_scale says otherwise.
     """
 
     def __init__(
         self,
-        model: str | Path,
+        model: str | Path | None = None,
         device: str = "auto",
         tile: int | None = None,
         overlap: int = 0,
@@ -175,6 +181,7 @@ class Stylizer:
         compile: bool = False,
         style: str | dict[str, float] | None = None,
         runtime: str = "auto",
+        painting: str | Path | None = None,
     ) -> None:
         if device not in ("auto", "cpu", "cuda"):
             raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
@@ -191,17 +198,27 @@ class Stylizer:
             raise UsageError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
         if max_memory is not None and not 0 < max_memory < math.inf:
             raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
-        path = find_model(model)
-        path = fast_sibling(path) if fast else path
+        if model is None and painting is None:
+            raise UsageError("model: expected an .onnx file, a checkpoint or a style's name (or a painting)")
+        path = find_model("arbitrary" if model is None else model)
+        path = model_to_run(fast_sibling(path) if fast else path, painting, strength)
+        if painting is not None:
+            if tile is not None:
+                raise UsageError("tile: a painting's model whitens the whole image at once and cannot run in tiles; "
+                                 "use style_scale for large images")  # fmt: skip
+            strength, style_scale = 1.0, style_scale or PAINTING_WORKING_SIDE  # the strength is in the model
+            max_memory = math.inf
         self.model_file = path  # before an int8 copy may take its place: what video() finds a stable variant of
         self.options = {  # for the stable variant that a video may load in this one's place
             "device": device, "tile": tile, "overlap": overlap, "preserve_colors": preserve_colors,
             "strength": strength, "max_memory": max_memory, "style_scale": style_scale, "int8": int8,
             "compile": compile, "runtime": runtime,
         }  # fmt: skip
-        loaded = load_backend(path, Path(model), device, int8, runtime)
+        loaded = load_backend(path, path if model is None else Path(model), device, int8, runtime)
         self.backend, path, cuda = loaded.backend, loaded.path, loaded.cuda
         self.choice = loaded.choice  # why another file than `model` runs, if one does
+        if painting is not None:
+            self.choice = f"the painting {painting}: its statistics built into {path} (made once, then cached)"
         self.runtime, self.runtime_reason = loaded.runtime, loaded.runtime_reason
         self.path = path
         self.styles = self.backend.styles

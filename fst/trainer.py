@@ -1,4 +1,5 @@
-"""Training for one style (or several, fst.styleset): Adam over photo batches, logged to TensorBoard, checkpointed, resumable.
+"""Training: Adam over photo batches under an objective (fst.objectives: one style, several, or the
+arbitrary-style decoder), logged to TensorBoard, checkpointed, resumable.
 
 A run lives in `<runs_dir>/<name>/`: config.yaml (the resolved config), TensorBoard events, samples/*.png (fixed
 photos stylized as training goes), checkpoints/ and last.pt. Exporting the result and printing progress are the
@@ -26,22 +27,17 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from fst.checkpoint import checkpoint_to_resume, clear_run, list_checkpoints, load_checkpoint, network_for
-from fst.checkpoint import network_weights, save_checkpoint
-from fst.config import Config, init_path, save_config
+from fst.checkpoint import checkpoint_to_resume, clear_run, list_checkpoints, load_checkpoint, save_checkpoint
+from fst.config import Config, ModelConfig, save_config
 from fst.data import BadFileLog, PositionSampler, photo_loader, preview_photos, to_image
 from fst.errors import ConfigError, FstError
 from fst.files import check_writable, lock, unlock
 from fst.grid import image_grid
 from fst.hardware import choose_compile, choose_precision, resolve_device
-from fst.losses import load_style_image, move, perceptual_loss, random_motion, temporal_loss
+from fst.objectives import objective_for
 from fst.schedule import learning_rate
-from fst.styleset import style_set, widened
-from fst.transformer import TransformerNet
 from fst.version import __version__
 from fst.photos import find_images, split_holdout
-
-LOSS_TERMS = ("total", "content", "style", "tv")
 
 
 class TrainingInterrupted(FstError):
@@ -111,19 +107,9 @@ class Trainer:
             torch.cuda.set_device(self.device)
         self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
         self.previews = preview_photos(self.paths, config.data.image_size).to(self.device)
-        self.init_from = init_path(config)
-        init = network_for(network_weights(self.init_from), self.init_from) if self.init_from else None
-        self.styles = style_set(config, init, self.init_from)
-        style_images = [load_style_image(image, config.loss.style_size) for image in self.styles.loss_images]
-        self.loss_fn = perceptual_loss(config.loss, style_images, self.device, self.styles.loss_weights(config.loss))
-        self.temporal_weight = config.loss.temporal_weight
-        self.loss_terms = LOSS_TERMS + ("temporal",) * (self.temporal_weight > 0)
-
-        torch.manual_seed(cfg.seed)
-        self.model = TransformerNet(**dataclasses.asdict(config.model), styles=self.styles.count).to(self.device)
-        if init is not None:
-            self._initialize(widened(init, self.styles))
-        self.optimizer = torch.optim.Adam(self.styles.trained(self.model), lr=cfg.lr)
+        self.objective = objective_for(config, self.device)
+        self.model = self.objective.model
+        self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
         self.scaler = torch.amp.GradScaler("cuda", enabled=self.precision == "fp16")
         self.step = 0
@@ -156,47 +142,29 @@ class Trainer:
         photos = photos.to(self.device, non_blocking=True)
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.config.train)
-        motion = noise = None
-        if self.temporal_weight:  # outside torch.compile; a function of seed, step and rank, as the data order
-            draw = torch.Generator().manual_seed((self.config.train.seed * 1_000_003 + self.step) * 1009 + self.rank)
-            motion = random_motion(photos.shape[0], photos.shape[-1], draw).to(self.device)
-            noise = (torch.randn(photos.shape, generator=draw) * (2 / 255)).to(self.device)
-        styles, weights = self.styles.assign(self.samples_seen + self.rank * photos.shape[0], photos.shape[0],
-                                             self.device)  # fmt: skip
-        losses = self.losses_of(photos, motion, noise, styles, weights)
+        position = self.samples_seen + self.rank * photos.shape[0]
+        losses = self.losses_of(photos, *self.objective.inputs(self.step, self.rank, position, photos))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
-        self.styles.keep_old_styles(self.model)
-        shared = torch.stack([losses[k].detach().float() for k in self.loss_terms] + [self._stop_flag()])
+        self.objective.after_backward()
+        shared = torch.stack([losses[k].detach().float() for k in self.objective.terms] + [self._stop_flag()])
         if self.world_size > 1:
             dist.all_reduce(shared)
-            shared[: len(self.loss_terms)] /= self.world_size
+            shared[: len(self.objective.terms)] /= self.world_size
         if self.sync_every_step and not torch.isfinite(shared[0]):  # a non-finite step is never taken
-            raise self._not_finite(self.step + 1, dict(zip(self.loss_terms, shared.tolist())))
+            raise self._not_finite(self.step + 1, dict(zip(self.objective.terms, shared.tolist())))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return shared
 
-    def forward(
-        self, photos: torch.Tensor, motion: torch.Tensor | None = None, noise: torch.Tensor | None = None,
-        styles: torch.Tensor | None = None, weights: torch.Tensor | None = None,
-    ) -> dict[str, torch.Tensor]:  # fmt: skip
-        """The network and the loss on a batch, in the chosen precision and memory layout; with a camera motion
-        and noise, also the temporal term on the moved photos (one network call for both halves: instance norm
-        keeps images apart, and DistributedDataParallel expects one forward per backward). For several styles,
-        `styles` and `weights` say each photo's (StyleSet.assign)."""
+    def forward(self, photos: torch.Tensor, *inputs: Any) -> dict[str, torch.Tensor]:
+        """The objective's losses on a batch, in the chosen precision and memory layout; `inputs`, what the
+        objective drew for this step (Objective.inputs)."""
         if self.channels_last:
             photos = photos.contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype else None
         with autocast or contextlib.nullcontext():
-            if motion is None:
-                return self.loss_fn(self.network(photos, weights), photos, styles)
-            both = None if weights is None else torch.cat([weights, weights])
-            outputs = self.network(torch.cat([photos, move(photos, motion) + noise]), both)
-            output, moved_output = outputs.chunk(2)
-            losses = self.loss_fn(output, photos, styles)
-        temporal = temporal_loss(moved_output.float(), move(output.float(), motion), motion)
-        return {**losses, "temporal": temporal, "total": losses["total"] + self.temporal_weight * temporal}
+            return self.objective.losses(self.network, photos, *inputs)
 
     def run(self, on_progress: Callable[[Progress], None] | None = None) -> TrainResult:
         """Train from self.step to config.train.steps; SIGINT or SIGTERM save a checkpoint and raise
@@ -240,7 +208,7 @@ class Trainer:
     def _steps(self, batches: Iterator, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
         cfg = self.config.train
         global_batch = self.config.data.batch_size * self.world_size
-        sums = torch.zeros(len(self.loss_terms), dtype=torch.float64)
+        sums = torch.zeros(len(self.objective.terms), dtype=torch.float64)
         window_start, window_steps = time.perf_counter(), 0
         checkpoint, pending = self.resumed_from, []
         self.model.train()
@@ -260,14 +228,14 @@ class Trainer:
             asked = False  # a stop asked for by any rank, known where the flags are read back
             if self.sync_every_step or due or self.stop_signal is not None:  # else the GPU runs on undisturbed
                 shared = self._read_back(pending)
-                sums += shared[:, : len(self.loss_terms)].double().sum(0)
+                sums += shared[:, : len(self.objective.terms)].double().sum(0)
                 asked = bool(shared[:, -1].max() > 0)
 
             if self.is_main:
                 progress = Progress(self.step, cfg.steps, None, None, None, skipped)
                 if self.step % cfg.log_every == 0 or last:
                     rate = window_steps * global_batch / max(time.perf_counter() - window_start, 1e-9)
-                    progress.losses = dict(zip(self.loss_terms, (sums / window_steps).tolist()))
+                    progress.losses = dict(zip(self.objective.terms, (sums / window_steps).tolist()))
                     progress.images_per_second = rate
                     progress.eta_seconds = (cfg.steps - self.step) * global_batch / max(rate, 1e-9)
                     self._log(writer, progress.losses, rate)
@@ -290,7 +258,7 @@ class Trainer:
         the process group, so this waits for run())."""
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-            self.loss_fn.vgg.to(memory_format=torch.channels_last)
+            self.objective.loss_network.to(memory_format=torch.channels_last)
         if self.world_size == 1:
             return self.model
         return DistributedDataParallel(
@@ -303,20 +271,12 @@ class Trainer:
         sampler = PositionSampler(len(self.paths), seed, self.samples_seen, self.rank, self.world_size)
         return photo_loader(self.paths, self.config.data, sampler, pin_memory=self.device.type == "cuda")
 
-    def _initialize(self, source: TransformerNet) -> None:
-        """Fine-tuning: start from another network's weights (fst.styleset.widened), not its optimizer state."""
-        if source.shape() != self.model.shape():
-            raise ConfigError(
-                f"train.init: {self.init_from} is {source.shape()}; the config asks for {self.model.shape()} "
-                "(model.architecture, model.width, model.res_blocks)"
-            )
-        self.model.load_state_dict(source.state_dict())
-
     def _restore(self, path: Path) -> None:
         state = load_checkpoint(path)
         if any(key not in state for key in ("optimizer", "samples_seen", "rng")):
             raise FstError(f"cannot resume from {path}: it holds a network but no training state")
-        saved_model, current = state["config"]["model"], dataclasses.asdict(self.config.model)
+        current = dataclasses.asdict(self.config.model)
+        saved_model = dataclasses.asdict(ModelConfig()) | state["config"]["model"]  # keys added since: defaults
         if saved_model != current:
             diffs = ", ".join(
                 f"model.{k}: {saved_model.get(k)} -> {v}" for k, v in current.items() if saved_model.get(k) != v
@@ -341,8 +301,7 @@ class Trainer:
             "samples_seen": self.samples_seen,
             "config": self.config.to_dict(),
             "model": self.model.state_dict(),
-            "styles": self.styles.names,
-            "style_images": self.styles.images,
+            **self.objective.checkpoint_fields(),
             "optimizer": self.optimizer.state_dict(),
             "scaler": self.scaler.state_dict(),
             "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()},
@@ -369,7 +328,7 @@ class Trainer:
         pending.clear()
         bad = (~torch.isfinite(shared[:, 0])).nonzero().flatten().tolist()
         if bad:
-            raise self._not_finite(first + bad[0], dict(zip(self.loss_terms, shared[bad[0]].tolist())))
+            raise self._not_finite(first + bad[0], dict(zip(self.objective.terms, shared[bad[0]].tolist())))
         return shared
 
     def _not_finite(self, step: int, losses: dict[str, float]) -> FstError:
@@ -382,13 +341,13 @@ class Trainer:
         )
 
     def _write_samples(self, writer: Any) -> None:
-        """The preview photos on the top row, the network's versions below (a row for each style): in TensorBoard
+        """The preview photos on the top row, the network's versions below (Objective.sample_rows): in TensorBoard
         and samples/."""
         self.model.eval()
         rows = [[to_image(p) for p in self.previews.cpu()]]
         with torch.no_grad():
-            for style in (torch.eye(self.styles.count, device=self.device) if self.styles.names else [None]):
-                rows.append([to_image(s) for s in self.model(self.previews, style).float().cpu()])
+            for row in self.objective.sample_rows(self.previews):
+                rows.append([to_image(image) for image in row.float().cpu()])
         self.model.train()
         grid = image_grid(rows)
         writer.add_image("samples", np.asarray(grid), self.step, dataformats="HWC")

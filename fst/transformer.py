@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fst.config import ARCHITECTURES
+from fst.config import TRANSFORMER_ARCHITECTURES
 
 
 class StyleNorm(nn.Module):
@@ -113,8 +113,8 @@ class TransformerNet(nn.Module):
 
     def __init__(self, width: int = 32, res_blocks: int = 5, architecture: str = "johnson", styles: int = 1) -> None:
         super().__init__()
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"architecture {architecture!r}: expected one of {', '.join(ARCHITECTURES)}")
+        if architecture not in TRANSFORMER_ARCHITECTURES:
+            raise ValueError(f"architecture {architecture!r}: expected one of {', '.join(TRANSFORMER_ARCHITECTURES)}")
         if styles < 1:
             raise ValueError(f"styles {styles}: expected 1 or more")
         self.width, self.res_blocks, self.architecture, self.styles = width, res_blocks, architecture, styles

@@ -91,3 +91,14 @@ def copy_of(source: Path, target: Path, made_from: Path | None = None, **props: 
         proto.metadata_props.add(key=key, value=value)
     onnx.save(proto, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def arbitrary_model(tmp_path_factory):
+    """A small arbitrary-style model (fst.decoder): VGG16 to relu2_1, an untrained decoder of width 8, exported."""
+    from fst.decoder import Decoder, export_arbitrary
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("arbitrary") / "arbitrary.onnx"
+    export_arbitrary(Decoder("relu2_1", 8), "bundled", path, {"style": "arbitrary", "image_size": "128"})
+    return path

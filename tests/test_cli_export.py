@@ -145,3 +145,30 @@ def test_a_checkpoint_of_several_styles_exports_with_their_names(tmp_path):
         assert main([str(checkpoint), "-o", str(out)]) == 0
         expected = (["x", "y"], ["x.jpg", "y.jpg"]) if state else (["a", "b"], ["starry_night.jpg"] * 2)
         assert model_styles(out) == expected
+
+
+def test_a_decoder_checkpoint_exports_the_arbitrary_model_and_a_painting_builds_in(tmp_path, capsys):
+    from fst.backends import onnx_session
+    from fst.decoder import Decoder
+    from fst.errors import UsageError
+    from fst.metadata import model_index
+
+    config = tiny_config(tmp_path, style_image="", model={"architecture": "decoder", "encoder_layer": "relu2_1"})
+    torch.manual_seed(0)
+    state = {"step": 5, "config": config.to_dict(), "model": Decoder("relu2_1", 8).state_dict()}
+    checkpoint = save_checkpoint(state, tmp_path / "run", keep_last=1)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main([str(checkpoint), "-o", str(folder / "arbitrary.onnx")]) == 0
+    assert "the arbitrary-style model, fp32, max abs error" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="is a decoder: its model is exported in fp32 for any size"):
+        main([str(checkpoint), "-o", str(folder / "a8.onnx"), "--int8"])
+    assert main([str(folder / "arbitrary.onnx"), "--painting", str(STARRY_NIGHT), "--strength", "0.7",
+                 "-o", str(folder / "starry.onnx")]) == 0  # fmt: skip
+    session = onnx_session(folder / "starry.onnx")
+    assert [i.name for i in session.get_inputs()] == ["image"]
+    with pytest.raises(UsageError, match="--painting writes an fp32 model that takes any size"):
+        main([str(folder / "arbitrary.onnx"), "--painting", str(STARRY_NIGHT), "--fp16", "-o", str(tmp_path / "x.onnx")])
+    entries = {m["file"]: m for m in model_index(folder)["models"]}
+    assert entries["arbitrary.onnx"]["kind"] == "arbitrary" and "kind" not in entries["starry.onnx"]
+    assert entries["starry.onnx"]["style"] == "starry_night"

@@ -153,3 +153,38 @@ def test_a_fast_variant_fine_tuned_under_its_teachers_style_stays_its_fast_varia
     assert main(["--config", str(tmp_path / "o.yaml"), "--no-progress"]) == 0
     meta = {p.key: p.value for p in onnx.load(tmp_path / "exports" / "other.onnx").metadata_props}
     assert meta["style"] == "other" and "made_from" not in meta
+
+
+def test_a_decoder_run_exports_the_arbitrary_style_model(tmp_path, capsys):
+    config = tiny_config(tmp_path, style_image="", model={"architecture": "decoder", "encoder_layer": "relu2_1"})
+    (tmp_path / "decoder.yaml").write_text(yaml.safe_dump(config.to_dict()))
+    assert main(["--config", str(tmp_path / "decoder.yaml"), "--no-progress", "--set", "train.steps=2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].startswith("step 1/2 loss ") and " (blocks " in out[2] and ", feature " in out[2]
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "exports" / "tiny.onnx").metadata_props}
+    assert (meta["kind"], meta["architecture"], meta["levels"], meta["steps"]) == (
+        "arbitrary", "decoder", "relu2_1", "2")
+
+
+def test_every_kind_of_copy_made_from_a_replaced_network_is_named_stale(models, tmp_path):
+    """int8, fast, stable and their own copies: each stale when its source was the earlier network or a stale copy."""
+    from fst.cli.train import stale_copies
+    from fst.export import export_onnx
+    from fst.transformer import TransformerNet
+
+    _, onnx_path = models
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    network = copy_of(onnx_path, folder / "s.onnx")
+    other = tmp_path / "other.onnx"
+    torch.manual_seed(9)
+    export_onnx(TransformerNet(8, 1).eval(), other, {})
+    for name, source in (("s-int8", network), ("s-stable", network), ("s-fast", other)):
+        copy_of(onnx_path, folder / f"{name}.onnx", made_from=source)
+    copy_of(onnx_path, folder / "s-stable-int8.onnx", made_from=folder / "s-stable.onnx")
+    copy_of(onnx_path, folder / "s-fast-stable.onnx", made_from=folder / "s-fast.onnx")
+    said = stale_copies(network)
+    assert said.startswith("; s-fast.onnx, s-fast-stable.onnx beside it were made from the earlier network")
+    (folder / "s.onnx").write_bytes(other.read_bytes())  # retrained: everything made from the old one is stale
+    said = stale_copies(network)
+    assert said.startswith("; s-int8.onnx, s-stable.onnx, s-stable-int8.onnx beside it were made from the earlier")

@@ -71,7 +71,7 @@ def test_overrides_are_typed(tmp_path):
         (BASE + "loss: {style_layers: {relu1_2: -1}}\n", [], "c.yaml: loss.style_layers.relu1_2 = -1: expected a finite number >= 0"),
         (BASE + "train: {compile: yes please}\n", [], "c.yaml: train.compile = 'yes please': expected true, false or auto"),
         (BASE + "train: {precision: fp8}\n", [], "c.yaml: train.precision = 'fp8': expected one of auto, fp32, bf16, fp16"),
-        (BASE + "model: {architecture: mobile}\n", [], "c.yaml: model.architecture = 'mobile': expected one of johnson, realtime"),
+        (BASE + "model: {architecture: mobile}\n", [], "c.yaml: model.architecture = 'mobile': expected one of johnson, realtime, decoder"),
         (BASE + "train: {lr_schedule: step}\n", [], "c.yaml: train.lr_schedule = 'step': expected one of cosine, constant"),
         (BASE + "train: {device: gpu}\n", [], "c.yaml: train.device = 'gpu': expected auto, cpu, cuda, cuda:N or mps"),
         (BASE, ["train.steps=-3"], "--set train.steps=-3: train.steps = -3: expected an integer >= 1"),
@@ -134,7 +134,7 @@ def test_cli_prints_one_line_and_exits_2(tmp_path):
         [sys.executable, str(REPO / "train.py"), "--config", str(path)], capture_output=True, text=True, cwd=tmp_path
     )
     assert result.returncode == 2
-    assert result.stderr == (f"error: {path}: unknown key 'model.widht'; valid keys in 'model': width, res_blocks, architecture\n")
+    assert result.stderr == (f"error: {path}: unknown key 'model.widht'; valid keys in 'model': width, res_blocks, architecture, encoder_layer\n")
     assert result.stdout == ""
 
 
@@ -214,3 +214,24 @@ def test_several_styles_are_named_images_in_place_of_style_image(styles, message
         config_from_dict({**raw, "styles": {"a": "s.jpg", "b": "s.jpg"}, "loss": {"style_weight_by_style": {"c": 2}}})
     with pytest.raises(ConfigError, match="style_image and styles: give one style image, or several"):
         config_from_dict({**raw, "styles": {"a": "s.jpg", "b": "s.jpg"}, "style_image": "s.jpg"})
+
+
+def test_a_decoder_learns_from_photos_alone(tmp_path):
+    """A decoder config needs no style image and refuses one; its layers and weights are checked like the rest."""
+    decoder = f"name: d\ndata: {{root: {DEMO_PHOTOS}}}\nmodel: {{architecture: decoder}}\n"
+    config = load_config(write(tmp_path, decoder))
+    assert (config.model.encoder_layer, config.loss.pixel_weight) == ("relu4_1", 1.0)
+    assert config.loss.feature_layers == {"relu1_1": 1.0, "relu2_1": 1.0, "relu3_1": 1.0, "relu4_1": 1.0}
+    cases = [
+        (BASE + "model: {architecture: decoder}\n", "learns from photos alone: remove style_image and styles"),
+        (decoder + "loss: {feature_layers: {relu9_1: 1}}\n", "loss.feature_layers.relu9_1: unknown layer"),
+        (decoder.replace("decoder}", "decoder, encoder_layer: relu5_1}"),
+         "model.encoder_layer = 'relu5_1': expected one of relu4_1, relu3_1, relu2_1"),
+        (decoder + "loss: {pixel_weight: 0, feature_layers: {}}\n", "a decoder needs one weight > 0"),
+        (decoder + "data: {root: " + str(DEMO_PHOTOS) + ", max_scale: 0.5}\n", "data.max_scale = 0.5: expected a number"),
+    ]
+    for text, message in cases:
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            load_config(write(tmp_path, text))
+    overridden = load_config(write(tmp_path, decoder), ["loss.feature_layers.relu1_1=0.5"])
+    assert overridden.loss.feature_layers["relu1_1"] == 0.5 and overridden.loss.feature_layers["relu4_1"] == 1.0

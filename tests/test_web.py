@@ -49,15 +49,18 @@ no_chromium = pytest.mark.skipif(
 no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
 
 
-def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports", check: bool = True) -> dict:
-    """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it; check: that
-    it ran without an error."""
+def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports", check: bool = True,
+             extra: tuple[Path, ...] = ()) -> dict:  # fmt: skip
+    """The page's ?test= run on `photo` in headless Chromium (wasm), served as fst.serve serves it (with `extra`
+    files beside the photo, under ../test/); check: that it ran without an error."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "web").symlink_to(REPO / "web")
     (site / "exports").symlink_to(exports)
     (site / "test").mkdir()
     shutil.copy(photo, site / "test" / "photo.png")
+    for path in extra:
+        shutil.copy(path, site / "test" / path.name)
     results: queue.Queue = queue.Queue()
     server = make_server(site, 0, results.put, folders=("web", "exports", "test"))
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -201,3 +204,27 @@ def test_the_page_blends_the_styles_of_a_model_of_several_as_python_does(photo, 
     assert float(np.abs(output - expected).max()) < 1e-3
     plain = run_onnx(onnx_session(exports / "abc.onnx"), image, {"style": np.eye(3, dtype=np.float32)[0]})[0][0]
     assert float(np.abs(output - plain).max()) > 0.05  # the blend, not the first style alone
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_stylizes_with_a_painting_given_to_it(photo, arbitrary_model, tmp_path):
+    """The model of any painting: the page takes the painting's statistics from the graph (Newton-Schulz) where
+    Python takes numpy's eigendecomposition; the picture is the same to a fraction of a level."""
+    from fst.arbitrary import painting_model
+    from fst.metadata import write_model_index
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(arbitrary_model, exports / "arbitrary.onnx")
+    write_model_index(exports)
+    painting = tmp_path / "painting.png"
+    Image.open(REPO / "data" / "styles" / "wave.jpg").convert("RGB").resize((512, 345)).save(painting)
+    result = run_page(photo, tmp_path, "style=arbitrary.onnx&painting=../test/painting.png&runs=1", exports,
+                      extra=(painting,))  # fmt: skip
+    image = to_tensor(Image.open(photo).convert("RGB")).unsqueeze(0).numpy()
+    expected = run_onnx(onnx_session(painting_model(exports / "arbitrary.onnx", painting)), image)[0][0]
+    output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 512, 512)
+    error = float(np.abs(output - expected).mean())
+    print(f"\nweb demo, any painting: 512x512 in {result['times'][0]:.0f} ms; mean abs difference from Python {error:.2g}")
+    assert error < 2 / 255

@@ -24,6 +24,7 @@ ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.min(navigator.hardware
 
 let index;            // models.json
 let photo = null;     // the current still image (an <img>), or null while the webcam runs
+let painting = null;  // for the model of any painting (kind "arbitrary"): {name, feeds} of the painting given
 let video = null;     // the webcam's <video> while it runs
 const sessions = new Map();  // model file -> {session, backend}
 
@@ -117,6 +118,36 @@ function fromTensor(output, pixels, width, height, strength) {
   return { planes, rgba };
 }
 
+// The model of any painting takes the painting's feature statistics at each level as inputs (fst.arbitrary); its
+// graph computes them from the image it is given (outputs painting_mean_L, painting_colouring_L), so the painting
+// goes through it once, at PAINTING_SIDE on its long side as in Python, and its statistics are fed with each photo.
+const PAINTING_SIDE = 512;
+const CHANNELS = { relu1_1: 64, relu2_1: 128, relu3_1: 256, relu4_1: 512 };
+
+async function usePainting(image, name) {
+  const model = index.models.find((m) => m.kind === "arbitrary");
+  if (!model) throw new Error("no model of any painting in models.json (exports/arbitrary.onnx)");
+  const scale = PAINTING_SIDE / Math.max(image.naturalWidth, image.naturalHeight);
+  const width = Math.max(32, Math.round(image.naturalWidth * scale));
+  const height = Math.max(32, Math.round(image.naturalHeight * scale));
+  const canvas = $("painting-canvas");
+  Object.assign(canvas, { width, height });
+  const context = canvas.getContext("2d", { willReadFrequently: true });
+  context.drawImage(image, 0, 0, width, height);
+  const { session } = await sessionFor(model.file);
+  const feeds = { [index.io.input]: toTensor(context.getImageData(0, 0, width, height).data, width, height, 1) };
+  const statistics = session.inputNames.filter((name) => name !== index.io.input && name !== "strength");
+  for (const name of statistics) {
+    const channels = CHANNELS[name.slice(name.indexOf("_") + 1)];
+    const shape = name.startsWith("mean_") ? [channels] : [channels, channels];
+    feeds[name] = new ort.Tensor("float32", new Float32Array(shape.reduce((a, b) => a * b)), shape);
+  }
+  feeds.strength = new ort.Tensor("float32", new Float32Array(1), [1]);
+  const outputs = await session.run(feeds, statistics.map((name) => `painting_${name}`));
+  painting = { name, feeds: Object.fromEntries(statistics.map((n) => [n, outputs[`painting_${n}`]])) };
+  $("painting-caption").textContent = `painting: ${name}`;
+}
+
 // Draws `source` into the input canvas with its long side at most `longSide` (0: as it is), then stylizes it.
 async function stylize(source, sourceWidth, sourceHeight, longSide) {
   const scale = longSide ? Math.min(1, longSide / Math.max(sourceWidth, sourceHeight)) : 1;
@@ -132,12 +163,19 @@ async function stylize(source, sourceWidth, sourceHeight, longSide) {
   const start = performance.now();
   const feeds = { [index.io.input]: toTensor(pixels, width, height, index.io.side_multiple) };
   if (model.styles) feeds.style = new ort.Tensor("float32", styleWeights(model), [model.styles.length]);
-  const result = (await session.run(feeds))[index.io.output];
+  let strength = Number($("strength").value);
+  if (model.kind === "arbitrary") {  // the strength blends features inside the model, not pixels
+    if (!painting) throw new Error("choose a painting, or drop one on the painting box");
+    Object.assign(feeds, painting.feeds, { strength: new ort.Tensor("float32", Float32Array.of(strength), [1]) });
+    strength = 1;
+  }
+  const result = (await session.run(feeds, [index.io.output]))[index.io.output];
   const ms = performance.now() - start;
-  const { planes, rgba } = fromTensor(result, pixels, width, height, Number($("strength").value));
+  const { planes, rgba } = fromTensor(result, pixels, width, height, strength);
   output.getContext("2d").putImageData(rgba, 0, 0);
   const threads = backend === "wasm" ? `, ${ort.env.wasm.numThreads} thread(s)` : "";
-  $("output-caption").textContent = `${model.style}: ${width}x${height} in ${ms.toFixed(0)} ms (${backend}${threads})`;
+  const style = model.kind === "arbitrary" ? painting.name : model.style;
+  $("output-caption").textContent = `${style}: ${width}x${height} in ${ms.toFixed(0)} ms (${backend}${threads})`;
   return { planes, rgba, ms, backend, width, height };
 }
 
@@ -214,6 +252,7 @@ async function runTest() {
   if (params.get("style")) $("style").value = params.get("style");
   const model = index.models.find((m) => m.file === $("style").value);
   showBlend(model);
+  if (params.get("painting")) await usePainting(await loadImage(sameOrigin(params.get("painting")).href), "painting");
   for (const item of (params.get("blend") || "").split(",").filter(Boolean)) {  // NAME=WEIGHT,...
     const [name, weight] = item.split("=");
     for (const [i, other] of model.styles.entries()) if (other === name) $(`blend-${i}`).value = Number(weight);
@@ -240,7 +279,7 @@ async function main() {
   for (const model of index.models) {
     const variant = model.variant === "stable" && model.architecture === "realtime" ? "fast, stable" : model.variant;
     const kind = model.styles ? `${model.styles.length} styles, ` : variant !== "full" ? `${variant}, ` : "";
-    const label = `${model.style} (${kind}${model.precision})`;
+    const label = model.kind === "arbitrary" ? "any painting (choose one)" : `${model.style} (${kind}${model.precision})`;
     $("style").add(new Option(label, model.file));
   }
   // By default a realtime network (fst.transformer), the stable one where shipped (its strokes hold still from
@@ -252,7 +291,11 @@ async function main() {
     fast(() => true);
   $("style").value = (preferred || index.models[0]).file;
   const chosen = () => index.models.find((m) => m.file === $("style").value);
+  const showPainting = () => {
+    $("painting-control").hidden = $("painting-figure").hidden = chosen().kind !== "arbitrary";
+  };
   showBlend(chosen());
+  showPainting();
   if (params.has("test")) {
     let result;
     try {
@@ -273,7 +316,21 @@ async function main() {
   $("webcam").onclick = toggleWebcam;
   $("strength").oninput = () => { $("strength-value").textContent = $("strength").value; };
   for (const id of ["strength", "size"]) $(id).onchange = refresh;
-  $("style").onchange = () => { showBlend(chosen()); refresh(); };
+  $("style").onchange = () => { showBlend(chosen()); showPainting(); refresh(); };
+  const paintingFrom = async (file) => {
+    if (!file) return;
+    try {
+      setStatus("reading the painting…");
+      await usePainting(await loadImage(URL.createObjectURL(file)), file.name);
+      refresh();
+    } catch (e) {
+      setStatus(`could not use the painting: ${e.message || e}`, true);
+    }
+  };
+  $("painting").onchange = () => paintingFrom($("painting").files[0]);
+  const figure = $("painting-figure");
+  figure.ondragover = (event) => event.preventDefault();
+  figure.ondrop = (event) => { event.preventDefault(); paintingFrom(event.dataTransfer.files[0]); };
   photo = await loadImage(new URL("chelsea.jpg", location.href).href);  // served with the page (data/CREDITS.md)
   await refresh();
 }

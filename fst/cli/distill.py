@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from fst.config import ARCHITECTURES, DEVICE_NAMES, is_device_name
+from fst.config import TRANSFORMER_ARCHITECTURES, DEVICE_NAMES, is_device_name
 from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import export_onnx
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
     parser.add_argument(
-        "--architecture", choices=ARCHITECTURES, default=defaults.architecture,
+        "--architecture", choices=TRANSFORMER_ARCHITECTURES, default=defaults.architecture,
         help="johnson: the teacher's layers, narrower; realtime: the CPU and browser network (fst.transformer)",
     )  # fmt: skip
     parser.add_argument("--lr", type=float, default=defaults.lr)

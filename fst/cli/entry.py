@@ -58,3 +58,7 @@ def distill() -> None:
 
 def serve() -> None:
     run("serve")
+
+
+def optimize() -> None:
+    run("optimize")

@@ -44,6 +44,29 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
     return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 
 
+def decoder_run(path: Path) -> bool:
+    """Whether a checkpoint is of a decoder run (fst.decoder): it exports as the arbitrary-style model."""
+    from fst.checkpoint import load_checkpoint
+
+    return load_checkpoint(path)["config"].get("model", {}).get("architecture") == "decoder"
+
+
+def export_decoder(path: Path, output: Path, args: argparse.Namespace) -> int:
+    """The arbitrary-style model from a decoder run's checkpoint: fp32, any size."""
+    from fst.checkpoint import load_checkpoint
+    from fst.decoder import decoder_from, export_arbitrary
+
+    if args.fp16 or args.int8 or args.static:
+        raise UsageError(f"{path} is a decoder: its model is exported in fp32 for any size (drop --fp16, --int8, "
+                         "--static)")  # fmt: skip
+    state = load_checkpoint(path)
+    config = state["config"]
+    error = export_arbitrary(decoder_from(state), config["loss"]["vgg_weights"], output,
+                             metadata_for(config, state["step"]))  # fmt: skip
+    print(f"wrote {output} (the arbitrary-style model, fp32, max abs error {error:.2g} vs PyTorch)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """`python -m fst.export CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--static HxW] [--photos DIR]`, or
     `python -m fst.export --index DIR`."""
@@ -62,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     precision.add_argument("--fp16", action="store_true", help="fp16 inside, for GPUs")
     precision.add_argument("--int8", action="store_true", help="int8 convolutions (static quantization), for CPUs")
     parser.add_argument("--photos", help="photos to calibrate int8 and measure PSNR on (default: the run's data.root)")
+    parser.add_argument(
+        "--painting", metavar="IMAGE",
+        help="build a painting into the arbitrary-style model (default model: arbitrary): one file, one input, "
+        "no training",
+    )  # fmt: skip
+    parser.add_argument("--strength", type=float, default=1.0, help="with --painting: 0..1, built in (default 1)")
     args = parser.parse_args(argv)
     if args.index:
         if not Path(args.index).is_dir():
@@ -69,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         check_writable(Path(args.index), f"--index {args.index}")
         print(f"wrote {write_model_index(args.index)}")
         return 0
+    if args.painting and not args.checkpoint:
+        args.checkpoint = "arbitrary"
     if not args.checkpoint or not args.output:
         raise UsageError("expected a checkpoint and -o OUT.onnx (or --index DIR)")
+    if args.painting and (args.fp16 or args.int8 or args.static):
+        raise UsageError("--painting writes an fp32 model that takes any size: drop --fp16, --int8 and --static")
+    if not 0 <= args.strength <= 1:
+        raise UsageError(f"--strength {args.strength:g}: expected a number from 0 to 1")
     output = Path(args.output)
     if output.suffix.lower() != ".onnx":
         raise UsageError(
@@ -82,6 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     if output.resolve() == source.resolve():
         raise FstError(f"refusing to write over the input {source}: choose another -o")
     check_writable(output.parent, f"-o {output}")
+    if args.painting:  # no PyTorch
+        from fst.arbitrary import export_painting
+
+        export_painting(source, args.painting, output, args.strength)
+        print(f"wrote {output} ({source} with {args.painting} built in at strength {args.strength:g}: input image)")
+        return 0
+    if source.suffix.lower() != ".onnx" and decoder_run(source):
+        return export_decoder(source, output, args)
     from fst.export import calibration_photos, export_onnx  # PyTorch: after the checks, and not for --index
 
     model, metadata, data_root = load_source(source)

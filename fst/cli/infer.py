@@ -1,5 +1,5 @@
-"""`python infer.py` / `fst-infer`: stylize images, animations, videos and a webcam with a trained model, or
-optimize images under the training loss (--optimize, Gatys et al.)."""
+"""`python infer.py` / `fst-infer`: stylize images, animations, videos and a webcam with a trained model or with
+any painting (--painting). Optimization without a model is fst.cli.optimize's."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import math
 import sys
 import time
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -29,7 +29,8 @@ from fst.media import (
     save_image,
     transform_animation,
 )
-from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, finish, shipped_models, split_alpha
+from fst.cli.outputs import keep_existing, report
+from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, shipped_models
 from fst.tiling import MIN_SIDE
 from fst.video import count_frames, recording, transform_video
 from fst.webcam import FrameRate, open_camera, webcam_window_support
@@ -45,7 +46,12 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list the shipped styles and their terms, then exit")
     parser.add_argument(
         "--style", help="a model of several styles: which one, or a blend (starry_night=0.7,wave=0.3; the weights are "
-        "scaled to sum to 1); with --optimize: the style image",
+        "scaled to sum to 1)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--painting", metavar="IMAGE",
+        help="stylize with any painting, no training: its image file, run by the arbitrary-style model (the default "
+        "--model then); --strength blends its features with the photo's",
     )  # fmt: skip
     parser.add_argument(
         "--input", nargs="+",
@@ -84,7 +90,8 @@ def parser() -> argparse.ArgumentParser:
     speed = parser.add_mutually_exclusive_group()
     speed.add_argument(
         "--fast", action="store_true",
-        help="run NAME-fast.onnx, the narrower network distilled from NAME.onnx: about 2x faster on a CPU "
+        help="run NAME-fast.onnx, the realtime network distilled from NAME.onnx: several times faster on a CPU, "
+        "a slightly coarser picture (docs/benchmarks.md) "
         "(the default for webcam:N where there is one)",
     )  # fmt: skip
     speed.add_argument("--no-fast", action="store_true", help="run the full network, also for webcam:N")
@@ -101,21 +108,17 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
     )
-    gatys = parser.add_argument_group("optimization (Gatys et al.): no model, the image itself is optimized")
-    gatys.add_argument("--optimize", action="store_true", help="optimize each image under the training loss")
-    gatys.add_argument("--iters", type=int, default=300, help="iterations (default 300)")
-    gatys.add_argument("--optimizer", default="lbfgs", choices=["lbfgs", "adam"], help="default lbfgs")
-    gatys.add_argument("--lr", type=float, help="step size (default 1 for lbfgs, 0.01 for adam)")
-    gatys.add_argument(
-        "--no-pyramid", action="store_true", help="optimize at full size only (default above 512 px: coarse to fine)"
-    )
-    gatys.add_argument("--config", help="a training config whose loss section to use (default: the defaults)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python infer.py --model M --input A [B ...] --output O` (or `--optimize --style S` instead of `--model`);
-    exit code 1 when any input failed."""
+    """`python infer.py --model M --input A [B ...] --output O`; exit code 1 when any input failed."""
+    argv = sys.argv[1:] if argv is None else argv
+    if "--optimize" in argv:  # the optimization's own command now (fst.cli.optimize); its flags are the same
+        print("note: optimization is its own command, fst-optimize (python optimize.py); running it", file=sys.stderr)
+        from fst.cli.optimize import main as optimize
+
+        return optimize([arg for arg in argv if arg != "--optimize"])
     args = parser().parse_args(argv)
     if args.list:
         return list_styles()
@@ -125,10 +128,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
     if args.max_memory is not None and not 0 < args.max_memory < math.inf:
         raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
-    if args.optimize:
-        return optimize_main(args)
-    if args.model is None:
-        raise UsageError("--model is required (an .onnx file or a checkpoint), or --optimize with --style")
+    if args.model is None and args.painting is None:
+        raise UsageError("--model is required (an .onnx file, a checkpoint or a style's name), or --painting IMAGE "
+                         "(optimization without a model: fst-optimize)")  # fmt: skip
+    if args.painting is not None and (args.style or args.tile or args.fast):
+        flag = "--style" if args.style else "--tile" if args.tile else "--fast"
+        raise UsageError(f"{flag} does not go with --painting: the painting is the style, and its model runs whole")
     webcam = [name for name in args.input if name.startswith("webcam:")]
     if webcam:
         if len(args.input) > 1 or not webcam[0][7:].isdigit():
@@ -137,12 +142,12 @@ def main(argv: list[str] | None = None) -> int:
         raise UsageError("--output is required (a file for one input, else a folder)")
     jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
     record = check_recording(args.output, args.overwrite) if webcam and args.output is not None else None
-    if webcam and not args.fast and not args.no_fast:
+    if webcam and not args.fast and not args.no_fast and args.painting is None:
         args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network
     stylizer = Stylizer(
         args.model, args.device, args.tile, args.overlap, args.preserve_colors, args.strength, args.max_memory,
         args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile, style=args.style,
-        runtime=args.runtime,
+        runtime=args.runtime, painting=args.painting,
     )  # fmt: skip
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)
@@ -228,14 +233,6 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
     return failed, kept
 
 
-def keep_existing(job: Job, overwrite: bool) -> bool:
-    """True, and said, when the job's output exists and may not be replaced."""
-    if job.target.exists() and not overwrite:
-        tqdm.write(f"kept existing {job.target} (use --overwrite to replace it)")
-        return True
-    return False
-
-
 def has_fast_variant(model: str) -> bool:
     """Whether `model` has a fast variant made from it (fst.copies.fast_sibling would take it)."""
     try:
@@ -255,69 +252,18 @@ def list_styles() -> int:
     for m in models:
         name = m["file"].removesuffix(".onnx")
         style = m["style"] if "styles" not in m else f"{len(m['styles'])} styles"
+        style = "any painting" if m.get("kind") == "arbitrary" else style
         print(f"{name:<26} {style:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
         if "styles" in m:
             print(f"  {', '.join(m['styles'])}: blend them with --style NAME=WEIGHT,...")
+        if m.get("kind") == "arbitrary":
+            print("  stylizes with the painting you give: --painting IMAGE (no training)")
     print(
         "run one with --model STYLE (the variant and precision are chosen for this machine and the input: stable "
         "for videos; --fast, --no-int8, --no-temporal)"
     )
     print(f"terms: {SHIPPED_TERMS}")
     return 0
-
-
-def report(total: int, failed: int, kept: int, output: str) -> int:
-    """The closing line; the exit code is 1 when any input failed."""
-    done = total - failed - kept
-    print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {output}")
-    return 1 if failed else 0
-
-
-def optimize_main(args: argparse.Namespace) -> int:
-    """infer.py --optimize: Gatys et al.'s optimization for every input image."""
-    from fst.config import LossConfig, load_config
-    from fst.data import to_image, to_tensor
-    from fst.hardware import resolve_device
-    from fst.losses import load_style_image, perceptual_loss
-    from fst.optimize import optimize_image, optimize_pyramid
-
-    if args.style is None or args.model is not None:
-        raise UsageError("--optimize takes --style STYLE_IMAGE and no --model")
-    if args.output is None:
-        raise UsageError("--output is required (a file for one input, else a folder)")
-    loss_config = load_config(args.config, check_paths=False).loss if args.config else LossConfig()
-    jobs = plan_jobs(args.input, args.output)
-    if any(job.is_video for job in jobs):
-        raise UsageError("--optimize works on images only; stylize videos with a trained model")
-    device = resolve_device(args.device, key="--device")
-    loss_fn = perceptual_loss(loss_config, load_style_image(args.style, loss_config.style_size), device)
-    failed = kept = 0
-    for job in jobs:
-        if keep_existing(job, args.overwrite):
-            kept += 1
-            continue
-        try:
-            photo, alpha = split_alpha(read_image(job.source))
-        except FstError as e:
-            tqdm.write(f"error: {e}; skipped", file=sys.stderr)
-            failed += 1
-            continue
-        if args.size:
-            photo = resize_long_side(photo, args.size)
-        with tqdm(total=args.iters, unit="it", dynamic_ncols=True, desc=job.source.name) as bar:
-
-            def show(_: int, terms: dict[str, float], __) -> None:
-                bar.update(1)
-                bar.set_postfix_str(
-                    f"loss {terms['total']:.4g} (content {terms['content']:.3g}, style {terms['style']:.3g})"
-                )
-
-            optimize = optimize_image if args.no_pyramid else optimize_pyramid
-            batch = to_tensor(photo).unsqueeze(0).to(device)
-            image, _ = optimize(batch, loss_fn, args.iters, args.optimizer, args.lr, show)
-        save_image(finish(photo, to_image(image[0]), alpha, args.preserve_colors, args.strength), job.target,
-                   args.overwrite)  # fmt: skip
-    return report(len(jobs), failed, kept, args.output)
 
 
 def check_recording(output: str, overwrite: bool) -> Path:

@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     if trainer.resumed_from:
         where = f"resuming from {trainer.resumed_from} at step {trainer.step}"
     else:
-        where = f"starting from the weights of {trainer.init_from}" if trainer.init_from else "from scratch"
+        init_from = getattr(trainer.objective, "init_from", None)
+        where = f"starting from the weights of {init_from}" if init_from else "from scratch"
     processes = f" x {trainer.world_size} processes" if trainer.world_size > 1 else ""
     print(
         f"training {config.name!r} on {len(trainer.paths)} photos under {config.data.root}"
@@ -62,10 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         result = trainer.run(lambda progress: show(progress, bar, args.no_progress))
     onnx_path = Path(config.output.exports_dir) / f"{config.name}.onnx"
     replaced = onnx_path.is_file()
-    styles = {"styles": trainer.styles.names, "style_images": trainer.styles.images}  # several: their names
-    metadata = metadata_for(config.to_dict() | styles, trainer.step)
-    metadata |= inherited_metadata(trainer.init_from, config.style_image)
-    export_onnx(trainer.model, onnx_path, metadata)
+    # several styles: their names
+    metadata = metadata_for(config.to_dict() | trainer.objective.checkpoint_fields(), trainer.step)
+    if config.model.architecture == "decoder":
+        from fst.decoder import export_arbitrary
+
+        export_arbitrary(trainer.model, config.loss.vgg_weights, onnx_path, metadata)
+    else:
+        metadata |= inherited_metadata(trainer.objective.init_from, config.style_image)
+        export_onnx(trainer.model, onnx_path, metadata)
     if replaced:
         print(f"replaced the earlier {onnx_path}" + stale_copies(onnx_path))
     print(
@@ -76,14 +82,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+# Each copy beside NAME.onnx and the network it is made from: an int8 copy of its network, a fast variant distilled
+# from NAME, a stable variant fine-tuned from NAME (or from the fast one).
+COPIES = {"-int8": "", "-fast": "", "-stable": "", "-fast-int8": "-fast", "-fast-stable": "-fast",
+          "-stable-int8": "-stable", "-fast-stable-int8": "-fast-stable"}  # fmt: skip
+
+
 def stale_copies(network: Path) -> str:
-    """What to say of the int8 copies and fast variants beside a network just replaced: made from the earlier
-    one, they are no longer run in its place (fst.copies.made_from), and how to make them anew."""
-    int8, fast, fast_int8 = (network.with_name(f"{network.stem}{end}.onnx") for end in ("-int8", "-fast", "-fast-int8"))
-    fast_stale = fast.is_file() and not made_from(fast, network)  # and with it, its own int8 copy
-    stale = {int8: int8.is_file() and not made_from(int8, network), fast: fast_stale,
-             fast_int8: fast_stale and fast_int8.is_file()}  # fmt: skip
-    copies = [p.name for p, old in stale.items() if old]
+    """What to say of the copies beside a network just replaced (COPIES): made from the earlier one, or from a
+    copy that was, they are no longer run in its place (fst.copies.made_from), and how to make them anew."""
+    stale: set[str] = set()
+    for suffix, source in COPIES.items():  # sources come before the copies made from them
+        copy, made_of = (network.with_name(f"{network.stem}{end}.onnx") for end in (suffix, source))
+        if copy.is_file() and (source in stale or not made_from(copy, made_of)):
+            stale.add(suffix)
+    copies = [f"{network.stem}{suffix}.onnx" for suffix in COPIES if suffix in stale]
     if not copies:
         return ""
     return (f"; {', '.join(copies)} beside it were made from the earlier network and are no longer used: remake them "
@@ -97,12 +110,8 @@ def show(progress: Progress, bar: tqdm, lines: bool) -> None:
     bar.update(progress.step - bar.n)
     if progress.losses is None:
         return
-    losses = progress.losses
-    summary = (
-        f"loss {losses['total']:.4g} (content {losses['content']:.3g}, style {losses['style']:.3g}, "
-        f"tv {losses['tv']:.3g}" + (f", temporal {losses['temporal']:.3g}" if "temporal" in losses else "")
-        + f"), {progress.images_per_second:.1f} img/s"
-    )
+    terms = ", ".join(f"{name} {value:.3g}" for name, value in progress.losses.items() if name != "total")
+    summary = f"loss {progress.losses['total']:.4g} ({terms}), {progress.images_per_second:.1f} img/s"
     bar.set_postfix_str(summary)
     if lines:
         print(f"step {progress.step}/{progress.steps} {summary}, eta {progress.eta_seconds / 60:.1f} min", flush=True)

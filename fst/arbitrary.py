@@ -1,0 +1,196 @@
+"""Any painting at run time, without PyTorch: the arbitrary-style model (fst.decoder's export) given a painting.
+
+A painting's statistics (the mean and colouring matrix of its encoder features, fst.wct) are computed once: the
+model's own graph encodes the painting (its `features` output) and numpy does the eigendecomposition. They are then
+built into a copy of the model as constants, with the strength: a model with one input, `image`, like any style's
+network, which every runtime fst uses, the browser and other programs run as it is. Copies are kept in
+~/.cache/fst/paintings (the newest KEPT), named by the painting and keyed by the model's and the painting's bytes,
+the painting's size and the strength, so a painting used again starts at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from fst.backends import onnx_session
+from fst.errors import FstError
+from fst.files import atomic_write
+from fst.images import load_rgb, resize_long_side, to_array
+from fst.onnxfile import load_onnx, onnx_metadata, proto_metadata
+from fst.version import __version__
+
+PAINTING_SIDE = 512  # the painting's long side when its statistics are taken: the scale of its strokes
+MIN_PAINTING_SIDE = 32  # relu4_1 sees it at 1/8: 4 positions, the fewest that have a covariance worth the name
+KEPT = 16  # painting models kept in the cache, the newest (each as large as the model: about 16 MB)
+
+
+def is_arbitrary(metadata: dict[str, str]) -> bool:
+    """Whether an export's metadata says it is an arbitrary-style model (its inputs take a painting's statistics)."""
+    return metadata.get("kind") == "arbitrary"
+
+
+def is_painting_input(name: str) -> bool:
+    """The arbitrary model's inputs beside `image`: mean_LEVEL, colouring_LEVEL for each level, and strength."""
+    return name == "strength" or name.startswith(("mean_relu", "colouring_relu"))
+
+
+def painting_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(C, H, W) features of a painting -> its mean (C,) and colouring matrix S^(1/2) (C, C), float32, computed in
+    float64 by eigendecomposition; negative eigenvalues (rounding) count as 0, so a flat painting gives 0."""
+    flat = features.reshape(features.shape[0], -1).astype(np.float64)
+    mean = flat.mean(1)
+    centred = flat - mean[:, None]
+    values, vectors = np.linalg.eigh(centred @ centred.T / flat.shape[1])
+    colouring = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    return mean.astype(np.float32), colouring.astype(np.float32)
+
+
+def load_painting(path: str | Path, side: int = PAINTING_SIDE) -> Image.Image:
+    """The painting as RGB, long side `side`; FstError naming the file when it cannot be read or is too narrow."""
+    try:
+        image = load_rgb(path)
+    except (OSError, ValueError, Image.DecompressionBombError) as e:
+        raise FstError(f"cannot read the painting {path} ({e})") from None
+    if min(image.size) * side < MIN_PAINTING_SIDE * max(image.size):
+        raise FstError(f"the painting {path} is {image.width}x{image.height}: too narrow, its short side would be "
+                       f"under {MIN_PAINTING_SIDE} pixels at {side} on the long side")  # fmt: skip
+    return resize_long_side(image, side)
+
+
+def painting_features(session, painting: Image.Image) -> dict[str, np.ndarray]:
+    """The painting's encoder features at each level, (C, H, W) by level name, from an arbitrary-style model's
+    session (fed strength 0; the stylized output is not used)."""
+    feeds = {"image": to_array(painting)}
+    for value in session.get_inputs()[1:]:
+        feeds[value.name] = np.zeros(value.shape if value.name != "strength" else [1], np.float32)
+    names = [o.name for o in session.get_outputs() if o.name.startswith("features_")]
+    return {name.removeprefix("features_"): out[0] for name, out in zip(names, session.run(names, feeds))}
+
+
+def with_painting(proto, features: dict[str, np.ndarray], strength: float, name: str):
+    """A copy of the arbitrary-style model with the painting's statistics at every level (from its `features`)
+    and the strength as constants: one input (image), one output (stylized), metadata naming the painting."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.ModelProto()
+    model.CopyFrom(proto)
+    values = {"strength": np.array([strength], np.float32)}
+    for level, level_features in features.items():
+        values[f"mean_{level}"], values[f"colouring_{level}"] = painting_statistics(level_features)
+    kept = [value for value in model.graph.input if value.name not in values]
+    del model.graph.input[:]
+    model.graph.input.extend(kept)
+    model.graph.initializer.extend(numpy_helper.from_array(array, name) for name, array in values.items())
+    stylized = [value for value in model.graph.output if value.name == "stylized"]
+    del model.graph.output[:]
+    model.graph.output.extend(stylized)
+    _prune(model)
+    metadata = proto_metadata(proto) | {"kind": "painting", "style": name, "painting": name,
+                                        "strength": f"{strength:g}", "fst_version": __version__}  # fmt: skip
+    metadata["io"] = "input 'image': float32 NCHW RGB in [0, 1]; output 'stylized': the same"
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        model.metadata_props.add(key=key, value=value)
+    return model
+
+
+def _prune(model) -> None:
+    """Drop the nodes and constants no output needs: the `features_*` outputs are the encoder run on the unpadded
+    image, a second pass that only painting_features uses, and the graph's own statistics are for the browser."""
+    needed = {value.name for value in model.graph.output}
+    kept = []
+    for node in reversed(model.graph.node):
+        if any(name in needed for name in node.output):
+            kept.append(node)
+            needed.update(node.input)
+    del model.graph.node[:]
+    model.graph.node.extend(reversed(kept))
+    used = [init for init in model.graph.initializer if init.name in needed]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(used)
+
+
+def cache_folder() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fst" / "paintings"
+
+
+def painting_proto(model: Path, painting: str | Path, strength: float, side: int, name: str):
+    """with_painting for a model file and a painting file: the painting encoded by the model's own graph."""
+    proto = load_onnx(model)
+    if not is_arbitrary(proto_metadata(proto)):
+        raise FstError(f"{model} is not an arbitrary-style model: a painting needs one (exports/arbitrary.onnx)")
+    features = painting_features(onnx_session(proto), load_painting(painting, side))
+    return with_painting(proto, features, strength, name)
+
+
+def painting_name(painting: Path) -> str:
+    """The painting's file name without suffix, in letters, digits and ._- only: its models' style name."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in painting.stem)[:60] or "painting"
+
+
+def export_painting(model: Path, painting: str | Path, output: Path, strength: float = 1.0) -> Path:
+    """The painting's model (with_painting) written to `output`, only once whole: one self-contained file with one
+    input, for any runtime."""
+    made = painting_proto(model, painting, strength, PAINTING_SIDE, painting_name(Path(painting)))
+    try:
+        with atomic_write(output) as tmp:
+            tmp.write_bytes(made.SerializeToString())
+    except OSError as e:
+        raise FstError(f"cannot write {output} ({e.strerror or e}); nothing was written") from None
+    return output
+
+
+def painting_model(model: Path, painting: str | Path, strength: float = 1.0, side: int = PAINTING_SIDE) -> Path:
+    """A model file for this painting (with_painting), from the cache or made now; FstError when `model` is not
+    an arbitrary-style model or the painting cannot be read."""
+    painting = Path(painting)
+    try:
+        painting_bytes = painting.read_bytes()
+    except OSError as e:
+        raise FstError(f"cannot read the painting {painting} ({e.strerror or e})") from None
+    key = hashlib.sha256()
+    for part in (model.read_bytes(), painting_bytes, f"{side} {strength:.6g} {__version__}".encode()):
+        key.update(hashlib.sha256(part).digest())
+    name = painting_name(painting)
+    for folder in (cache_folder(), Path(tempfile.gettempdir()) / "fst-paintings"):
+        cached = folder / f"{name}-{key.hexdigest()[:16]}.onnx"
+        if cached.is_file():
+            os.utime(cached)  # the newest is kept longest
+            return cached
+    made = painting_proto(model, painting, strength, side, name)
+    for folder in (cache_folder(), Path(tempfile.gettempdir()) / "fst-paintings"):
+        cached = folder / f"{name}-{key.hexdigest()[:16]}.onnx"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_write(cached) as tmp:
+                tmp.write_bytes(made.SerializeToString())
+        except (OSError, FstError):
+            continue  # a read-only home: the temporary folder
+        for old in sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime)[:-KEPT]:
+            old.unlink(missing_ok=True)
+        return cached
+    raise FstError(f"cannot write the painting's model to {cache_folder()} or the temporary folder")
+
+
+def model_to_run(model: Path, painting: str | Path | None, strength: float) -> Path:
+    """The file a Stylizer runs: `model` itself, or given a painting, its painting model (painting_model). An
+    arbitrary-style model without a painting, or a style's network with one, is a one-line FstError."""
+    try:
+        arbitrary = model.suffix == ".onnx" and is_arbitrary(onnx_metadata(model))
+    except Exception:  # not ONNX: the backend that loads it says so, naming the file
+        arbitrary = False
+    if painting is None:
+        if arbitrary:
+            raise FstError(f"{model} stylizes with any painting: give one (--painting FILE, Stylizer(painting=...))")
+        return model
+    if not arbitrary:
+        raise FstError(f"{model} is the network of its own style(s); a painting needs the arbitrary-style model "
+                       "(--model arbitrary, the default with --painting)")  # fmt: skip
+    return painting_model(model, painting, strength)
