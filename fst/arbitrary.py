@@ -73,9 +73,10 @@ def painting_features(session, painting: Image.Image) -> dict[str, np.ndarray]:
     return {name.removeprefix("features_"): out[0] for name, out in zip(names, session.run(names, feeds))}
 
 
-def with_painting(proto, features: dict[str, np.ndarray], strength: float, name: str):
+def with_painting(proto, features: dict[str, np.ndarray], strength: float, name: str, image: str = ""):
     """A copy of the arbitrary-style model with the painting's statistics at every level (from its `features`)
-    and the strength as constants: one input (image), one output (stylized), metadata naming the painting."""
+    and the strength as constants: one input (image), one output (stylized), metadata naming the painting (`name`,
+    and its file name `image`)."""
     import onnx
     from onnx import numpy_helper
 
@@ -92,7 +93,7 @@ def with_painting(proto, features: dict[str, np.ndarray], strength: float, name:
     del model.graph.output[:]
     model.graph.output.extend(stylized)
     _prune(model)
-    metadata = proto_metadata(proto) | {"kind": "painting", "style": name, "painting": name,
+    metadata = proto_metadata(proto) | {"kind": "painting", "style": name, "style_image": image or name,
                                         "strength": f"{strength:g}", "fst_version": __version__}  # fmt: skip
     metadata["io"] = "input 'image': float32 NCHW RGB in [0, 1]; output 'stylized': the same"
     del model.metadata_props[:]
@@ -127,7 +128,7 @@ def painting_proto(model: Path, painting: str | Path, strength: float, side: int
     if not is_arbitrary(proto_metadata(proto)):
         raise FstError(f"{model} is not an arbitrary-style model: a painting needs one (exports/arbitrary.onnx)")
     features = painting_features(onnx_session(proto), load_painting(painting, side))
-    return with_painting(proto, features, strength, name)
+    return with_painting(proto, features, strength, name, Path(painting).name)
 
 
 def painting_name(painting: Path) -> str:

@@ -98,7 +98,8 @@ class TorchBackend:
             import torch
         except ImportError:
             raise FstError(
-                f"{path} needs PyTorch, which is not installed: pip install 'fst-style[train]', or run an .onnx export"
+                f"{path} needs PyTorch, which is not installed (README, Install: PyTorch, then pip install "
+                "'.[train]'), or run an .onnx export"
             ) from None
         from fst.checkpoint import load_model, network_for, onnx_network_weights
 

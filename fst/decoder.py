@@ -93,36 +93,45 @@ class ArbitraryStyleNet(nn.Module):
         """The encoder's features at the styled levels: of a painting, for fst.arbitrary.painting_statistics."""
         return self.encoder(image, self.levels)
 
-    def stylize_padded(self, image: torch.Tensor, *statistics: torch.Tensor) -> torch.Tensor:
-        top = self.decoder.encoder_layer
-        x, given = self.encoder(image, (top,))[top], iter(zip(statistics[:-1:2], statistics[1:-1:2]))
+    def decode(self, top: torch.Tensor, *statistics: torch.Tensor) -> torch.Tensor:
+        """The deepest level's features -> the image, block by block, the painting's statistics given at each of
+        self.levels."""
+        x, given = top, iter(zip(statistics[:-1:2], statistics[1:-1:2]))
         for level in reversed(self.decoder.levels):
             if level in self.levels:
                 x = transform(x, *next(given), statistics[-1])
             x = self.decoder.blocks[level](x)
         return x.clamp(0, 1)
 
-    def forward(self, image: torch.Tensor, *statistics: torch.Tensor) -> torch.Tensor:
+    def padded(self, image: torch.Tensor) -> torch.Tensor:
+        """Reflection-padded on the right and bottom to sides the encoder's pooling divides exactly."""
         height, width = image.shape[-2:]
         multiple = self.decoder.side_multiple
-        padded = F.pad(image, (0, (-width) % multiple, 0, (-height) % multiple), mode="reflect")
-        return self.stylize_padded(padded, *statistics)[..., :height, :width]
+        return F.pad(image, (0, (-width) % multiple, 0, (-height) % multiple), mode="reflect")
+
+    def forward(self, image: torch.Tensor, *statistics: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        top = self.decoder.encoder_layer
+        return self.decode(self.encoder(self.padded(image), (top,))[top], *statistics)[..., :height, :width]
 
 
 class ExportedArbitrary(nn.Module):
-    """What is traced: the stylized image; the encoder's features of the input at each level (for a painting's
-    statistics, fst.arbitrary.painting_statistics, without PyTorch); and those statistics computed in the graph,
-    for runtimes without an eigendecomposition (the browser: fst.wct.statistics), of the first image."""
+    """What is traced: the stylized image; from the same encoder pass, the features of the (padded) input at each
+    styled level, for a painting's statistics (fst.arbitrary.painting_statistics, without PyTorch); and those
+    statistics computed in the graph, for runtimes without an eigendecomposition (the browser: fst.wct.statistics),
+    of the first image."""
 
     def __init__(self, net: ArbitraryStyleNet) -> None:
         super().__init__()
         self.net = net
 
     def forward(self, image: torch.Tensor, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        features = self.net.features(image)
+        height, width = image.shape[-2:]
+        top = self.net.decoder.encoder_layer
+        features = self.net.encoder(self.net.padded(image), (top, *self.net.levels))
+        stylized = self.net.decode(features[top], *inputs)[..., :height, :width]
         deep_first = [features[level] for level in self.net.levels]
-        own = [value for f in deep_first for value in statistics(f[:1])]
-        return self.net(image, *inputs), *deep_first, *own
+        return stylized, *deep_first, *(value for f in deep_first for value in statistics(f[:1]))
 
 
 def graph_names(deep_first: tuple[str, ...]) -> tuple[list[str], list[str]]:

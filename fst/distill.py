@@ -20,6 +20,7 @@ the step, so a resumed run ends bit-identical to one that never stopped.
 from __future__ import annotations
 
 import copy
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -103,6 +104,32 @@ def load_crops(paths: list[Path], size: int) -> tuple[torch.Tensor, list[str]]:
     return torch.stack(crops), skipped
 
 
+class OnnxTeacher(torch.nn.Module):
+    """A teacher that runs only as ONNX: a painting's model (fst.arbitrary), so that any painting, with no network
+    trained for it, can teach a realtime network. onnxruntime on the CPU; images in and out as tensors."""
+
+    styles, architecture, width, res_blocks = 1, "painting", 0, 0
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        from fst.backends import onnx_session
+
+        self.session = onnx_session(path)
+        self.digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()  # what a student was made from
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        from fst.backends import run_onnx
+
+        return torch.from_numpy(run_onnx(self.session, image.detach().float().cpu().numpy())[0]).to(image.device)
+
+
+def load_teacher(path: str | Path) -> TransformerNet | OnnxTeacher:
+    """A trained network (checkpoint or fp32 export), or a painting's model (fst.arbitrary) as an OnnxTeacher."""
+    if Path(path).suffix.lower() == ".onnx" and onnx_metadata(path).get("kind") == "painting":
+        return OnnxTeacher(path)
+    return network_for(network_weights(path), path).eval()
+
+
 class Distiller:
     """Trains a TransformerNet of `config.width` to reproduce the teacher's output; resumes from run_dir/last.pt."""
 
@@ -111,7 +138,7 @@ class Distiller:
         self.run_dir = Path(config.run_dir)
         self.device = resolve_device(config.device, key="--device")
         sources = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher)
-        self.teachers = [network_for(network_weights(path), path).eval().to(self.device) for path in sources]
+        self.teachers = [load_teacher(path).to(self.device) for path in sources]
         for path, teacher in zip(sources, self.teachers):
             if teacher.styles > 1:  # it would teach its first style alone, under the name of all of them
                 raise FstError(f"--teacher {path} holds {teacher.styles} styles: give each style's own network as a "
@@ -123,7 +150,8 @@ class Distiller:
             raise FstError(f"two teachers have the same style name ({', '.join(names)}): one teacher a style")
         student = {"width": config.width, "res_blocks": config.res_blocks, "architecture": config.architecture}
         if len(sources) == 1:
-            self.teacher_config = {**configs[0], "made_from": weights_digest(self.teacher)}
+            made_from = getattr(self.teacher, "digest", None) or weights_digest(self.teacher)
+            self.teacher_config = {**configs[0], "made_from": made_from}
             # the student's own training config, as its checkpoints and export carry it
             self.student_config = {**self.teacher_config, "model": student, "distilled_from": str(sources[0])}
         else:

@@ -52,7 +52,7 @@ def missing_training_module(error: ModuleNotFoundError) -> str | None:
     if name not in TRAINING_MODULES:
         return None
     return (f"{command_name('this command')} needs PyTorch and the training packages ({name} is not installed): "
-            "install PyTorch for this machine (README, Install), then pip install 'fst-style[train]'")  # fmt: skip
+            "install PyTorch for this machine, then pip install '.[train]' in the fst folder (README, Install)")  # fmt: skip
 
 
 def command_name(script: str) -> str:

@@ -11,6 +11,7 @@ order, stabilized over time: with the style's stable variant where one is shippe
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import math
@@ -122,8 +123,11 @@ def find_model(model: str | Path) -> Path:
         return path
     if (named := style_file(str(model), Path("exports"))) is not None:
         return named
+    names = sorted({*shipped_styles(), *(p.stem for p in Path("exports").glob("*.onnx") if not p.name.startswith("."))})
+    close = difflib.get_close_matches(str(model), names, n=1, cutoff=0.6) if not path.suffix else []
+    hint = f"; did you mean {close[0]}?" if close else ""
     raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
-                   f"{', '.join(shipped_styles()) or 'none shipped here'})")  # fmt: skip
+                   f"{', '.join(shipped_styles()) or 'none shipped here'}){hint}")  # fmt: skip
 
 
 PAINTING_WORKING_SIDE = 1280  # a painting's model runs at most this long side (720p whole): its VGG16 needs ~1 KB a pixel
@@ -240,13 +244,18 @@ class Stylizer:
         elif getattr(self.backend, "takes_frames", False):
             self.frames = self.backend.frames
 
-    def stylize(self, image: Image.Image | np.ndarray | str | Path) -> Image.Image | np.ndarray:
+    def stylize(self, image: Image.Image | np.ndarray | str | Path | list) -> Image.Image | np.ndarray | list:
         """A PIL image, a uint8 array of H x W x 3 (RGB) or 4 (RGBA), or an image file's path; an array comes
-        back as an array of the same shape, anything else as a PIL image."""
+        back as an array of the same shape, anything else as a PIL image. A batch: a list of any of these (a list
+        back), or an N x H x W x 3 (or 4) array (an array back)."""
+        if isinstance(image, (list, tuple)):
+            return [self.stylize(item) for item in image]
+        if isinstance(image, np.ndarray) and image.ndim == 4 and image.dtype == np.uint8 and len(image):
+            return np.stack([self.stylize(frame) for frame in image])
         if isinstance(image, np.ndarray):
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
-                               "H x W x 4 (RGBA) of uint8")  # fmt: skip
+                               "H x W x 4 (RGBA) of uint8, or N of them (N x H x W x 3)")  # fmt: skip
             height, width, channels = image.shape
             check_size(width, height)
             plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None and channels == 3

@@ -42,6 +42,7 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
         (["--lr", "inf"], "--lr inf: expected a number > 0"),
         (["--lr", "-0.1"], "--lr -0.1: expected a number > 0"),
         (["--device", "gpu"], "--device gpu: expected auto, cpu, cuda, cuda:N or mps"),
+        (["--painting", "p.jpg"], "give --teacher \\(a trained network, once per style\\) or --painting IMAGE, one of"),
         *[(["--device", "cuda"], "--device cuda, but PyTorch sees no CUDA device here; use auto or cpu")]
         * (not torch.cuda.is_available()),
     ],

@@ -47,7 +47,8 @@ def test_a_checkpoint_without_torch_says_what_to_install(models):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines()[-1].endswith(
-        f"{models[0]} needs PyTorch, which is not installed: pip install 'fst-style[train]', or run an .onnx export"
+        f"{models[0]} needs PyTorch, which is not installed (README, Install: PyTorch, then pip install '.[train]'), "
+        "or run an .onnx export"
     )
 
 
@@ -88,8 +89,8 @@ def test_the_training_commands_without_torch_say_what_to_install(command, args, 
     assert done.returncode == 1, done.stderr
     handed = "note: optimization is its own command, fst-optimize (python optimize.py); running it\n"
     assert done.stderr == handed * (command == "infer") + (f"error: fst-{command} needs PyTorch and the training packages ({missing} is not "
-                           "installed): install PyTorch for this machine (README, Install), then pip install "
-                           "'fst-style[train]'\n")  # fmt: skip
+                           "installed): install PyTorch for this machine, then pip install '.[train]' in the fst "
+                           "folder (README, Install)\n")  # fmt: skip
 
 
 def test_python_m_fst_export_index_needs_no_torch(tmp_path):

@@ -379,9 +379,13 @@ def test_exit_codes_as_documented_usage_2_other_failures_1(argv, code, message, 
 def test_list_names_every_shipped_model_with_its_terms(capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0].split() == ["style", "full", "int8", "fast", "stable", "stable-int8", "fast-stable", "(MB)"]
+    rows = {line.split()[0]: line.split()[1:7] for line in lines[1:] if line[:1].isalpha() and line[0].islower()}
     for style in ("starry_night", "the_scream", "wave", "udnie"):
-        assert f"{style}-int8 " in out and f"{style}-fast " in out
-    assert "wave-fast                  wave           fast     fp32         0.2 MB" in out  # realtime, no int8 copy
+        assert all(cell != "-" for cell in rows[style]), rows[style]  # every kind of file, one row
+        assert float(rows[style][2]) < 0.5 < float(rows[style][0])  # the realtime network: a tenth the size
+    assert rows["four_styles"][1:] == ["-"] * 5 and "4 styles (starry_night, the_scream, wave, udnie)" in out
     assert "non-commercial research and education" in out and "code: MIT" in out
 
 
@@ -390,7 +394,8 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
 
     asked = []
     video = lambda self, temporal: type("V", (), {"stylizer": self})()  # noqa: E731
-    fake = type("S", (), {"choice": "", "runtime": "onnxruntime", "runtime_reason": "asked for", "video": video})
+    fake = type("S", (), {"choice": "", "runtime": "onnxruntime", "runtime_reason": "asked for", "video": video,
+                          "styles": []})  # fmt: skip
     monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or fake())
     monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, target, overwrite: 0)
     assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx
@@ -490,3 +495,13 @@ def test_a_camera_jpeg_with_a_preview_inside_is_one_photo(models, tmp_path):
     assert main(["--model", str(models[1]), "--input", str(tmp_path / "camera.jpg"), "--output",
                  str(tmp_path / "out.jpg")]) == 0  # fmt: skip
     assert Image.open(tmp_path / "out.jpg").size == (64, 48)
+
+
+def test_a_model_of_several_styles_says_which_one_runs_by_default(tmp_path, capsys):
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((40, 28)).save(tmp_path / "in.png")
+    assert main(["--model", "four_styles", "--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "o.png")]) == 0
+    said = capsys.readouterr().err
+    assert "style: starry_night, the first of starry_night, the_scream, wave, udnie (--style NAME" in said
+    assert main(["--model", "four_styles", "--style", "wave", "--input", str(tmp_path / "in.png"), "--output",
+                 str(tmp_path / "w.png")]) == 0  # fmt: skip
+    assert "the first of" not in capsys.readouterr().err

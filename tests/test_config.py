@@ -124,7 +124,7 @@ def test_init_names_a_file_or_a_shipped_style(tmp_path):
         load_config(base, ["train.init=rain"])
     assert str(info.value) == (
         f"{base}: train.init = 'rain': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic) "
-        "or shipped (four_styles, starry_night, the_scream, udnie, wave)"
+        "or shipped (arbitrary, four_styles, starry_night, the_scream, udnie, wave)"
     )
 
 

@@ -63,7 +63,7 @@ def test_the_export_matches_pytorch_and_says_what_it_is(arbitrary_model, tmp_pat
     feeds = {"mean_relu2_1": np.zeros(128, np.float32), "colouring_relu2_1": np.eye(128, dtype=np.float32),
              "strength": np.array([0.5], np.float32)}  # fmt: skip
     stylized, features = session.run(["stylized", "features_relu2_1"], {"image": image, **feeds})
-    assert stylized.shape == (1, 3, 21, 34) and features.shape == (1, 128, 10, 17)
+    assert stylized.shape == (1, 3, 21, 34) and features.shape == (1, 128, 11, 17)  # of the padded image
     torch.manual_seed(0)
     both = tmp_path / "both.onnx"  # the statistics at every level: a pair of inputs for each
     assert export_arbitrary(Decoder("relu2_1", 8), "bundled", both, {}, ("relu2_1", "relu1_1")) <= 1e-3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from conftest import DEMO_PHOTOS
+from conftest import DEMO_PHOTOS, REPO
 
 from fst.checkpoint import load_model
 from fst.distill import DistillConfig, Distiller, teacher_config
@@ -208,3 +208,23 @@ def test_a_teacher_of_several_styles_is_refused(tmp_path):
                                        r"--teacher of its own"):  # fmt: skip
         Distiller(config(path, tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+def test_a_paintings_model_teaches_a_realtime_network(arbitrary_model, tmp_path):
+    """The bridge from any painting to the realtime path: the painting's model (fst.arbitrary) as the teacher,
+    its output the target, the student an ordinary realtime network whose config names the painting."""
+    from fst.arbitrary import painting_model
+    from fst.backends import onnx_session, run_onnx
+    from fst.distill import OnnxTeacher
+
+    teacher = painting_model(arbitrary_model, REPO / "data" / "styles" / "wave.jpg")
+    distiller = Distiller(config(teacher, tmp_path / "run", architecture="realtime", width=8))
+    assert isinstance(distiller.teacher, OnnxTeacher)
+    distiller.prepare()
+    photo = distiller.photos[2][None].float() / 255
+    expected = run_onnx(onnx_session(teacher), photo.numpy())[0][0]
+    assert (distiller.targets[0, 2].float() - torch.from_numpy(expected)).abs().max() < 1e-3
+    distiller.run()
+    state = load_model(tmp_path / "run" / "last.pt")[1]
+    assert (state["config"]["name"], state["config"]["style_image"]) == ("wave", "wave.jpg")
+    assert state["config"]["model"]["architecture"] == "realtime" and len(state["config"]["made_from"]) == 64

@@ -128,12 +128,13 @@ def test_shipped_models_are_portable_and_indexed():
     index = json.loads((REPO / "exports" / "models.json").read_text())
     current = {m["file"]: m for m in model_index(REPO / "exports")["models"]}
     kinds = [(m["style"], m["variant"], m["precision"]) for m in index["models"]]
-    assert kinds == [("four_styles", "full", "fp32")] + [
+    assert kinds == [("arbitrary", "full", "fp32"), ("four_styles", "full", "fp32")] + [
         (style, variant, precision) for style in SHIPPED
         for variant, precision in (("stable", "fp32"), ("fast", "fp32"), ("full", "int8"), ("stable", "int8"),
                                    ("stable", "fp32"), ("full", "fp32"))
     ]  # fmt: skip
-    assert index["models"][0]["styles"] == ["starry_night", "the_scream", "wave", "udnie"]
+    assert index["models"][0]["kind"] == "arbitrary"  # any painting: its statistics are inputs (fst.arbitrary)
+    assert index["models"][1]["styles"] == ["starry_night", "the_scream", "wave", "udnie"]
     assert all(current[m["file"]] == m for m in index["models"])
     for entry in index["models"]:  # int8 copies included: onnxruntime 1.16 refuses an unused ai.onnx.ml opset 5
         proto = onnx.load(REPO / "exports" / entry["file"])

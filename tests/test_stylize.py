@@ -43,6 +43,16 @@ def test_clear_errors(tmp_path):
     junk.write_text("junk")
     with pytest.raises(FstError, match="junk.onnx is not a loadable ONNX model"):
         Stylizer(junk)
+    with pytest.raises(FstError, match="model not found: stary_night .*; did you mean starry_night\\?$"):
+        Stylizer("stary_night")
+    with pytest.raises(FstError, match="model not found: zzz .*none|the_scream, udnie, wave\\)$"):
+        Stylizer("zzz")
+
+
+def test_the_shipped_styles_are_listed_from_python():
+    import fst
+
+    assert {"starry_night", "the_scream", "wave", "udnie", "four_styles"} <= set(fst.styles())
 
 
 def test_preserve_colors_and_strength(models):
@@ -272,6 +282,11 @@ def test_stylize_takes_an_array_or_a_path_as_well_as_a_pil_image(models, tmp_pat
         stylizer.stylize(np.asarray(photo, dtype=np.float32))
     with pytest.raises(FstError, match=f"cannot read {tmp_path / 'gone.png'}"):
         stylizer.stylize(tmp_path / "gone.png")
+    batch = stylizer.stylize([photo, np.asarray(photo), tmp_path / "coffee.png"])  # a list: a list back
+    assert isinstance(batch, list) and isinstance(batch[1], np.ndarray)
+    assert all(np.array_equal(np.asarray(item), expected) for item in batch)
+    stacked = stylizer.stylize(np.stack([np.asarray(photo)] * 2))  # N x H x W x 3: an array back
+    assert stacked.shape == (2, 40, 60, 3) and np.array_equal(stacked[1], expected)
 
 
 def test_a_style_is_found_by_its_name(tmp_path, monkeypatch):

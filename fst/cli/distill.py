@@ -25,9 +25,13 @@ def main(argv: list[str] | None = None) -> int:
         description="Distill a trained style network into a narrower one (width 16: about 3x fewer operations).",
     )
     parser.add_argument(
-        "--teacher", required=True, action="append",
+        "--teacher", action="append",
         help="the trained network: checkpoint .pt, fp32 .onnx or a shipped style's name; given again for each "
         "further style, a network of several styles",
+    )  # fmt: skip
+    parser.add_argument(
+        "--painting", metavar="IMAGE",
+        help="in place of --teacher: any painting, taught by the arbitrary-style model (no network trained for it)",
     )  # fmt: skip
     parser.add_argument("--photos", required=True, help="folder of training photos (the last --holdout are kept)")
     parser.add_argument("--run-dir", required=True, help="where checkpoints go; an existing run is continued")
@@ -46,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=defaults.device, help="auto: a CUDA GPU where there is one, else the CPU")
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
     args = parser.parse_args(argv)
+    if bool(args.teacher) == bool(args.painting):
+        raise UsageError("give --teacher (a trained network, once per style) or --painting IMAGE, one of the two")
     for name in ("width", "steps", "batch_size", "image_size", "max_photos", "holdout"):
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} {getattr(args, name)}: expected a positive number")
@@ -66,7 +72,12 @@ def main(argv: list[str] | None = None) -> int:
     check_writable(run_dir, f"--run-dir {run_dir}")
     check_writable(export.parent, f"--export {export}")  # found now, not after the whole run
 
-    teachers = [str(find_model(teacher)) for teacher in args.teacher]  # a style's name: its shipped network
+    if args.painting:  # its statistics built into the arbitrary-style model (fst.arbitrary), cached
+        from fst.arbitrary import painting_model
+
+        teachers = [str(painting_model(find_model("arbitrary"), args.painting))]
+    else:
+        teachers = [str(find_model(teacher)) for teacher in args.teacher]  # a style's name: its shipped network
     config = DistillConfig(
         teachers[0] if len(teachers) == 1 else teachers, args.photos, args.run_dir, args.width, args.res_blocks,
         args.steps, args.batch_size, args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos,

@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     if stylizer.choice:
         print(stylizer.choice, file=sys.stderr)
     print(f"runtime: {stylizer.runtime} ({stylizer.runtime_reason})", file=sys.stderr)
+    if stylizer.styles and args.style is None:
+        print(f"style: {stylizer.styles[0]}, the first of {', '.join(stylizer.styles)} (--style NAME, or a blend "
+              "NAME=WEIGHT,...)", file=sys.stderr)  # fmt: skip
 
     def resized(image: Image.Image) -> Image.Image:
         return resize_long_side(image, args.size) if args.size else image
@@ -242,22 +245,30 @@ def has_fast_variant(model: str) -> bool:
     return True
 
 
+FILE_KINDS = ("full", "int8", "fast", "stable", "stable-int8", "fast-stable")  # the columns of --list, in order
+
+
 def list_styles() -> int:
-    """infer.py --list: the shipped models, one line each, and the terms they come under."""
+    """infer.py --list: a row per shipped style, the size of each of its files in columns, and the terms."""
     models = shipped_models()
     if not models:
         print("no shipped styles here (a checkout's exports/models.json or an installed package's)")
         return 0
-    print(f"{'model':<26} {'style':<14} {'variant':<8} {'precision':<9} {'size':>8}")
+    sizes: dict[str, dict[str, float]] = {}
+    notes: dict[str, str] = {}
     for m in models:
-        name = m["file"].removesuffix(".onnx")
-        style = m["style"] if "styles" not in m else f"{len(m['styles'])} styles"
-        style = "any painting" if m.get("kind") == "arbitrary" else style
-        print(f"{name:<26} {style:<14} {m['variant']:<8} {m['precision']:<9} {m['bytes'] / 2**20:>6.1f} MB")
+        kind = m["file"].removesuffix(".onnx").removeprefix(m["style"]).lstrip("-") or "full"
+        sizes.setdefault(m["style"], {})[kind] = m["bytes"] / 2**20
         if "styles" in m:
-            print(f"  {', '.join(m['styles'])}: blend them with --style NAME=WEIGHT,...")
+            notes[m["style"]] = f"{len(m['styles'])} styles ({', '.join(m['styles'])}): --style NAME=WEIGHT,..."
         if m.get("kind") == "arbitrary":
-            print("  stylizes with the painting you give: --painting IMAGE (no training)")
+            notes[m["style"]] = "any painting, no training: --painting IMAGE"
+    kinds = [k for k in FILE_KINDS if any(k in row for row in sizes.values())]
+    kinds += sorted({k for row in sizes.values() for k in row} - set(kinds))
+    print(f"{'style':<14}" + "".join(f"{kind:>13}" for kind in kinds) + "   (MB)")
+    for style, row in sizes.items():
+        cells = "".join(f"{row[kind]:>13.1f}" if kind in row else f"{'-':>13}" for kind in kinds)
+        print(f"{style:<14}{cells}" + (f"   {notes[style]}" if style in notes else ""))
     print(
         "run one with --model STYLE (the variant and precision are chosen for this machine and the input: stable "
         "for videos; --fast, --no-int8, --no-temporal)"
