@@ -104,3 +104,16 @@ def test_infer_takes_a_painting(arbitrary_model, tmp_path):
                              capture_output=True, text=True, env=env, check=False)  # fmt: skip
     assert refused.returncode == 2
     assert refused.stderr == "error: --tile does not go with --painting: the painting is the style, and its model runs whole\n"
+
+
+def test_odd_paintings_are_read_as_any_image_is(arbitrary_model, tmp_path):
+    """One pixel, CMYK, an animation (its first frame), a folder: a picture or one line, never a traceback."""
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(tmp_path / "one.png")
+    Image.new("CMYK", (60, 40), (10, 200, 30, 0)).save(tmp_path / "cmyk.jpg")
+    wave = Image.open(WAVE).convert("RGB").resize((64, 44))
+    wave.save(tmp_path / "anim.gif", save_all=True, append_images=[wave.rotate(90)])
+    photo = Image.open(DEMO_PHOTOS / "coffee.jpg").convert("RGB").resize((48, 32))
+    for name in ("one.png", "cmyk.jpg", "anim.gif"):
+        assert Stylizer(arbitrary_model, painting=tmp_path / name).stylize(photo).size == (48, 32), name
+    with pytest.raises(FstError, match=f"cannot read the painting {tmp_path} \\(Is a directory\\)"):
+        Stylizer(arbitrary_model, painting=tmp_path)
