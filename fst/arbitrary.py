@@ -20,19 +20,14 @@ from PIL import Image
 
 from fst.backends import onnx_session
 from fst.errors import FstError
-from fst.files import atomic_write
+from fst.files import atomic_write, cache_folder
 from fst.images import load_rgb, resize_long_side, to_array
-from fst.onnxfile import load_onnx, onnx_metadata, proto_metadata
+from fst.onnxfile import is_arbitrary, load_onnx, onnx_metadata, proto_metadata
 from fst.version import __version__
 
 PAINTING_SIDE = 512  # the painting's long side when its statistics are taken: the scale of its strokes
 MIN_PAINTING_SIDE = 32  # relu4_1 sees it at 1/8: 4 positions, the fewest that have a covariance worth the name
 KEPT = 16  # painting models kept in the cache, the newest (each as large as the model: about 16 MB)
-
-
-def is_arbitrary(metadata: dict[str, str]) -> bool:
-    """Whether an export's metadata says it is an arbitrary-style model (its inputs take a painting's statistics)."""
-    return metadata.get("kind") == "arbitrary"
 
 
 def is_painting_input(name: str) -> bool:
@@ -103,8 +98,8 @@ def with_painting(proto, features: dict[str, np.ndarray], strength: float, name:
 
 
 def _prune(model) -> None:
-    """Drop the nodes and constants no output needs: the `features_*` outputs are the encoder run on the unpadded
-    image, a second pass that only painting_features uses, and the graph's own statistics are for the browser."""
+    """Drop the nodes and constants no output needs: the graph's own statistics of the image (for the browser),
+    which a model with the painting built in never computes again."""
     needed = {value.name for value in model.graph.output}
     kept = []
     for node in reversed(model.graph.node):
@@ -116,10 +111,6 @@ def _prune(model) -> None:
     used = [init for init in model.graph.initializer if init.name in needed]
     del model.graph.initializer[:]
     model.graph.initializer.extend(used)
-
-
-def cache_folder() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fst" / "paintings"
 
 
 def painting_proto(model: Path, painting: str | Path, strength: float, side: int, name: str):
@@ -160,37 +151,36 @@ def painting_model(model: Path, painting: str | Path, strength: float = 1.0, sid
     for part in (model.read_bytes(), painting_bytes, f"{side} {strength:.6g} {__version__}".encode()):
         key.update(hashlib.sha256(part).digest())
     name = painting_name(painting)
-    for folder in (cache_folder(), Path(tempfile.gettempdir()) / "fst-paintings"):
-        cached = folder / f"{name}-{key.hexdigest()[:16]}.onnx"
+    folders = (cache_folder() / "paintings", Path(tempfile.gettempdir()) / "fst-paintings")  # a read-only home: tmp
+    places = [folder / f"{name}-{key.hexdigest()[:16]}.onnx" for folder in folders]
+    for cached in places:
         if cached.is_file():
             os.utime(cached)  # the newest is kept longest
             return cached
     made = painting_proto(model, painting, strength, side, name)
-    for folder in (cache_folder(), Path(tempfile.gettempdir()) / "fst-paintings"):
-        cached = folder / f"{name}-{key.hexdigest()[:16]}.onnx"
+    for cached in places:
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            cached.parent.mkdir(parents=True, exist_ok=True)
             with atomic_write(cached) as tmp:
                 tmp.write_bytes(made.SerializeToString())
         except (OSError, FstError):
-            continue  # a read-only home: the temporary folder
-        for old in sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime)[:-KEPT]:
+            continue
+        for old in sorted(cached.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime)[:-KEPT]:
             old.unlink(missing_ok=True)
         return cached
-    raise FstError(f"cannot write the painting's model to {cache_folder()} or the temporary folder")
+    raise FstError(f"cannot write the painting's model to {folders[0]} or {folders[1]}")
 
 
 def model_to_run(model: Path, painting: str | Path | None, strength: float) -> Path:
-    """The file a Stylizer runs: `model` itself, or given a painting, its painting model (painting_model). An
-    arbitrary-style model without a painting, or a style's network with one, is a one-line FstError."""
+    """The file a Stylizer runs: `model` itself, or given a painting, its painting model (painting_model). A
+    style's network with a painting is a one-line FstError (and an arbitrary-style model without one, the backend's:
+    fst.backends.OnnxBackend)."""
+    if painting is None:
+        return model
     try:
         arbitrary = model.suffix == ".onnx" and is_arbitrary(onnx_metadata(model))
     except Exception:  # not ONNX: the backend that loads it says so, naming the file
         arbitrary = False
-    if painting is None:
-        if arbitrary:
-            raise FstError(f"{model} stylizes with any painting: give one (--painting FILE, Stylizer(painting=...))")
-        return model
     if not arbitrary:
         raise FstError(f"{model} is the network of its own style(s); a painting needs the arbitrary-style model "
                        "(--model arbitrary, the default with --painting)")  # fmt: skip

@@ -16,7 +16,7 @@ import numpy as np
 from fst.blend import checkpoint_styles, metadata_styles
 from fst.devices import cuda_providers
 from fst.errors import FstError
-from fst.onnxfile import load_onnx, onnx_metadata, proto_metadata
+from fst.onnxfile import is_arbitrary, load_onnx, onnx_metadata, proto_metadata
 from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
@@ -188,6 +188,8 @@ class OnnxBackend:
             self.session = onnx_session(self.proto, self.providers, runtime=runtime)
         except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
+        if is_arbitrary(proto_metadata(self.proto)):  # its other inputs are a painting's statistics
+            raise FstError(f"{path} stylizes with any painting: give one (--painting FILE, Stylizer(painting=...))")
         check_fst_model(self.session, path)
         self.styles = metadata_styles(proto_metadata(self.proto), path)[0]  # several: names
         check_style_input(self.session, self.styles, path)

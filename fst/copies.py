@@ -14,6 +14,12 @@ from fst.onnxfile import onnx_metadata, onnx_weights_digest
 INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
 
 
+# Each copy beside NAME.onnx (by the end of its name) and what it is made from: an int8 copy from its network, a
+# fast variant distilled from NAME, a stable variant fine-tuned from NAME (or from the fast one). Sources first.
+COPIES = {"-int8": "", "-fast": "", "-stable": "", "-fast-int8": "-fast", "-fast-stable": "-fast",
+          "-stable-int8": "-stable", "-fast-stable-int8": "-fast-stable"}  # fmt: skip
+
+
 def variant(path: Path) -> str:
     """What a model file is, by its name: NAME-fast.onnx the faster network distilled from NAME, NAME-stable.onnx NAME
     fine-tuned for video, anything else a full network (each also as an int8 copy, NAME[-kind]-int8.onnx)."""

@@ -47,6 +47,11 @@ def atomic_write(path: Path, replace: bool = True) -> Iterator[Path]:
 NAME_MAX = 255  # bytes in one file name, on every common file system
 
 
+def cache_folder() -> Path:
+    """fst's own cache folder, $XDG_CACHE_HOME/fst (~/.cache/fst): runtime timings, paintings' models."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fst"
+
+
 def temp_name(path: Path) -> str:
     """`.NAME.PID.tmp.SUFFIX` beside `path`; where that would pass NAME_MAX (a name of 240 bytes or more), the
     name's digest stands in for it."""

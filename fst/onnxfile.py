@@ -25,6 +25,12 @@ def proto_metadata(proto) -> dict[str, str]:
     return {p.key: p.value for p in proto.metadata_props}
 
 
+def is_arbitrary(metadata: dict[str, str]) -> bool:
+    """Whether an export's metadata says it is an arbitrary-style model (its inputs take a painting's statistics,
+    fst.arbitrary)."""
+    return metadata.get("kind") == "arbitrary"
+
+
 def load_onnx(path: str | Path):
     """The ModelProto of an fst export, or FstError naming the file."""
     import onnx

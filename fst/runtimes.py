@@ -25,7 +25,7 @@ from fst.backends import OnnxBackend, TorchBackend, export_precision
 from fst.copies import int8_sibling
 from fst.devices import fast_int8, onnx_cuda, torch_cuda
 from fst.errors import FstError, UsageError
-from fst.files import atomic_write
+from fst.files import atomic_write, cache_folder
 
 RUNTIMES = ("onnxruntime", "openvino")
 PROBE = 256  # the side of the image both runtimes are timed on
@@ -38,7 +38,7 @@ def openvino_installed() -> bool:
 
 
 def cache_file() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "fst" / "runtimes.json"
+    return cache_folder() / "runtimes.json"
 
 
 def cache_key(path: Path) -> str:

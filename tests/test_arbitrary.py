@@ -62,7 +62,7 @@ def test_painting_models_are_cached_by_contents_and_the_newest_kept(arbitrary_mo
 
 def test_one_line_errors_for_the_wrong_model_or_painting(arbitrary_model, models, tmp_path):
     with pytest.raises(FstError, match="stylizes with any painting: give one"):
-        model_to_run(arbitrary_model, None, 1.0)
+        Stylizer(arbitrary_model)
     with pytest.raises(FstError, match="is the network of its own style.*needs the arbitrary-style model"):
         model_to_run(models[1], STARRY_NIGHT, 1.0)
     (tmp_path / "notes.txt").write_text("not a picture")

@@ -102,3 +102,14 @@ def test_a_name_as_long_as_the_file_system_allows_is_written(tmp_path, length):
         tmp.write_bytes(b"picture")
         assert tmp.parent == tmp_path and tmp.name.startswith(".") and tmp.suffix == ".png"
     assert target.read_bytes() == b"picture" and [p.name for p in tmp_path.iterdir()] == [target.name]
+
+
+def test_the_cache_folder_follows_xdg_cache_home(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from fst.files import cache_folder
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert cache_folder() == tmp_path / "fst"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_folder() == Path.home() / ".cache" / "fst"

@@ -44,22 +44,13 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
     return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 
 
-def decoder_run(path: Path) -> bool:
-    """Whether a checkpoint is of a decoder run (fst.decoder): it exports as the arbitrary-style model."""
-    from fst.checkpoint import load_checkpoint
-
-    return load_checkpoint(path)["config"].get("model", {}).get("architecture") == "decoder"
-
-
-def export_decoder(path: Path, output: Path, args: argparse.Namespace) -> int:
-    """The arbitrary-style model from a decoder run's checkpoint: fp32, any size."""
-    from fst.checkpoint import load_checkpoint
+def export_decoder(path: Path, state: dict, output: Path, args: argparse.Namespace) -> int:
+    """The arbitrary-style model from a decoder run's checkpoint (`state`, read from `path`): fp32, any size."""
     from fst.decoder import decoder_from, export_arbitrary
 
     if args.fp16 or args.int8 or args.static:
         raise UsageError(f"{path} is a decoder: its model is exported in fp32 for any size (drop --fp16, --int8, "
                          "--static)")  # fmt: skip
-    state = load_checkpoint(path)
     config = state["config"]
     error = export_arbitrary(decoder_from(state), config["loss"]["vgg_weights"], output,
                              metadata_for(config, state["step"]))  # fmt: skip
@@ -123,8 +114,12 @@ def main(argv: list[str] | None = None) -> int:
         export_painting(source, args.painting, output, args.strength)
         print(f"wrote {output} ({source} with {args.painting} built in at strength {args.strength:g}: input image)")
         return 0
-    if source.suffix.lower() != ".onnx" and decoder_run(source):
-        return export_decoder(source, output, args)
+    if source.suffix.lower() != ".onnx":  # a decoder run's checkpoint exports as the arbitrary-style model
+        from fst.checkpoint import load_checkpoint
+
+        state = load_checkpoint(source)
+        if state["config"].get("model", {}).get("architecture") == "decoder":
+            return export_decoder(source, state, output, args)
     from fst.export import calibration_photos, export_onnx  # PyTorch: after the checks, and not for --index
 
     model, metadata, data_root = load_source(source)

@@ -29,13 +29,11 @@ from fst.media import (
     save_image,
     transform_animation,
 )
-from fst.cli.outputs import keep_existing, report
+from fst.cli.outputs import check_size, keep_existing, report
 from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, shipped_models
-from fst.tiling import MIN_SIDE
 from fst.video import count_frames, recording, transform_video
 from fst.webcam import FrameRate, open_camera, webcam_window_support
 
-MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
 
 
 def parser() -> argparse.ArgumentParser:
@@ -124,8 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         return list_styles()
     if not args.input:
         raise UsageError("--input is required (image or video files, folders, glob patterns, or webcam:N)")
-    if args.size is not None and not MIN_SIDE <= args.size <= MAX_SIZE:
-        raise UsageError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
+    check_size(args.size)
     if args.max_memory is not None and not 0 < args.max_memory < math.inf:
         raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
     if args.model is None and args.painting is None:

@@ -8,15 +8,13 @@ import sys
 
 from tqdm import tqdm
 
-from fst.cli.outputs import keep_existing, report
+from fst.cli.outputs import check_size, keep_existing, report
 from fst.config import DEVICE_NAMES, is_device_name
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
 from fst.media import plan_jobs, read_image, save_image
 from fst.stylize import finish, split_alpha
-from fst.tiling import MIN_SIDE
 
-MAX_SIZE = 10000
 
 
 def parser() -> argparse.ArgumentParser:
@@ -46,8 +44,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """`python optimize.py --style PAINTING --input A [B ...] --output O`; exit code 1 when any input failed."""
     args = parser().parse_args(argv)
-    if args.size is not None and not MIN_SIDE <= args.size <= MAX_SIZE:
-        raise UsageError(f"--size {args.size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
+    check_size(args.size)
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength {args.strength:g}: expected a number from 0 to 1")
     if not is_device_name(args.device):

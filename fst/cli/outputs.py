@@ -1,10 +1,21 @@
-"""What the commands that write one output per input (fst-infer, fst-optimize) say about their outputs."""
+"""What the commands that write one output per input (fst-infer, fst-optimize) share: the bound on --size, an
+existing output kept, the closing line."""
 
 from __future__ import annotations
 
 from tqdm import tqdm
 
+from fst.errors import UsageError
 from fst.media import Job
+from fst.tiling import MIN_SIDE
+
+MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
+
+
+def check_size(size: int | None) -> None:
+    """--size, the long side to resize to: from MIN_SIDE to MAX_SIZE pixels, or not given."""
+    if size is not None and not MIN_SIDE <= size <= MAX_SIZE:
+        raise UsageError(f"--size {size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
 
 
 def keep_existing(job: Job, overwrite: bool) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from fst.config import load_config
-from fst.copies import made_from
+from fst.copies import COPIES, made_from
 from fst.errors import ConfigError, command_name, exit_with
 from fst.metadata import inherited_metadata, metadata_for
 
@@ -80,12 +80,6 @@ def main(argv: list[str] | None = None) -> int:
         + (f"; skipped {result.skipped_files} unreadable images" if result.skipped_files else "")
     )
     return 0
-
-
-# Each copy beside NAME.onnx and the network it is made from: an int8 copy of its network, a fast variant distilled
-# from NAME, a stable variant fine-tuned from NAME (or from the fast one).
-COPIES = {"-int8": "", "-fast": "", "-stable": "", "-fast-int8": "-fast", "-fast-stable": "-fast",
-          "-stable-int8": "-stable", "-fast-stable-int8": "-fast-stable"}  # fmt: skip
 
 
 def stale_copies(network: Path) -> str:
