@@ -11,7 +11,9 @@ the painting's size and the strength, so a painting used again starts at once.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -28,6 +30,14 @@ from fst.version import __version__
 PAINTING_SIDE = 512  # the painting's long side when its statistics are taken: the scale of its strokes
 MIN_PAINTING_SIDE = 32  # relu4_1 sees it at 1/8: 4 positions, the fewest that have a covariance worth the name
 KEPT = 16  # painting models kept in the cache, the newest (each as large as the model: about 16 MB)
+# The least texture (see texture()) a painting needs at TEXTURE_LEVEL. Measured on paintings and photos at 512
+# pixels: the seven paintings of ../shared 2.3 to 3.8, photos 2.7 to 4.4, a dark starfield 0.88, a painting dimmed
+# to a fifth or to a twentieth of its contrast 3.0 and 2.2; a flat colour 0.09, one pixel 0.14, a smooth gradient
+# 0.36, pixel noise (grey once resized) 0.32. Below it the model paints only a blur of the painting's colour. At
+# relu2_1 the same measure does not part a gradient (0.41) from a faint painting (0.27): models without relu4_1
+# are not checked.
+MIN_TEXTURE = 0.6
+TEXTURE_LEVEL = "relu4_1"
 
 
 def is_painting_input(name: str) -> bool:
@@ -44,6 +54,21 @@ def painting_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values, vectors = np.linalg.eigh(centred @ centred.T / flat.shape[1])
     colouring = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
     return mean.astype(np.float32), colouring.astype(np.float32)
+
+
+def texture(features: np.ndarray) -> float:
+    """How much a painting's (C, H, W) features vary from place to place against their size: the sum of the
+    channels' variances over the sum of their squared means, one position in from the edges (where padding alone
+    makes a flat colour vary). It does not change with the painting's brightness or contrast."""
+    inner = features[:, 1:-1, 1:-1].reshape(features.shape[0], -1).astype(np.float64)
+    return float(inner.var(1).sum() / max((inner.mean(1) ** 2).sum(), 1e-12))
+
+
+def painting_file(painting: str | Path) -> Path:
+    """The painting's path; FstError for an empty name (which Path would read as the current folder)."""
+    if not str(painting):
+        raise FstError("painting '': expected a painting's image file")
+    return Path(painting)
 
 
 def load_painting(path: str | Path, side: int = PAINTING_SIDE) -> Image.Image:
@@ -119,6 +144,11 @@ def painting_proto(model: Path, painting: str | Path, strength: float, side: int
     if not is_arbitrary(proto_metadata(proto)):
         raise FstError(f"{model} is not an arbitrary-style model: a painting needs one (exports/arbitrary.onnx)")
     features = painting_features(onnx_session(proto), load_painting(painting, side))
+    measured = texture(features[TEXTURE_LEVEL]) if TEXTURE_LEVEL in features else math.inf
+    if measured < MIN_TEXTURE:
+        raise FstError(f"the painting {painting} has almost no texture at {side} pixels ({measured:.2f}, under "
+                       f"{MIN_TEXTURE}): a flat colour, a smooth gradient or detail too fine to survive the resize "
+                       "would paint only a blur of its colour; give a painting with visible strokes or shapes")
     return with_painting(proto, features, strength, name, Path(painting).name)
 
 
@@ -130,7 +160,8 @@ def painting_name(painting: Path) -> str:
 def export_painting(model: Path, painting: str | Path, output: Path, strength: float = 1.0) -> Path:
     """The painting's model (with_painting) written to `output`, only once whole: one self-contained file with one
     input, for any runtime."""
-    made = painting_proto(model, painting, strength, PAINTING_SIDE, painting_name(Path(painting)))
+    painting = painting_file(painting)
+    made = painting_proto(model, painting, strength, PAINTING_SIDE, painting_name(painting))
     try:
         with atomic_write(output) as tmp:
             tmp.write_bytes(made.SerializeToString())
@@ -139,19 +170,33 @@ def export_painting(model: Path, painting: str | Path, output: Path, strength: f
     return output
 
 
+def private_temp() -> Path | None:
+    """fst-paintings-UID in the system's temp folder, made readable and writable by this user alone; None where it
+    is not that (another user made it, or a link): in a folder others can write, they could plant a model that
+    would run under this painting's name."""
+    folder = Path(tempfile.gettempdir()) / f"fst-paintings-{os.getuid()}"
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        info = folder.lstat()
+    except OSError:
+        return None
+    private = stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return folder if private else None
+
+
 def painting_model(model: Path, painting: str | Path, strength: float = 1.0, side: int = PAINTING_SIDE) -> Path:
     """A model file for this painting (with_painting), from the cache or made now; FstError when `model` is not
     an arbitrary-style model or the painting cannot be read."""
-    painting = Path(painting)
+    painting = painting_file(painting)
     try:
         painting_bytes = painting.read_bytes()
     except OSError as e:
         raise FstError(f"cannot read the painting {painting} ({e.strerror or e})") from None
     key = hashlib.sha256()
-    for part in (model.read_bytes(), painting_bytes, f"{side} {strength:.6g} {__version__}".encode()):
+    for part in (model.read_bytes(), painting_bytes, f"{side} {strength:.6g} {__version__} {MIN_TEXTURE}".encode()):
         key.update(hashlib.sha256(part).digest())
     name = painting_name(painting)
-    folders = (cache_folder() / "paintings", Path(tempfile.gettempdir()) / "fst-paintings")  # a read-only home: tmp
+    folders = [cache_folder() / "paintings", *filter(None, [private_temp()])]  # a read-only home: the temp folder
     places = [folder / f"{name}-{key.hexdigest()[:16]}.onnx" for folder in folders]
     for cached in places:
         if cached.is_file():
@@ -168,7 +213,7 @@ def painting_model(model: Path, painting: str | Path, strength: float = 1.0, sid
         for old in sorted(cached.parent.glob("*.onnx"), key=lambda p: p.stat().st_mtime)[:-KEPT]:
             old.unlink(missing_ok=True)
         return cached
-    raise FstError(f"cannot write the painting's model to {folders[0]} or {folders[1]}")
+    raise FstError(f"cannot write the painting's model to {' or '.join(map(str, folders))}")
 
 
 def model_to_run(model: Path, painting: str | Path | None, strength: float) -> Path:

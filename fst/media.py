@@ -46,8 +46,9 @@ def _media_under(folder: Path) -> list[Path]:
     )
 
 
-def plan_jobs(inputs: list[str], output: str) -> list[Job]:
-    """Pair every input with its output path.
+def plan_jobs(inputs: list[str], output: str, also_read: tuple[str, ...] = ()) -> list[Job]:
+    """Pair every input with its output path; `also_read`: files the run reads besides its inputs (a painting),
+    which no output may write over either, --overwrite or not.
 
     One input file and an output with a file suffix: that file. Otherwise `output` is a folder: files keep their
     names, folders are mirrored (recursively), glob patterns keep the path below the pattern's fixed part.
@@ -74,17 +75,17 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
             jobs += [Job(m, out / m.relative_to(base)) for m in matches]
         else:
             raise FstError(f"input not found: {name}")
-    _check_jobs(jobs, out)
+    _check_jobs(jobs, out, [Path(name) for name in also_read])
     return jobs
 
 
-def _check_jobs(jobs: list[Job], out: Path) -> None:
+def _check_jobs(jobs: list[Job], out: Path, also_read: list[Path]) -> None:
     """Every problem with the outputs, found before the first input is stylized."""
     if len(jobs) > 1 and out.suffix and not out.is_dir():
         raise FstError(f"--output {out} looks like a file, but there are {len(jobs)} inputs: give a folder")
     for folder in sorted({job.target.parent for job in jobs}):
         check_writable(folder, f"--output {out}")
-    sources = {job.source.resolve() for job in jobs}
+    sources = {path.resolve() for path in [job.source for job in jobs] + also_read}
     targets: set[Path] = set()
     for job in jobs:
         target = job.target.resolve()

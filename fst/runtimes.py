@@ -124,6 +124,9 @@ def load_backend(path: Path, asked: Path, device: str, int8: bool, runtime: str)
         choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
         return Loaded(TorchBackend(path, "cuda"), path, True, "pytorch", "no CUDA provider in onnxruntime", choice)
     if path.suffix != ".onnx":
+        if runtime != "auto":
+            raise UsageError(f"runtime {runtime} runs exported .onnx models; {path} is run by PyTorch: export it "
+                             "(fst-export), or leave the runtime to auto")  # fmt: skip
         if device == "cuda" and not has_torch_cuda:
             raise FstError("device cuda: PyTorch sees no CUDA device here")
         return Loaded(TorchBackend(path, "cuda" if cuda else "cpu"), path, cuda, "pytorch", "a checkpoint", "")
@@ -147,6 +150,8 @@ def read_cache() -> dict:
     try:
         cache = json.loads(cache_file().read_text())
     except (OSError, ValueError):
+        return {}
+    if not isinstance(cache, dict):  # a list or a number where the file was damaged: measured again too
         return {}
     valid = {key: value for key, value in cache.items() if isinstance(value, dict) and set(value) == set(RUNTIMES)}
     return {key: value for key, value in valid.items() if all(isinstance(t, float) and t > 0 for t in value.values())}

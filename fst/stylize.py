@@ -15,6 +15,7 @@ import difflib
 import functools
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -196,20 +197,23 @@ class Stylizer:
             raise UsageError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
         if overlap < 0:
             raise UsageError(f"overlap {overlap}: expected 0 or more pixels")
-        if not 0.0 <= strength <= 1.0:
-            raise UsageError(f"strength {strength}: expected a number from 0 to 1")
+        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) or not 0 <= strength <= 1:
+            raise UsageError(f"strength {strength!r}: expected a number from 0 to 1")
         if style_scale is not None and style_scale < 4 * MIN_SIDE:
             raise UsageError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
         if max_memory is not None and not 0 < max_memory < math.inf:
             raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
+        if painting is not None and not isinstance(painting, (str, os.PathLike)):
+            raise UsageError(f"painting {type(painting).__name__}: expected the path of the painting's image file")
+        if painting is not None and (style is not None or fast or tile is not None):
+            given = "style" if style is not None else "fast" if fast else "tile"
+            raise UsageError(f"{given} does not go with painting: the painting is the style, and its model runs "
+                             "whole (style_scale for large images)")  # fmt: skip
         if model is None and painting is None:
             raise UsageError("model: expected an .onnx file, a checkpoint or a style's name (or a painting)")
         path = find_model("arbitrary" if model is None else model)
         path = model_to_run(fast_sibling(path) if fast else path, painting, strength)
         if painting is not None:
-            if tile is not None:
-                raise UsageError("tile: a painting's model whitens the whole image at once and cannot run in tiles; "
-                                 "use style_scale for large images")  # fmt: skip
             strength, style_scale = 1.0, style_scale or PAINTING_WORKING_SIDE  # the strength is in the model
             max_memory = math.inf
         self.model_file = path  # before an int8 copy may take its place: what video() finds a stable variant of

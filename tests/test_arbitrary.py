@@ -10,13 +10,22 @@ from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 from PIL import Image
 
 import fst.arbitrary
-from fst.arbitrary import load_painting, model_to_run, painting_features, painting_model, painting_statistics
+from fst.arbitrary import (
+    load_painting,
+    model_to_run,
+    painting_features,
+    painting_model,
+    painting_statistics,
+    private_temp,
+    texture,
+)
 from fst.backends import onnx_session
 from fst.errors import FstError
 from fst.onnxfile import onnx_metadata
 from fst.stylize import Stylizer
 
 WAVE = REPO / "data" / "styles" / "wave.jpg"
+SHIPPED = REPO / "exports" / "arbitrary.onnx"
 
 
 def test_painting_statistics_are_its_mean_and_the_square_root_of_its_covariance():
@@ -117,3 +126,42 @@ def test_odd_paintings_are_read_as_any_image_is(arbitrary_model, tmp_path):
         assert Stylizer(arbitrary_model, painting=tmp_path / name).stylize(photo).size == (48, 32), name
     with pytest.raises(FstError, match=f"cannot read the painting {tmp_path} \\(Is a directory\\)"):
         Stylizer(arbitrary_model, painting=tmp_path)
+
+
+def test_texture_is_the_variance_over_the_squared_mean_inside_the_border():
+    features = np.full((2, 4, 4), 100.0, np.float32)  # the border: never counted
+    features[0, 1:3, 1:3] = [[1, 3], [1, 3]]  # mean 2, variance 1
+    features[1, 1:3, 1:3] = 2  # mean 2, variance 0
+    assert texture(features) == pytest.approx(1 / 8)
+    assert texture(features * 5) == pytest.approx(1 / 8)  # a darker or fainter painting: the same
+
+
+def test_a_painting_without_texture_is_refused_not_painted_as_a_blur(tmp_path, monkeypatch):
+    """The shipped model: a flat colour and a smooth gradient would paint a blur of their colour over the photo
+    (no trace of it left); wave at a fifth of its contrast is still a painting."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(tmp_path / "flat.png")
+    ramp = np.tile(np.linspace(0, 255, 300)[None, :, None], (200, 1, 3)).astype(np.uint8)
+    Image.fromarray(ramp).save(tmp_path / "ramp.png")
+    for name in ("flat.png", "ramp.png"):
+        with pytest.raises(FstError, match=f"^the painting {tmp_path}/{name} has almost no texture at 512 pixels"):
+            painting_model(SHIPPED, tmp_path / name)
+    faint = np.asarray(Image.open(WAVE).convert("RGB"), np.float32) * 0.2 + 100
+    Image.fromarray(faint.astype(np.uint8)).save(tmp_path / "faint.png")
+    assert painting_model(SHIPPED, tmp_path / "faint.png").is_file()
+    with pytest.raises(FstError, match="^painting '': expected a painting's image file$"):
+        painting_model(SHIPPED, "")
+
+
+def test_the_temp_folder_for_paintings_is_this_users_alone(tmp_path, monkeypatch):
+    """Where the home cache cannot be written: a folder of the user's own, never one that others can write into
+    (they could plant a model to run under a painting's name)."""
+    monkeypatch.setattr(fst.arbitrary.tempfile, "gettempdir", lambda: str(tmp_path))
+    folder = private_temp()
+    assert folder == tmp_path / f"fst-paintings-{os.getuid()}" and folder.stat().st_mode & 0o777 == 0o700
+    folder.chmod(0o777)
+    assert private_temp() is None
+    folder.rmdir()
+    (tmp_path / "elsewhere").mkdir(mode=0o700)
+    folder.symlink_to(tmp_path / "elsewhere")
+    assert private_temp() is None

@@ -56,7 +56,12 @@ def test_export_never_writes_over_its_checkpoint_or_another_kind_of_file(tmp_pat
     renamed.write_bytes(before)
     with pytest.raises(FstError, match="refusing to write over the input .*ck.onnx"):
         main([str(renamed), "-o", str(renamed)])
-    assert checkpoint.read_bytes() == before == renamed.read_bytes() and notes.read_text() == "mine"
+    painting = tmp_path / "painting.onnx"  # a painting's image under a model's name, exported onto itself
+    painting.write_bytes(before)
+    with pytest.raises(FstError, match="refusing to write over the input .*painting.onnx"):
+        main(["--painting", str(painting), "-o", str(painting)])
+    assert checkpoint.read_bytes() == before == renamed.read_bytes() == painting.read_bytes()
+    assert notes.read_text() == "mine"
     blocker = tmp_path / "plain"
     blocker.write_text("")
     with pytest.raises(FstError, match=f"-o {blocker}/m.onnx: cannot write in {blocker}: {blocker} is a file"):

@@ -26,6 +26,14 @@ def test_optimize_command_line(tmp_path, capsys):
         main(["--input", str(tmp_path / "in.png"), "--output", str(tmp_path / "x.png")])
     with pytest.raises(FstError, match="--device cuda:x: expected auto, cpu, cuda, cuda:N or mps"):
         main([*args, "--output", str(tmp_path / "x.png"), "--device", "cuda:x"])
+    with pytest.raises(FstError, match="^--iters 0: expected a whole number of iterations, 1 or more$"):
+        main([*args[:-1], "0", "--output", str(tmp_path / "x.png")])
+    painting = tmp_path / "painting.png"  # the painting is read like an input: never written over
+    Image.open(STARRY_NIGHT).resize((40, 30)).save(painting)
+    before = painting.read_bytes()
+    with pytest.raises(FstError, match="refusing to write over the input .*painting.png"):
+        main(["--style", str(painting), "--input", str(tmp_path / "in.png"), "--output", str(painting), "--overwrite"])
+    assert painting.read_bytes() == before
 
 
 def test_optimize_takes_size_and_the_loss_of_a_config_and_refuses_videos(tmp_path):

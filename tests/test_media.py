@@ -48,6 +48,10 @@ def test_planning_errors_come_before_any_work(inputs, tmp_path, monkeypatch, inp
 def test_never_plans_to_write_over_an_input(inputs):
     with pytest.raises(FstError, match="refusing to write over the input .*a.jpg"):
         plan_jobs([str(inputs / "a.jpg")], str(inputs / "a.jpg"))
+    painting = str(inputs / "painting.jpg")  # read by the run beside its inputs, as a painting is: kept, --overwrite
+    with pytest.raises(FstError, match=f"refusing to write over the input {inputs}/painting.jpg"):
+        plan_jobs([str(inputs / "a.jpg")], painting, (painting,))
+    assert plan_jobs([str(inputs / "a.jpg")], str(inputs / "b.jpg"), (painting,))[0].target == inputs / "b.jpg"
 
 
 def test_save_image_keeps_alpha_only_where_the_format_can(tmp_path):

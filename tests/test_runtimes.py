@@ -42,6 +42,9 @@ def test_the_faster_runtime_is_measured_once_and_remembered(models, timed):
 def test_onnxruntime_where_it_is_faster_or_the_other_cannot_run_it(models, timed):
     timed({"onnxruntime": 0.30, "openvino": 0.45})
     assert choose_runtime(models[1]) == ("onnxruntime", "1.5x openvino's speed on this CPU, measured")
+    for damaged in ("[1, 2]", "7"):  # JSON, but not the measurements: measured again
+        cache_file().write_text(damaged)
+        assert choose_runtime(models[1]) == ("onnxruntime", "1.5x openvino's speed on this CPU, measured")
     cache_file().write_text("not json")  # damaged: measured again
     timed({"onnxruntime": 0.30, "openvino": math.inf})
     assert choose_runtime(models[1]) == ("onnxruntime", "openvino cannot run it")
@@ -57,6 +60,8 @@ def test_asked_for_or_not_installed(models, timed, monkeypatch):
         choose_runtime(models[1], "openvino")
     with pytest.raises(UsageError, match=r"^runtime 'tensorrt': expected auto, onnxruntime or openvino$"):
         Stylizer(models[1], runtime="tensorrt")
+    with pytest.raises(UsageError, match=r"^runtime onnxruntime runs exported .onnx models; .*\.pt is run by PyTorch"):
+        Stylizer(models[0], "cpu", runtime="onnxruntime")  # a checkpoint
 
 
 @pytest.mark.skipif(not fst.runtimes.openvino_installed(), reason="OpenVINO is not installed (pip install openvino)")

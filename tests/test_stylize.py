@@ -106,6 +106,10 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style, steps, style_ra
         ({"max_memory": 0}, "max_memory 0: expected a number of GB > 0"),
         ({"max_memory": float("inf")}, "max_memory inf: expected a number of GB > 0"),
         ({"style_scale": 16}, "style_scale 16: expected at least 32 pixels"),
+        ({"strength": "0.5"}, "strength '0.5': expected a number from 0 to 1"),
+        ({"painting": 123}, "painting int: expected the path of the painting's image file"),
+        ({"painting": "p.jpg", "style": "wave"}, "style does not go with painting: the painting is the style"),
+        ({"painting": "p.jpg", "tile": 256}, "tile does not go with painting"),
     ],
 )
 def test_stylizer_arguments_are_checked_on_construction(models, arguments, message):

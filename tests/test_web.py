@@ -228,3 +228,27 @@ def test_the_page_stylizes_with_a_painting_given_to_it(photo, arbitrary_model, t
     error = float(np.abs(output - expected).mean())
     print(f"\nweb demo, any painting: 512x512 in {result['times'][0]:.0f} ms; mean abs difference from Python {error:.2g}")
     assert error < 2 / 255
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_refuses_a_painting_without_texture_as_python_does(photo, tmp_path):
+    """The shipped model, a flat colour: the page measures the painting's texture (fst.arbitrary.texture) from the
+    graph's own features and says why, where it would paint a blur of the colour over the photo."""
+    from fst.metadata import write_model_index
+
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(REPO / "exports" / "arbitrary.onnx", exports)  # a link out of the served folders is not served
+    write_model_index(exports)
+    painting = tmp_path / "flat.png"
+    Image.new("RGB", (300, 200), (30, 90, 200)).save(painting)
+    result = run_page(photo, tmp_path, "style=arbitrary.onnx&painting=../test/flat.png&runs=1", exports, check=False,
+                      extra=(painting,))  # fmt: skip
+    assert result.get("error", "").startswith("painting has almost no texture (0."), result
+    wave = tmp_path / "wave.jpg"
+    shutil.copy(REPO / "data" / "styles" / "wave.jpg", wave)
+    (tmp_path / "again").mkdir()
+    painted = run_page(photo, tmp_path / "again", "style=arbitrary.onnx&painting=../test/wave.jpg&runs=1", exports,
+                       extra=(wave,))  # fmt: skip
+    assert painted["style"] == "arbitrary.onnx" and len(painted["times"]) == 1

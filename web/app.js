@@ -124,6 +124,30 @@ function fromTensor(output, pixels, width, height, strength) {
 const PAINTING_SIDE = 512;
 const CHANNELS = { relu1_1: 64, relu2_1: 128, relu3_1: 256, relu4_1: 512 };
 
+// fst.arbitrary.texture, MIN_TEXTURE and TEXTURE_LEVEL: the channels' variances over their squared means, one
+// position in from the edges; under MIN_TEXTURE (flat colours, smooth gradients) the model paints only a blur of the
+// painting's colour.
+const MIN_TEXTURE = 0.6, TEXTURE_LEVEL = "relu4_1";
+
+function texture(features) {
+  const [, channels, height, width] = features.dims;
+  let variance = 0, squaredMean = 0;
+  for (let c = 0; c < channels; c++) {
+    let sum = 0, squares = 0;
+    for (let y = 1; y < height - 1; y++) {
+      for (let x = 1; x < width - 1; x++) {
+        const value = features.data[(c * height + y) * width + x];
+        sum += value;
+        squares += value * value;
+      }
+    }
+    const count = (height - 2) * (width - 2), mean = sum / count;
+    variance += squares / count - mean * mean;
+    squaredMean += mean * mean;
+  }
+  return variance / Math.max(squaredMean, 1e-12);
+}
+
 async function usePainting(image, name) {
   const model = index.models.find((m) => m.kind === "arbitrary");
   if (!model) throw new Error("no model of any painting in models.json (exports/arbitrary.onnx)");
@@ -143,7 +167,13 @@ async function usePainting(image, name) {
     feeds[name] = new ort.Tensor("float32", new Float32Array(shape.reduce((a, b) => a * b)), shape);
   }
   feeds.strength = new ort.Tensor("float32", new Float32Array(1), [1]);
-  const outputs = await session.run(feeds, statistics.map((name) => `painting_${name}`));
+  const checked = feeds[`mean_${TEXTURE_LEVEL}`] ? [`features_${TEXTURE_LEVEL}`] : [];
+  const outputs = await session.run(feeds, [...statistics.map((name) => `painting_${name}`), ...checked]);
+  const measured = checked.length ? texture(outputs[checked[0]]) : Infinity;
+  if (measured < MIN_TEXTURE) {
+    throw new Error(`${name} has almost no texture (${measured.toFixed(2)}, under ${MIN_TEXTURE}): a flat colour or ` +
+      "a smooth gradient would paint only a blur of its colour; choose a painting with visible strokes or shapes");
+  }
   painting = { name, feeds: Object.fromEntries(statistics.map((n) => [n, outputs[`painting_${n}`]])) };
   $("painting-caption").textContent = `painting: ${name}`;
 }

@@ -105,8 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     source = find_model(args.checkpoint)  # a style's name: its shipped network
     if output.is_dir():
         raise FstError(f"-o {output}: a folder; expected the .onnx file to write")
-    if output.resolve() == source.resolve():
-        raise FstError(f"refusing to write over the input {source}: choose another -o")
+    for read in filter(None, [source, args.painting]):
+        if output.resolve() == Path(read).resolve():
+            raise FstError(f"refusing to write over the input {read}: choose another -o")
     check_writable(output.parent, f"-o {output}")
     if args.painting:  # no PyTorch
         from fst.arbitrary import export_painting

@@ -137,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
     elif args.output is None:
         raise UsageError("--output is required (a file for one input, else a folder)")
-    jobs = [] if webcam else plan_jobs(args.input, args.output)  # every output problem found before any work
+    painting = (args.painting,) if args.painting else ()  # read like an input: never written over
+    jobs = [] if webcam else plan_jobs(args.input, args.output, painting)  # every output problem found before work
     record = check_recording(args.output, args.overwrite) if webcam and args.output is not None else None
     if webcam and not args.fast and not args.no_fast and args.painting is None:
         args.fast = has_fast_variant(args.model)  # live video wants the frame rate; --no-fast for the full network

@@ -45,11 +45,13 @@ def main(argv: list[str] | None = None) -> int:
     """`python optimize.py --style PAINTING --input A [B ...] --output O`; exit code 1 when any input failed."""
     args = parser().parse_args(argv)
     check_size(args.size)
+    if args.iters < 1:
+        raise UsageError(f"--iters {args.iters}: expected a whole number of iterations, 1 or more")
     if not 0.0 <= args.strength <= 1.0:
         raise UsageError(f"--strength {args.strength:g}: expected a number from 0 to 1")
     if not is_device_name(args.device):
         raise UsageError(f"--device {args.device}: expected {DEVICE_NAMES}")
-    jobs = plan_jobs(args.input, args.output)
+    jobs = plan_jobs(args.input, args.output, (args.style,))
     if any(job.is_video for job in jobs):
         raise UsageError("optimization works on images only; stylize videos with a trained model (fst-infer)")
     from fst.config import LossConfig, load_config  # PyTorch from here: once the arguments are checked
