@@ -8,7 +8,7 @@ realtime architecture (fst.transformer) in onnxruntime fp32 at every size, and o
 fp16 path and onnxruntime fp16 on the GPU. Columns: median latency, frames per
 second, speedup over the baseline at the same size, PSNR against the fp32 network on the sample photos.
 Then the shipped styles as a user runs them: Stylizer("exports/<style>.onnx") on a 512x512 photo, PIL image in
-and out, which on a CPU with fast int8 runs the style's int8 copy where one is shipped (fst.copies.int8_sibling),
+and out, which on a CPU with fast int8 runs the style's int8 copy where one is shipped (fst.catalogue.int8_sibling),
 and with fast=True (--fast) where a fast variant is shipped, against the full network run eagerly in fp32 (PSNR
 against it too, so the fast rows show what distillation and int8 cost together).
 Last line: the same as one JSON object.

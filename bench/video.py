@@ -41,8 +41,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fst.catalogue import stable_sibling  # noqa: E402
 from fst.config import LossConfig, load_config  # noqa: E402
-from fst.copies import stable_sibling  # noqa: E402
 from fst.data import to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.images import from_array, load_rgb, to_array  # noqa: E402

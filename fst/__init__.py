@@ -8,7 +8,7 @@ __all__ = ["Stylizer", "__version__", "styles"]
 def styles() -> list[str]:
     """The shipped styles' names, which Stylizer takes as its model (`Stylizer("wave")`); a model of several
     styles lists its own in `Stylizer(name).styles`, and "arbitrary" takes any painting (`painting=`)."""
-    from fst.stylize import shipped_styles
+    from fst.catalogue import shipped_styles
 
     return shipped_styles()
 

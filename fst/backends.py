@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fst.architectures import SIDE_MULTIPLE
 from fst.blend import checkpoint_styles, metadata_styles
 from fst.devices import cuda_providers
 from fst.errors import FstError
@@ -20,7 +21,6 @@ from fst.onnxfile import is_arbitrary, load_onnx, onnx_metadata, proto_metadata
 from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
-SIDE_MULTIPLE = 4  # fst.transformer's: both architectures halve the sides twice
 
 
 def onnx_session(model, providers: list[str] | None = None, arena: bool = True, runtime: str = "onnxruntime"):

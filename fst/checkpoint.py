@@ -179,7 +179,7 @@ def weights_digest(model: torch.nn.Module) -> str:
     """sha256 of the network's weights as float32, in state_dict order (fst.onnxfile.digest): the same for a
     checkpoint and its fp32 export (fst.onnxfile.onnx_weights_digest reads it without PyTorch), so an int8 copy
     or a distilled variant can name the network it stands in for (its `made_from`), and
-    a copy left beside a retrained network is never run in its place (fst.copies.made_from)."""
+    a copy left beside a retrained network is never run in its place (fst.catalogue.made_from)."""
     return digest(t.detach().float().cpu().numpy() for t in model.state_dict().values())
 
 

@@ -14,13 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fst.architectures import ARCHITECTURES, ENCODER_LAYERS
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write
 from fst.photos import find_images, split_holdout
-
-TRANSFORMER_ARCHITECTURES = ("johnson", "realtime")  # what fst.transformer builds: a network for its style(s)
-ARCHITECTURES = (*TRANSFORMER_ARCHITECTURES, "decoder")  # decoder: fst.decoder, for any painting, trained on photos
-ENCODER_LAYERS = ("relu4_1", "relu3_1", "relu2_1")  # where a decoder's VGG16 encoder may stop (fst.decoder)
 
 
 @dataclass
@@ -196,7 +193,7 @@ def check_config_paths(config: Config, source: str = "config") -> None:
 def init_path(config: Config, source: str = "config") -> Path | None:
     """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir or
     among the shipped ones (a checkout's exports/, an installed package's)."""
-    from fst.stylize import shipped_styles, style_file
+    from fst.catalogue import shipped_styles, style_file
 
     value = config.train.init
     if not value:

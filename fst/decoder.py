@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fst.architectures import DECODER_LEVELS
 from fst.backends import onnx_session
 from fst.errors import FstError
 from fst.files import atomic_write
@@ -27,7 +28,6 @@ from fst.version import __version__
 from fst.vgg import VGG16Features, load_vgg16
 from fst.wct import statistics, transform
 
-LEVELS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # shallow to deep: where the painting's statistics apply
 CHANNELS = {"relu1_1": 64, "relu2_1": 128, "relu3_1": 256, "relu4_1": 512}
 INNER = {"relu1_1": 1, "relu2_1": 1, "relu3_1": 2, "relu4_1": 4}  # times width
 
@@ -41,7 +41,7 @@ def block(level: str, width: int) -> nn.Sequential:
     inner = INNER[level] * width
     if level == "relu1_1":
         return nn.Sequential(*_conv(CHANNELS[level], inner), *_conv(inner, 3, relu=False))
-    below = LEVELS[LEVELS.index(level) - 1]
+    below = DECODER_LEVELS[DECODER_LEVELS.index(level) - 1]
     return nn.Sequential(*_conv(CHANNELS[level], inner), nn.Upsample(scale_factor=2, mode="nearest"),
                          *_conv(inner, inner), *_conv(inner, CHANNELS[below]))  # fmt: skip
 
@@ -51,10 +51,10 @@ class Decoder(nn.Module):
 
     def __init__(self, encoder_layer: str = "relu4_1", width: int = 32) -> None:
         super().__init__()
-        if encoder_layer not in LEVELS:
-            raise ValueError(f"encoder layer {encoder_layer!r}: expected one of {', '.join(reversed(LEVELS))}")
+        if encoder_layer not in DECODER_LEVELS:
+            raise ValueError(f"encoder layer {encoder_layer!r}: expected one of {', '.join(reversed(DECODER_LEVELS))}")
         self.encoder_layer, self.width = encoder_layer, width
-        self.levels = LEVELS[: LEVELS.index(encoder_layer) + 1]
+        self.levels = DECODER_LEVELS[: DECODER_LEVELS.index(encoder_layer) + 1]
         self.blocks = nn.ModuleDict({level: block(level, width) for level in self.levels})
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

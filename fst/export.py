@@ -180,7 +180,7 @@ def _save_verified(proto, tmp: Path, path: Path, reference: nn.Module, shape: tu
                 f"the {precision} export of {path.name} reaches only {psnr:.1f} dB PSNR against fp32 on "
                 f"{len(photos)} sample photos, below the {MIN_PSNR_DB:g} dB required; nothing was written"
             )
-        # What fst.copies.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
+        # What fst.catalogue.int8_sibling reads to decide whether this copy may stand in for the fp32 model.
         proto.metadata_props.add(key="psnr_db", value=f"{psnr:.2f}")
         onnx.save(proto, tmp)
     return ExportReport(path, precision, error, psnr)

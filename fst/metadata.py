@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from fst.arbitrary import is_painting_input
-from fst.backends import SIDE_MULTIPLE
-from fst.copies import variant
+from fst.architectures import SIDE_MULTIPLE
+from fst.catalogue import variant
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.onnxfile import onnx_metadata, proto_metadata
@@ -31,7 +31,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
     else:
         made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
         source = {"style_image": Path(config["style_image"]).name, **made_from}
-    temporal = config.get("loss", {}).get("temporal_weight", 0)  # trained stable for video (fst.copies)
+    temporal = config.get("loss", {}).get("temporal_weight", 0)  # trained stable for video (fst.catalogue)
     return {
         "style": config["name"],
         "image_size": str(config["data"]["image_size"]),
@@ -45,7 +45,7 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
 def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
     """What a network fine-tuned from `init` (train.init) keeps of its metadata: where both learn the same style
     image, the style and the network it stands in for, so a fast variant fine-tuned under its teacher's loss is
-    still that teacher's fast variant (fst.copies.fast_sibling). Nothing for a checkpoint or another style."""
+    still that teacher's fast variant (fst.catalogue.fast_sibling). Nothing for a checkpoint or another style."""
     if init is None or init.suffix.lower() != ".onnx":
         return {}
     props = onnx_metadata(init)
@@ -56,7 +56,7 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
 
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (fst.copies.variant) and architecture (johnson, or realtime: the network built for CPUs and the
+    variant (fst.catalogue.variant) and architecture (johnson, or realtime: the network built for CPUs and the
     browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), `kind: arbitrary` for the model that takes any
     painting (fst.arbitrary), and the I/O convention they share.

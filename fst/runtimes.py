@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from fst.backends import OnnxBackend, TorchBackend, export_precision
-from fst.copies import int8_sibling
+from fst.catalogue import int8_sibling
 from fst.devices import fast_int8, onnx_cuda, torch_cuda
 from fst.errors import FstError, UsageError
 from fst.files import atomic_write, cache_folder

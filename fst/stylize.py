@@ -11,9 +11,7 @@ order, stabilized over time: with the style's stable variant where one is shippe
 
 from __future__ import annotations
 
-import difflib
 import functools
-import json
 import math
 import os
 from pathlib import Path
@@ -23,7 +21,7 @@ from PIL import Image
 
 from fst.arbitrary import model_to_run
 from fst.blend import style_weights
-from fst.copies import fast_sibling, stable_sibling, trained_stable
+from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stable
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import from_array, open_image, resize_long_side, to_array
@@ -68,69 +66,6 @@ def finish(
     return stylized
 
 
-HERE = Path(__file__).resolve().parent
-SHIPPED_FOLDERS = (HERE.parent / "exports", HERE / "share" / "exports")  # a checkout's; an installed package's
-SHIPPED_TERMS = (
-    "code: MIT; networks: trained on BSDS300 photos, for non-commercial research and education (model card: "
-    "exports/<style>.md); paintings: public domain"
-)
-
-
-def shipped_folder() -> Path | None:
-    """Where the shipped styles are: the checkout's exports/ or, installed from a wheel, fst/share/exports."""
-    return next((folder for folder in SHIPPED_FOLDERS if (folder / "models.json").is_file()), None)
-
-
-def shipped_models() -> list[dict]:
-    """The shipped models as exports/models.json lists them (file, style, precision, variant, ...), with their
-    size in bytes; a damaged list is a one-line FstError that says how to write it anew."""
-    folder = shipped_folder()
-    if folder is None:
-        return []
-    index = folder / "models.json"
-    try:
-        models = json.loads(index.read_bytes())["models"]
-        for m in models:
-            fields = [m[key] for key in ("file", "style", "variant", "precision")] + list(m.get("styles", []))
-            if not all(isinstance(field, str) for field in fields) or Path(m["file"]).name != m["file"]:
-                raise ValueError("an entry's file, style, variant, precision or styles")
-    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as e:
-        why = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise FstError(f"{index} is damaged ({why}): python -m fst.export --index {folder} writes it anew") from None
-    return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
-
-
-def shipped_styles() -> list[str]:
-    """The names of the shipped styles, for messages that list them: none where models.json is damaged (what
-    `--list` reports)."""
-    try:
-        return sorted({m["style"] for m in shipped_models()})
-    except FstError:
-        return []
-
-
-def style_file(name: str, exports: Path) -> Path | None:
-    """A style's name (`wave`) as `exports`/wave.onnx, else among the shipped styles; None for anything else."""
-    if Path(name).suffix or len(Path(name).parts) != 1:
-        return None
-    return next((f / f"{name}.onnx" for f in (exports, *SHIPPED_FOLDERS) if (f / f"{name}.onnx").is_file()), None)
-
-
-def find_model(model: str | Path) -> Path:
-    """The model file: a path as given, or a style's name (`wave`) as exports/wave.onnx under the current folder
-    or among the shipped styles."""
-    path = Path(model)
-    if path.is_file():
-        return path
-    if (named := style_file(str(model), Path("exports"))) is not None:
-        return named
-    names = sorted({*shipped_styles(), *(p.stem for p in Path("exports").glob("*.onnx") if not p.name.startswith("."))})
-    close = difflib.get_close_matches(str(model), names, n=1, cutoff=0.6) if not path.suffix else []
-    hint = f"; did you mean {close[0]}?" if close else ""
-    raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
-                   f"{', '.join(shipped_styles()) or 'none shipped here'}){hint}")  # fmt: skip
-
-
 PAINTING_WORKING_SIDE = 1280  # a painting's model runs at most this long side (720p whole): its VGG16 needs ~1 KB a pixel
 MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
 
@@ -156,9 +91,9 @@ class Stylizer:
         size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
-    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.copies.fast_sibling), in its place.
+    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.catalogue.fast_sibling), in its place.
     int8: on a CPU whose int8 arithmetic is fast (fst.devices.fast_int8), run NAME-int8.onnx in place of
-        NAME.onnx when it stays within 35 dB PSNR of it (fst.copies.int8_sibling); `self.choice` says which.
+        NAME.onnx when it stays within 35 dB PSNR of it (fst.catalogue.int8_sibling); `self.choice` says which.
     compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
         repaid over the frames of a long video or the webcam.
     runtime: for an .onnx file on the CPU, onnxruntime or openvino; auto: the faster on this CPU, measured once
@@ -282,7 +217,7 @@ class Stylizer:
     def video(self, temporal: bool = True) -> VideoStylizer:
         """A stylizer for the frames of one video, fed in order: see VideoStylizer. Stabilized (`temporal`), a
         style's network gives way to its stable variant where one is beside it (NAME-stable.onnx, fine-tuned with
-        the temporal term: fst.copies.stable_sibling), which runs frame by frame: its strokes hold still by
+        the temporal term: fst.catalogue.stable_sibling), which runs frame by frame: its strokes hold still by
         themselves, and the filter on top would cost more style than the flicker it removes (docs/video.md). Any
         other network gets the filter (fst.temporal). temporal=False: this network frame by frame, no filter."""
         if not temporal:

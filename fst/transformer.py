@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fst.config import TRANSFORMER_ARCHITECTURES
+from fst.architectures import SIDE_MULTIPLE, TRANSFORMER_ARCHITECTURES
 
 
 class StyleNorm(nn.Module):
@@ -89,9 +89,6 @@ class UpsampleConv(nn.Module):
 
     def forward(self, x: torch.Tensor, affine: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"), affine)
-
-
-SIDE_MULTIPLE = 4  # both architectures halve the sides twice on the way down
 
 
 def pad_to_multiple(image: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,7 @@ def test_a_missing_input_is_named(models, tmp_path):
 
 
 def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, monkeypatch):
-    import fst.stylize
+    import fst.catalogue
 
     tiles = []
     monkeypatch.setattr(fst.stylize, "stylize_tiled", lambda backend, image, tile, *rest: tiles.append(tile) or image)
@@ -477,10 +477,10 @@ def test_the_webcam_never_records_over_a_file_or_into_a_folder(models, tmp_path,
                 b'{"models": 3}'],
 )  # fmt: skip
 def test_a_damaged_model_list_is_one_line_and_unknown_names_still_are(tmp_path, monkeypatch, content):
-    import fst.stylize
+    import fst.catalogue
 
     (tmp_path / "models.json").write_bytes(content)
-    monkeypatch.setattr(fst.stylize, "SHIPPED_FOLDERS", (tmp_path,))
+    monkeypatch.setattr(fst.catalogue, "SHIPPED_FOLDERS", (tmp_path,))
     with pytest.raises(FstError, match=rf"^{tmp_path / 'models.json'} is damaged \(.+\): python -m fst.export "
                                        rf"--index {tmp_path} writes it anew$"):  # fmt: skip
         main(["--list"])

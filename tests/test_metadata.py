@@ -33,7 +33,7 @@ def test_metadata_names_the_style_image_and_the_architecture():
 
 
 def test_a_network_trained_with_the_temporal_term_records_its_weight():
-    """fst.copies.trained_stable reads it: a video gives such a network the lighter filter."""
+    """fst.catalogue.trained_stable reads it: a video gives such a network the lighter filter."""
     assert metadata_for(CONFIG | {"loss": {"temporal_weight": 5.0}}, 2500)["temporal_weight"] == "5"
     assert metadata_for(CONFIG | {"loss": {"temporal_weight": 0.5}}, 1)["temporal_weight"] == "0.5"
     assert "temporal_weight" not in metadata_for(CONFIG | {"loss": {"temporal_weight": 0.0}}, 1)

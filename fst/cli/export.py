@@ -7,11 +7,11 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fst.catalogue import find_model
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.files import check_writable
 from fst.metadata import metadata_for, write_model_index
 from fst.onnxfile import onnx_metadata
-from fst.stylize import find_model
 
 if TYPE_CHECKING:
     from fst.transformer import TransformerNet

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from fst.copies import fast_sibling
+from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.files import check_writable
 from fst.images import resize_long_side
@@ -30,7 +30,7 @@ from fst.media import (
     transform_animation,
 )
 from fst.cli.outputs import check_size, keep_existing, report
-from fst.stylize import SHIPPED_TERMS, Stylizer, find_model, shipped_models
+from fst.stylize import Stylizer
 from fst.video import count_frames, recording, transform_video
 from fst.webcam import FrameRate, open_camera, webcam_window_support
 
@@ -235,7 +235,7 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
 
 
 def has_fast_variant(model: str) -> bool:
-    """Whether `model` has a fast variant made from it (fst.copies.fast_sibling would take it)."""
+    """Whether `model` has a fast variant made from it (fst.catalogue.fast_sibling would take it)."""
     try:
         fast_sibling(find_model(model))
     except FstError:

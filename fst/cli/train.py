@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from fst.catalogue import COPIES, made_from
 from fst.config import load_config
-from fst.copies import COPIES, made_from
 from fst.errors import ConfigError, command_name, exit_with
 from fst.metadata import inherited_metadata, metadata_for
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def stale_copies(network: Path) -> str:
     """What to say of the copies beside a network just replaced (COPIES): made from the earlier one, or from a
-    copy that was, they are no longer run in its place (fst.copies.made_from), and how to make them anew."""
+    copy that was, they are no longer run in its place (fst.catalogue.made_from), and how to make them anew."""
     stale: set[str] = set()
     for suffix, source in COPIES.items():  # sources come before the copies made from them
         copy, made_of = (network.with_name(f"{network.stem}{end}.onnx") for end in (suffix, source))

@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pytest
 import torch
-from conftest import copy_of
+from conftest import REPO, copy_of
 
-from fst.copies import fast_sibling, stable_sibling, trained_stable
+from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stable
 from fst.errors import FstError
 from fst.export import export_onnx
 from fst.transformer import TransformerNet
@@ -52,3 +54,19 @@ def test_a_network_trained_with_the_temporal_term_says_so(models, tmp_path):
     torch.save(state, tmp_path / "t.pt")
     assert trained_stable(tmp_path / "t.pt")
     assert not trained_stable(tmp_path / "missing.onnx")
+
+
+def test_a_style_is_found_by_its_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # not the checkout: the shipped styles are found all the same
+    assert find_model("wave") == REPO / "exports" / "wave.onnx"
+    (tmp_path / "exports").mkdir()
+    (tmp_path / "exports" / "wave.onnx").write_bytes((REPO / "exports" / "wave.onnx").read_bytes())
+    assert find_model("wave") == Path("exports") / "wave.onnx"  # the user's own first
+    with pytest.raises(FstError, match="model not found: mona_lisa .*a style: .*starry_night, the_scream, udnie, wave"):
+        find_model("mona_lisa")
+    with pytest.raises(FstError, match="model not found: nope.onnx"):
+        find_model("nope.onnx")
+    with pytest.raises(FstError, match="model not found: stary_night .*; did you mean starry_night\\?$"):
+        find_model("stary_night")
+    with pytest.raises(FstError, match="model not found: zzz .*the_scream, udnie, wave\\)$"):
+        find_model("zzz")

@@ -1,10 +1,13 @@
-"""Which copies stand in for which network: an int8 copy (NAME-int8.onnx), a fast variant (NAME-fast.onnx) or a
-stable one (NAME-stable.onnx, for video) runs in place of NAME only when its metadata says it was made from the
-weights now in NAME (`made_from`), read with onnx alone, so a network retrained under the same name never has its
-old copies run beside it."""
+"""The model catalogue: which file a model's name means (a style's name as exports/NAME.onnx, here or shipped with
+the package; models.json, the shipped list), and which copies stand in for a network: an int8 copy
+(NAME-int8.onnx), a fast variant (NAME-fast.onnx) or a stable one (NAME-stable.onnx, for video) runs in place of
+NAME only when its metadata says it was made from the weights now in NAME (`made_from`), read with onnx alone, so a
+network retrained under the same name never has its old copies run beside it."""
 
 from __future__ import annotations
 
+import difflib
+import json
 import math
 from pathlib import Path
 
@@ -12,6 +15,68 @@ from fst.errors import FstError
 from fst.onnxfile import onnx_metadata, onnx_weights_digest
 
 INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
+
+HERE = Path(__file__).resolve().parent
+SHIPPED_FOLDERS = (HERE.parent / "exports", HERE / "share" / "exports")  # a checkout's; an installed package's
+SHIPPED_TERMS = (
+    "code: MIT; networks: trained on BSDS300 photos, for non-commercial research and education (model card: "
+    "exports/<style>.md); paintings: public domain"
+)
+
+
+def shipped_folder() -> Path | None:
+    """Where the shipped styles are: the checkout's exports/ or, installed from a wheel, fst/share/exports."""
+    return next((folder for folder in SHIPPED_FOLDERS if (folder / "models.json").is_file()), None)
+
+
+def shipped_models() -> list[dict]:
+    """The shipped models as exports/models.json lists them (file, style, precision, variant, ...), with their
+    size in bytes; a damaged list is a one-line FstError that says how to write it anew."""
+    folder = shipped_folder()
+    if folder is None:
+        return []
+    index = folder / "models.json"
+    try:
+        models = json.loads(index.read_bytes())["models"]
+        for m in models:
+            fields = [m[key] for key in ("file", "style", "variant", "precision")] + list(m.get("styles", []))
+            if not all(isinstance(field, str) for field in fields) or Path(m["file"]).name != m["file"]:
+                raise ValueError("an entry's file, style, variant, precision or styles")
+    except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as e:
+        why = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FstError(f"{index} is damaged ({why}): python -m fst.export --index {folder} writes it anew") from None
+    return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
+
+
+def shipped_styles() -> list[str]:
+    """The names of the shipped styles, for messages that list them: none where models.json is damaged (what
+    `--list` reports)."""
+    try:
+        return sorted({m["style"] for m in shipped_models()})
+    except FstError:
+        return []
+
+
+def style_file(name: str, exports: Path) -> Path | None:
+    """A style's name (`wave`) as `exports`/wave.onnx, else among the shipped styles; None for anything else."""
+    if Path(name).suffix or len(Path(name).parts) != 1:
+        return None
+    return next((f / f"{name}.onnx" for f in (exports, *SHIPPED_FOLDERS) if (f / f"{name}.onnx").is_file()), None)
+
+
+def find_model(model: str | Path) -> Path:
+    """The model file: a path as given, or a style's name (`wave`) as exports/wave.onnx under the current folder
+    or among the shipped styles."""
+    path = Path(model)
+    if path.is_file():
+        return path
+    if (named := style_file(str(model), Path("exports"))) is not None:
+        return named
+    names = sorted({*shipped_styles(), *(p.stem for p in Path("exports").glob("*.onnx") if not p.name.startswith("."))})
+    close = difflib.get_close_matches(str(model), names, n=1, cutoff=0.6) if not path.suffix else []
+    hint = f"; did you mean {close[0]}?" if close else ""
+    raise FstError(f"model not found: {path} (expected an .onnx file, a training checkpoint .pt, or a style: "
+                   f"{', '.join(shipped_styles()) or 'none shipped here'}){hint}")  # fmt: skip
 
 
 # Each copy beside NAME.onnx (by the end of its name) and what it is made from: an int8 copy from its network, a
