@@ -26,7 +26,7 @@ from fst.checkpoint import network_for, network_weights  # noqa: E402
 from fst.config import load_config  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.photos import find_images, split_holdout  # noqa: E402
-from fst.export import psnr  # noqa: E402
+from fst.quantize import psnr  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402

@@ -33,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
 from fst.checkpoint import network_for, network_weights  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
-from fst.export import calibration_photos, export_onnx, psnr  # noqa: E402
+from fst.export import export_onnx  # noqa: E402
+from fst.quantize import calibration_photos, psnr  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402

@@ -7,15 +7,15 @@ Relative paths in a config are taken from the current directory, like any comman
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fst.architectures import ARCHITECTURES, ENCODER_LAYERS
+from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import ConfigError, FstError
+from fst.fields import NAME_PATTERN, fill, get_dotted
 from fst.files import atomic_write
 from fst.photos import find_images, split_holdout
 
@@ -105,7 +105,6 @@ class Config:
 
 REQUIRED = ("name", "style_image", "data.root")
 # One path component and never "." or "..": the name becomes a folder that --restart deletes.
-NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}"
 # The VGG16 layers a loss may name, shallow to deep (fst.vgg builds the network); the bundled weights end at relu4_3.
 VGG_LAYERS = (
     "relu1_1", "relu1_2",
@@ -150,7 +149,7 @@ def config_from_dict(
 ) -> Config:
     """Build and validate a Config from a plain dict (a parsed YAML file or a checkpoint's saved config)."""
     config = Config()
-    _fill(config, raw, prefix="", source=source)
+    fill(config, raw, prefix="", source=source)
     for item in overrides:
         _apply_override(config, item)
     if config.style_image and config.styles:
@@ -160,7 +159,7 @@ def config_from_dict(
         raise ConfigError(f"{source}: model.architecture = 'decoder' learns from photos alone: remove style_image "
                           "and styles (the painting is given when stylizing)")  # fmt: skip
     for key in REQUIRED:
-        if _get(config, key) == "" and not (key == "style_image" and (config.styles or decoder)):
+        if get_dotted(config, key) == "" and not (key == "style_image" and (config.styles or decoder)):
             raise ConfigError(f"{source}: missing required key '{key}' (or styles, for several)")
     _check_semantics(config, source)
     if check_paths:
@@ -219,96 +218,6 @@ def save_config(config: Config, path: Path) -> None:
         tmp.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def _fill(obj: Any, raw: dict[str, Any], prefix: str, source: str) -> None:
-    fields = {f.name: f for f in dataclasses.fields(obj)}
-    for key, value in raw.items():
-        dotted = f"{prefix}{key}"
-        if key not in fields:
-            section = f"'{prefix[:-1]}'" if prefix else "the top level"
-            raise ConfigError(f"{source}: unknown key '{dotted}'; valid keys in {section}: {', '.join(fields)}")
-        if dataclasses.is_dataclass(_field_type(obj, key)):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: {dotted} = {value!r}: expected a mapping of keys")
-            _fill(getattr(obj, key), value, prefix=f"{dotted}.", source=source)
-        else:
-            setattr(obj, key, _coerce(obj, fields[key], value, dotted, source))
-
-
-def _field_type(obj: Any, name: str) -> Any:
-    return typing.get_type_hints(type(obj))[name]
-
-
-def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str) -> Any:
-    """Check one value against its field's type and range; ints are accepted where floats are expected."""
-    kind = _field_type(obj, f.name)
-    bad = f"{source}: {dotted} = {value!r}: expected "
-    if f.metadata.get("auto"):
-        if not isinstance(value, bool) and value != "auto":
-            raise ConfigError(bad + "true, false or auto")
-        return value
-    if kind is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(bad + "true or false")
-        return value
-    if kind is str:
-        if not isinstance(value, str) or (value == "" and f.default != ""):
-            raise ConfigError(bad + "a non-empty string")
-        return value
-    if kind is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(bad + f"an integer{_range_text(f)}")
-        _check_range(value, f, bad + f"an integer{_range_text(f)}")
-        return value
-    if kind is float:
-        value = _scientific(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(bad + f"a finite number{_range_text(f)}")
-        _check_range(value, f, bad + f"a number{_range_text(f)}")
-        return float(value)
-    if kind == dict[str, str]:  # styles: name -> image
-        if not isinstance(value, dict) or len(value) == 1:  # {}: none, one style_image instead
-            raise ConfigError(bad + "a mapping of two or more style names to style images")
-        for k, v in value.items():
-            if not isinstance(k, str) or not re.fullmatch(NAME_PATTERN, k):
-                raise ConfigError(f"{source}: {dotted}.{k}: expected a plain style name (letters, digits, . _ -)")
-            if not isinstance(v, str) or not v:
-                raise ConfigError(f"{source}: {dotted}.{k} = {v!r}: expected the path of a style image")
-        return dict(value)
-    if typing.get_origin(kind) is dict:
-        if not isinstance(value, dict) or (not value and f.name == "style_layers"):
-            raise ConfigError(bad + "a non-empty mapping of name to weight, e.g. {relu2_2: 1.0}")
-        out = {}
-        for k, v in value.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                raise ConfigError(f"{source}: {dotted}.{k} = {v!r}: expected a finite number >= 0")
-            out[str(k)] = float(v)
-        return out
-    raise AssertionError(f"unhandled config type {kind}")
-
-
-def _scientific(value: Any) -> Any:
-    """'1e-4' as the number it means: YAML 1.1 reads scientific notation without a dot (1e-4, 2E3) as a string."""
-    if isinstance(value, str) and re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", value.strip()):
-        return float(value)
-    return value
-
-
-def _range_text(f: dataclasses.Field) -> str:
-    if "min" not in f.metadata:
-        return ""
-    if "max" in f.metadata:
-        return f" from {f.metadata['min']} to {f.metadata['max']}"
-    return f" {'>' if f.metadata.get('exclusive') else '>='} {f.metadata['min']}"
-
-
-def _check_range(value: float, f: dataclasses.Field, message: str) -> None:
-    low, high = f.metadata.get("min"), f.metadata.get("max")
-    if low is not None and (value < low or (f.metadata.get("exclusive") and value == low)):
-        raise ConfigError(message)
-    if high is not None and value > high:
-        raise ConfigError(message)
-
-
 def _apply_override(config: Config, item: str) -> None:
     """`a.b=value`: the value is parsed as YAML, then typed and checked like the same key in a file."""
     import yaml
@@ -328,22 +237,7 @@ def _apply_override(config: Config, item: str) -> None:
     raw: Any = value
     for part in reversed(parts):
         raw = {part: raw}
-    _fill(config, raw, prefix="", source=source)
-
-
-def _get(config: Config, dotted: str) -> Any:
-    obj: Any = config
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
-
-
-def is_device_name(name: str) -> bool:
-    """Whether `name` is one of DEVICE_NAMES: checked when a config or a flag is read, before any work."""
-    return name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit())
+    fill(config, raw, prefix="", source=source)
 
 
 def _check_semantics(config: Config, source: str) -> None:

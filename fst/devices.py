@@ -69,3 +69,11 @@ def onnx_cuda() -> bool:
 def cuda_providers(cuda: bool) -> list[str]:
     """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
     return ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda and onnx_cuda() else ["CPUExecutionProvider"]
+
+
+DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"
+
+
+def is_device_name(name: str) -> bool:
+    """Whether `name` is one of DEVICE_NAMES: checked when a config or a flag is read, before any work."""
+    return name in ("auto", "cpu", "cuda", "mps") or (name.startswith("cuda:") and name[5:].isdigit())

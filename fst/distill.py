@@ -35,14 +35,14 @@ from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weig
 from fst.config import TrainConfig
 from fst.data import PositionSampler, center_crop, load_croppable, to_tensor
 from fst.errors import FstError, Terminated
-from fst.export import psnr
 from fst.files import lock, unlock
 from fst.hardware import resolve_device
 from fst.images import load_rgb, resize_long_side
 from fst.onnxfile import onnx_metadata
+from fst.photos import find_images, split_holdout
+from fst.quantize import psnr
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
-from fst.photos import find_images, split_holdout
 
 
 @dataclass

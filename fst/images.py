@@ -68,3 +68,31 @@ def from_array(array: np.ndarray) -> Image.Image:
     """float (3, H, W) in [0, 1] -> PIL RGB, rounding to the nearest 8-bit value."""
     data = np.rint(np.clip(array, 0, 1) * 255).astype(np.uint8).transpose(1, 2, 0)
     return Image.fromarray(np.ascontiguousarray(data), "RGB")
+
+
+def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """(the RGB picture, its alpha channel or None): networks see RGB, transparency is carried around them."""
+    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
+    return image.convert("RGB"), alpha
+
+
+def preserve_colors(photo: Image.Image, stylized: Image.Image) -> Image.Image:
+    """The stylized luminance with the photo's colour (YCbCr chroma), as in Gatys et al. 2016."""
+    luma = stylized.convert("YCbCr").getchannel("Y")
+    _, cb, cr = photo.convert("YCbCr").split()
+    return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
+
+
+def finish(
+    photo: Image.Image, stylized: Image.Image, alpha: Image.Image | None, keep_colors: bool, strength: float
+) -> Image.Image:
+    """What follows stylization: the photo's colours if asked, the blend with the photo, the alpha channel."""
+    if keep_colors:
+        stylized = preserve_colors(photo, stylized)
+    if strength < 1.0:
+        stylized = Image.blend(photo, stylized, strength)
+    if alpha is not None:
+        if alpha.size != stylized.size:
+            alpha = alpha.resize(stylized.size)
+        stylized.putalpha(alpha)
+    return stylized

@@ -11,6 +11,7 @@ order, stabilized over time: with the style's stable variant where one is shippe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import os
@@ -24,7 +25,7 @@ from fst.blend import style_weights
 from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stable
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
-from fst.images import from_array, open_image, resize_long_side, to_array
+from fst.images import finish, from_array, open_image, resize_long_side, split_alpha, to_array
 from fst.runtimes import load_backend
 from fst.temporal import BLEND, TemporalFilter
 from fst.tiling import (
@@ -37,35 +38,6 @@ from fst.tiling import (
     thumbnail_side,
 )
 
-
-def split_alpha(image: Image.Image) -> tuple[Image.Image, Image.Image | None]:
-    """(the RGB picture, its alpha channel or None): networks see RGB, transparency is carried around them."""
-    alpha = image.getchannel("A") if image.mode in ("RGBA", "LA") else None
-    return image.convert("RGB"), alpha
-
-
-def preserve_colors(photo: Image.Image, stylized: Image.Image) -> Image.Image:
-    """The stylized luminance with the photo's colour (YCbCr chroma), as in Gatys et al. 2016."""
-    luma = stylized.convert("YCbCr").getchannel("Y")
-    _, cb, cr = photo.convert("YCbCr").split()
-    return Image.merge("YCbCr", (luma, cb, cr)).convert("RGB")
-
-
-def finish(
-    photo: Image.Image, stylized: Image.Image, alpha: Image.Image | None, keep_colors: bool, strength: float
-) -> Image.Image:
-    """What follows stylization: the photo's colours if asked, the blend with the photo, the alpha channel."""
-    if keep_colors:
-        stylized = preserve_colors(photo, stylized)
-    if strength < 1.0:
-        stylized = Image.blend(photo, stylized, strength)
-    if alpha is not None:
-        if alpha.size != stylized.size:
-            alpha = alpha.resize(stylized.size)
-        stylized.putalpha(alpha)
-    return stylized
-
-
 PAINTING_WORKING_SIDE = 1280  # a painting's model runs at most this long side (720p whole): its VGG16 needs ~1 KB a pixel
 MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
 
@@ -77,6 +49,51 @@ def check_size(width: int, height: int) -> None:
     if width * height > MAX_PIXELS:
         raise FstError(f"image of {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
                        f"{MAX_PIXELS / 1e6:.0f} (as for an image file): resize it first")  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    """How a Stylizer runs its model (each one as Stylizer's docstring says), checked when made: one value that a
+    video's stable variant takes over whole (dataclasses.replace), blend and all."""
+
+    device: str = "auto"
+    tile: int | None = None
+    overlap: int = 0
+    preserve_colors: bool = False
+    strength: float = 1.0
+    max_memory: float | None = None
+    style_scale: int | None = None
+    int8: bool = True
+    fast: bool = False
+    compile: bool = False
+    style: str | dict[str, float] | None = None
+    runtime: str = "auto"
+    painting: str | Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise UsageError(f"device {self.device!r}: expected auto, cpu or cuda")
+        for name in ("tile", "overlap", "style_scale"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise UsageError(f"{name} {value!r}: expected a whole number of pixels")
+        if self.tile is not None and self.tile < 4 * MIN_SIDE:
+            raise UsageError(f"tile {self.tile}: expected at least {4 * MIN_SIDE} pixels")
+        if self.overlap < 0:
+            raise UsageError(f"overlap {self.overlap}: expected 0 or more pixels")
+        strength = self.strength
+        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) or not 0 <= strength <= 1:
+            raise UsageError(f"strength {strength!r}: expected a number from 0 to 1")
+        if self.style_scale is not None and self.style_scale < 4 * MIN_SIDE:
+            raise UsageError(f"style_scale {self.style_scale}: expected at least {4 * MIN_SIDE} pixels")
+        if self.max_memory is not None and not 0 < self.max_memory < math.inf:
+            raise UsageError(f"max_memory {self.max_memory}: expected a number of GB > 0")
+        if self.painting is not None and not isinstance(self.painting, (str, os.PathLike)):
+            raise UsageError(f"painting {type(self.painting).__name__}: expected the path of the painting's image file")
+        if self.painting is not None and (self.style is not None or self.fast or self.tile is not None):
+            given = "style" if self.style is not None else "fast" if self.fast else "tile"
+            raise UsageError(f"{given} does not go with painting: the painting is the style, and its model runs "
+                             "whole (style_scale for large images)")  # fmt: skip
 
 
 class Stylizer:
@@ -123,40 +140,16 @@ class Stylizer:
         runtime: str = "auto",
         painting: str | Path | None = None,
     ) -> None:
-        if device not in ("auto", "cpu", "cuda"):
-            raise UsageError(f"device {device!r}: expected auto, cpu or cuda")
-        for name, value in (("tile", tile), ("overlap", overlap), ("style_scale", style_scale)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-                raise UsageError(f"{name} {value!r}: expected a whole number of pixels")
-        if tile is not None and tile < 4 * MIN_SIDE:
-            raise UsageError(f"tile {tile}: expected at least {4 * MIN_SIDE} pixels")
-        if overlap < 0:
-            raise UsageError(f"overlap {overlap}: expected 0 or more pixels")
-        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) or not 0 <= strength <= 1:
-            raise UsageError(f"strength {strength!r}: expected a number from 0 to 1")
-        if style_scale is not None and style_scale < 4 * MIN_SIDE:
-            raise UsageError(f"style_scale {style_scale}: expected at least {4 * MIN_SIDE} pixels")
-        if max_memory is not None and not 0 < max_memory < math.inf:
-            raise UsageError(f"max_memory {max_memory}: expected a number of GB > 0")
-        if painting is not None and not isinstance(painting, (str, os.PathLike)):
-            raise UsageError(f"painting {type(painting).__name__}: expected the path of the painting's image file")
-        if painting is not None and (style is not None or fast or tile is not None):
-            given = "style" if style is not None else "fast" if fast else "tile"
-            raise UsageError(f"{given} does not go with painting: the painting is the style, and its model runs "
-                             "whole (style_scale for large images)")  # fmt: skip
+        options = Options(device, tile, overlap, preserve_colors, strength, max_memory, style_scale, int8, fast,
+                          compile, style, runtime, painting)  # fmt: skip
         if model is None and painting is None:
             raise UsageError("model: expected an .onnx file, a checkpoint or a style's name (or a painting)")
         path = find_model("arbitrary" if model is None else model)
         path = model_to_run(fast_sibling(path) if fast else path, painting, strength)
-        if painting is not None:
-            strength, style_scale = 1.0, style_scale or PAINTING_WORKING_SIDE  # the strength is in the model
-            max_memory = math.inf
+        if painting is not None:  # the strength is in the painting's model, which runs whole
+            options = dataclasses.replace(options, strength=1.0, style_scale=style_scale or PAINTING_WORKING_SIDE)
+        self.options = options
         self.model_file = path  # before an int8 copy may take its place: what video() finds a stable variant of
-        self.options = {  # for the stable variant that a video may load in this one's place
-            "device": device, "tile": tile, "overlap": overlap, "preserve_colors": preserve_colors,
-            "strength": strength, "max_memory": max_memory, "style_scale": style_scale, "int8": int8,
-            "compile": compile, "runtime": runtime,
-        }  # fmt: skip
         loaded = load_backend(path, path if model is None else Path(model), device, int8, runtime)
         self.backend, path, cuda = loaded.backend, loaded.path, loaded.cuda
         self.choice = loaded.choice  # why another file than `model` runs, if one does
@@ -168,13 +161,10 @@ class Stylizer:
         weights = style_weights(self.styles, style, path)
         if weights is not None:
             self.backend.use_style(weights)
-        self.tile, self.overlap = tile, overlap
         if tile is not None and tile < self.smallest_tile:
             raise UsageError(f"tile {tile}: this network needs {self.margin} pixels of context on each side of a tile "
                              f"(its receptive field) and {overlap} to blend: expected at least {self.smallest_tile}")
-        self.max_memory = memory_budget(cuda) if max_memory is None else max_memory
-        self.style_scale = style_scale
-        self.preserve_colors, self.strength = preserve_colors, strength
+        self.max_memory = math.inf if painting is not None else options.max_memory or memory_budget(cuda)
         self.frames = None  # uint8 frames in and out: on a GPU (fst.gpu), or in OpenVINO's compiled graph
         if getattr(getattr(self.backend, "device", None), "type", None) == "cuda":  # PyTorch on a GPU
             from fst.gpu import FrameStylizer
@@ -197,7 +187,9 @@ class Stylizer:
                                "H x W x 4 (RGBA) of uint8, or N of them (N x H x W x 3)")  # fmt: skip
             height, width, channels = image.shape
             check_size(width, height)
-            plain = self.strength == 1 and not self.preserve_colors and self.style_scale is None and channels == 3
+            options = self.options
+            plain = options.strength == 1 and not options.preserve_colors and options.style_scale is None
+            plain = plain and channels == 3
             if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
                 return self.frames(image)  # from uint8 to uint8, no PIL and no float copy on the way
             return np.asarray(self.stylize(Image.fromarray(image)))
@@ -209,7 +201,7 @@ class Stylizer:
         check_size(*image.size)
         photo, alpha = split_alpha(image)
         try:
-            return finish(photo, self.render(photo), alpha, self.preserve_colors, self.strength)
+            return finish(photo, self.render(photo), alpha, self.options.preserve_colors, self.options.strength)
         except MemoryError:
             raise FstError(f"not enough memory to stylize a {photo.width}x{photo.height} image: resize it, or "
                            "give a smaller memory budget (--max-memory) for smaller tiles") from None  # fmt: skip
@@ -230,15 +222,16 @@ class Stylizer:
         """What a stabilized video runs, decided once for all the videos of this stylizer: the stable variant (with
         this one's options) and no filter, else (None) this network, filtered unless it was trained stable."""
         stable = stable_sibling(self.model_file)
-        if stable is not None:
-            return Stylizer(stable, **self.options), None
+        if stable is not None:  # self.model_file is already the fast variant where one was asked for
+            return Stylizer(stable, **dataclasses.asdict(dataclasses.replace(self.options, fast=False))), None
         return None, None if trained_stable(self.model_file) else BLEND
 
     def render(self, photo: Image.Image) -> Image.Image:
         """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
         long, short = max(photo.size), min(photo.size)
-        if self.style_scale is not None and long > self.style_scale and short * self.style_scale >= MIN_SIDE * long:
-            small = resize_long_side(photo, self.style_scale)
+        scale = self.options.style_scale
+        if scale is not None and long > scale and short * scale >= MIN_SIDE * long:
+            small = resize_long_side(photo, scale)
             return guided_upsample(photo, small, self.network(small))
         if self.frames is not None and self.whole(*photo.size):
             return Image.fromarray(self.frames(np.asarray(photo)))
@@ -252,7 +245,7 @@ class Stylizer:
     @functools.cached_property
     def smallest_tile(self) -> int:
         """A tile must hold its margins and a core of at least 64 pixels, or twice the overlap and 4 more."""
-        return 2 * self.margin + max(64, 2 * self.overlap + 4)
+        return 2 * self.margin + max(64, 2 * self.options.overlap + 4)
 
     def network(self, photo: Image.Image) -> np.ndarray:
         """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
@@ -262,7 +255,7 @@ class Stylizer:
         else:
             tile = self.tile_for(*photo.size)
             side = thumbnail_side(*photo.size, tile, self.max_memory)
-            out = stylize_tiled(self.backend, batch, tile, self.overlap, self.margin, side)
+            out = stylize_tiled(self.backend, batch, tile, self.options.overlap, self.margin, side)
         if not np.isfinite(out).all():  # a damaged or diverged network: not a black picture written as a success
             raise FstError(f"{self.path} gave NaN or infinite values for a {photo.width}x{photo.height} image")
         return out
@@ -275,8 +268,8 @@ class Stylizer:
     def tile_for(self, width: int, height: int) -> int | None:
         """The tile size for an image of this size: the one asked for, else what the memory budget allows (None:
         whole)."""
-        if self.tile is not None:
-            return self.tile
+        if self.options.tile is not None:
+            return self.options.tile
         tile = choose_tile(width, height, self.max_memory)
         return None if tile is None else max(tile, -(-self.smallest_tile // TILE_STEP) * TILE_STEP)
 
@@ -304,7 +297,7 @@ class VideoStylizer:
         photo, alpha = split_alpha(frame)
         stable = self.filter(np.asarray(photo), np.asarray(self.stylizer.render(photo), dtype=np.float32))
         stylized = Image.fromarray(np.clip(stable + 0.5, 0, 255).astype(np.uint8))
-        return finish(photo, stylized, alpha, self.stylizer.preserve_colors, self.stylizer.strength)
+        return finish(photo, stylized, alpha, self.stylizer.options.preserve_colors, self.stylizer.options.strength)
 
     def reset(self) -> None:
         """Start afresh, as at the first frame of a clip."""

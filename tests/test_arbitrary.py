@@ -95,7 +95,7 @@ def test_flat_photos_and_paintings_give_pictures_not_nan(arbitrary_model, tmp_pa
 def test_strength_blends_features_inside_the_model_not_pixels(arbitrary_model):
     photo = Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((96, 64))
     half = Stylizer(arbitrary_model, painting=STARRY_NIGHT, strength=0.5)
-    assert half.strength == 1.0 and onnx_metadata(half.path)["strength"] == "0.5"
+    assert half.options.strength == 1.0 and onnx_metadata(half.path)["strength"] == "0.5"
     full = np.asarray(Stylizer(arbitrary_model, painting=STARRY_NIGHT).stylize(photo), np.float32)
     none = np.asarray(Stylizer(arbitrary_model, painting=STARRY_NIGHT, strength=0.0).stylize(photo), np.float32)
     middle = np.asarray(half.stylize(photo), np.float32)

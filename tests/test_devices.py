@@ -41,3 +41,10 @@ def test_a_gpu_is_looked_for_without_pytorch_and_pytorch_asked_only_where_signs_
     assert fst.devices.torch_cuda()
     sign.unlink()
     assert not fst.devices.torch_cuda() and fst.devices.torch_cuda(asked=True)  # --device cuda asks PyTorch
+
+
+def test_one_device_vocabulary():
+    from fst.devices import is_device_name
+
+    assert all(is_device_name(name) for name in ("auto", "cpu", "cuda", "cuda:0", "cuda:12", "mps"))
+    assert not any(is_device_name(name) for name in ("gpu", "cuda:", "cuda:x", "CPU", "cuda:-1", ""))

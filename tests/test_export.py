@@ -191,7 +191,7 @@ def test_max_abs_error_sees_a_different_model(exported, tmp_path):
 
 @pytest.fixture(scope="module")
 def photos():
-    from fst.export import calibration_photos
+    from fst.quantize import calibration_photos
 
     return calibration_photos(DEMO_PHOTOS, count=4, size=96)
 
@@ -243,24 +243,6 @@ def test_low_psnr_is_refused_with_the_figure(exported, photos, tmp_path, monkeyp
     ):
         export_onnx(model, path, {}, "int8", photos)
     assert not path.exists() and not list(tmp_path.iterdir())
-
-
-def test_int8_with_only_unreadable_photos_says_so(tmp_path):
-    from fst.export import calibration_photos
-
-    (tmp_path / "a.jpg").write_text("not a jpeg")
-    (tmp_path / "b.png").write_bytes(b"")
-    with pytest.raises(FstError, match=f"none of the 2 images under {tmp_path} could be read"):
-        calibration_photos(tmp_path)
-
-
-def test_psnr_pools_the_squared_error_over_every_pair():
-    from fst.export import psnr
-
-    a, b = torch.zeros(1, 3, 2, 2), torch.full((1, 3, 2, 2), 0.1)
-    assert psnr([(a, b)]) == pytest.approx(20.0)  # MSE 0.01
-    assert psnr([(a, b), (a, a)]) == pytest.approx(10 * np.log10(1 / 0.005))  # MSE pooled: 0.01 over half
-    assert psnr([(a, a)]) == float("inf")
 
 
 def test_a_full_disk_during_export_is_one_line_and_keeps_the_earlier_file(tmp_path, monkeypatch):

@@ -23,3 +23,14 @@ def test_from_array_rounds_to_the_nearest_level_and_clips():
 def test_resize_long_side_keeps_the_aspect():
     assert resize_long_side(Image.new("RGB", (300, 200)), 150).size == (150, 100)
     assert resize_long_side(Image.new("RGB", (20, 1000)), 100).size == (2, 100)
+
+
+def test_split_alpha_and_finish_carry_transparency():
+    from fst.images import finish, split_alpha
+
+    image = Image.new("LA", (4, 3), (128, 77))
+    photo, alpha = split_alpha(image)
+    assert photo.mode == "RGB" and photo.getpixel((0, 0)) == (128, 128, 128) and alpha.getpixel((0, 0)) == 77
+    assert split_alpha(Image.new("RGB", (4, 3)))[1] is None
+    stylized = finish(photo, Image.new("RGB", (4, 3), (0, 0, 0)), alpha, keep_colors=False, strength=0.25)
+    assert stylized.mode == "RGBA" and stylized.getpixel((1, 1)) == (96, 96, 96, 77)  # 0.75 * 128 + 0.25 * 0

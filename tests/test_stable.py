@@ -37,7 +37,7 @@ def test_a_video_runs_the_stable_variant_frame_by_frame(models, tmp_path):
     video = stylizer.video()
     assert video.stylizer.path == stable and video.filter is None
     assert stylizer.video().stylizer is video.stylizer  # loaded once for every video
-    assert video.stylizer.strength == 0.5  # with the options asked for
+    assert video.stylizer.options == stylizer.options  # every option asked for (a blend too), whole
     expected = Stylizer(stable, "cpu", strength=0.5).stylize(frame)
     assert np.array_equal(np.asarray(video.stylize(frame)), np.asarray(expected))
     assert not np.array_equal(np.asarray(stylizer.stylize(frame)), np.asarray(expected))

@@ -117,17 +117,6 @@ def test_a_too_small_image_is_refused_with_its_size(models):
         Stylizer(models[1]).stylize(Image.new("RGB", (7, 20)))
 
 
-def test_split_alpha_and_finish_carry_transparency():
-    from fst.stylize import finish, split_alpha
-
-    image = Image.new("LA", (4, 3), (128, 77))
-    photo, alpha = split_alpha(image)
-    assert photo.mode == "RGB" and photo.getpixel((0, 0)) == (128, 128, 128) and alpha.getpixel((0, 0)) == 77
-    assert split_alpha(Image.new("RGB", (4, 3)))[1] is None
-    stylized = finish(photo, Image.new("RGB", (4, 3), (0, 0, 0)), alpha, keep_colors=False, strength=0.25)
-    assert stylized.mode == "RGBA" and stylized.getpixel((1, 1)) == (96, 96, 96, 77)  # 0.75 * 128 + 0.25 * 0
-
-
 def panning_frames(count: int, step: int = 2) -> list[Image.Image]:
     """A 96x64 window moving `step` pixels right a frame over a demo photo, each frame with noise of 2/255."""
     photo = np.asarray(resize_long_side(load_rgb(DEMO_PHOTOS / "astronaut.jpg"), 160)).astype(np.float32)
@@ -234,7 +223,8 @@ def test_the_shipped_int8_copies_stay_within_35_db_of_fp32_on_the_demo_photos():
     from the network beside it."""
     from fst.catalogue import made_from
     from fst.checkpoint import network_for, network_weights
-    from fst.export import calibration_photos, psnr_against
+    from fst.export import psnr_against
+    from fst.quantize import calibration_photos
 
     photos = calibration_photos(DEMO_PHOTOS, count=7, size=256)
     copies = sorted((REPO / "exports").glob("*-int8.onnx"))

@@ -9,13 +9,13 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fst.architectures import TRANSFORMER_ARCHITECTURES
-from fst.config import DEVICE_NAMES, is_device_name
+from fst.catalogue import find_model
+from fst.devices import DEVICE_NAMES, is_device_name
 from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.export import export_onnx
 from fst.files import check_writable
 from fst.metadata import metadata_for
-from fst.catalogue import find_model
 
 
 def main(argv: list[str] | None = None) -> int:

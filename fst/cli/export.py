@@ -121,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         state = load_checkpoint(source)
         if state["config"].get("model", {}).get("architecture") == "decoder":
             return export_decoder(source, state, output, args)
-    from fst.export import calibration_photos, export_onnx  # PyTorch: after the checks, and not for --index
+    from fst.export import export_onnx  # PyTorch: after the checks, and not for --index
+    from fst.quantize import calibration_photos
 
     model, metadata, data_root = load_source(source)
     chosen = "fp16" if args.fp16 else "int8" if args.int8 else "fp32"

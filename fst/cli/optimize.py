@@ -9,12 +9,10 @@ import sys
 from tqdm import tqdm
 
 from fst.cli.outputs import check_size, keep_existing, report
-from fst.config import DEVICE_NAMES, is_device_name
+from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.images import resize_long_side
+from fst.images import finish, resize_long_side, split_alpha
 from fst.media import plan_jobs, read_image, save_image
-from fst.stylize import finish, split_alpha
-
 
 
 def parser() -> argparse.ArgumentParser:
