@@ -1,9 +1,11 @@
 """The networks fst trains, by name, without PyTorch: what a config may ask for (fst.config, checked before torch
-loads), what fst.transformer and fst.decoder build, and the side multiple fst.transformer's networks need, to which
-fst.backends pads. A new architecture: its name here, its network in fst.transformer or fst.decoder."""
+loads), what fst.transformer and fst.decoder build, the side multiple fst.transformer's networks need (fst.backends
+pads to it) and the smallest side they run on. A new architecture: its name here, its network in fst.transformer
+or fst.decoder."""
 
 TRANSFORMER_ARCHITECTURES = ("johnson", "realtime")  # what fst.transformer builds: a network for its style(s)
 ARCHITECTURES = (*TRANSFORMER_ARCHITECTURES, "decoder")  # decoder: fst.decoder, for any painting, trained on photos
 DECODER_LEVELS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1")  # shallow to deep: where a painting's statistics apply
 ENCODER_LAYERS = DECODER_LEVELS[:0:-1]  # where a decoder's VGG16 encoder may stop: relu4_1, relu3_1, relu2_1
 SIDE_MULTIPLE = 4  # both of fst.transformer's architectures halve the sides twice on the way down
+MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded

@@ -12,6 +12,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from fst.architectures import MIN_SIDE
+from fst.errors import FstError
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
@@ -96,3 +99,15 @@ def finish(
             alpha = alpha.resize(stylized.size)
         stylized.putalpha(alpha)
     return stylized
+
+
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
+
+
+def check_image_size(width: int, height: int) -> None:
+    """Refuse a picture too small for the network or larger than an image file may be, before any copy of it."""
+    if min(width, height) < MIN_SIDE:
+        raise FstError(f"image of {width}x{height} is too small: each side must be at least {MIN_SIDE}")
+    if width * height > MAX_PIXELS:
+        raise FstError(f"image of {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
+                       f"{MAX_PIXELS / 1e6:.0f} (as for an image file): resize it first")  # fmt: skip

@@ -84,6 +84,13 @@ def lbfgs_history(values: int) -> int:
     return max(5, min(LBFGS_HISTORY, LBFGS_HISTORY_BYTES // (2 * 4 * values)))
 
 
+def pixel_optimizer(name: str, image: torch.Tensor, lr: float | None) -> torch.optim.Optimizer:
+    """L-BFGS taking one evaluation a step (its history as long as memory allows), or Adam; `lr` None: 1 or 0.01."""
+    if name == "lbfgs":
+        return torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=1, history_size=lbfgs_history(image.numel()))
+    return torch.optim.Adam([image], lr=lr or 0.01)
+
+
 def optimize_image(
     photo: torch.Tensor,
     loss_fn: PerceptualLoss,
@@ -113,12 +120,7 @@ def optimize_image(
     target = loss_fn.content_target(photo)
     start = photo if init is None else init
     image = start.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
-    if optimizer == "lbfgs":
-        opt: torch.optim.Optimizer = torch.optim.LBFGS(
-            [image], lr=lr or 1.0, max_iter=1, history_size=lbfgs_history(image.numel())
-        )
-    else:
-        opt = torch.optim.Adam([image], lr=lr or 0.01)
+    opt = pixel_optimizer(optimizer, image, lr)
     last: dict[str, float] = {}
     best: dict[str, float] = {"total": math.inf}
     best_image = start

@@ -21,15 +21,15 @@ import numpy as np
 from PIL import Image
 
 from fst.arbitrary import model_to_run
+from fst.architectures import MIN_SIDE
 from fst.blend import style_weights
 from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stable
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
-from fst.images import finish, from_array, open_image, resize_long_side, split_alpha, to_array
+from fst.images import check_image_size, finish, from_array, open_image, resize_long_side, split_alpha, to_array
 from fst.runtimes import load_backend
 from fst.temporal import BLEND, TemporalFilter
 from fst.tiling import (
-    MIN_SIDE,
     TILE_STEP,
     choose_tile,
     context_margin,
@@ -38,19 +38,7 @@ from fst.tiling import (
     thumbnail_side,
 )
 
-PAINTING_WORKING_SIDE = 1280  # a painting's model runs at most this long side (720p whole): its VGG16 needs ~1 KB a pixel
-MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS  # what PIL refuses to open as a decompression bomb
-
-
-def check_size(width: int, height: int) -> None:
-    """Refuse a picture too small for the network or larger than an image file may be, before any copy of it."""
-    if min(width, height) < MIN_SIDE:
-        raise FstError(f"image of {width}x{height} is too small: each side must be at least {MIN_SIDE}")
-    if width * height > MAX_PIXELS:
-        raise FstError(f"image of {width}x{height} is {width * height / 1e6:.0f} megapixels, over the limit of "
-                       f"{MAX_PIXELS / 1e6:.0f} (as for an image file): resize it first")  # fmt: skip
-
-
+PAINTING_WORKING_SIDE = 1280  # the longest side a painting's model runs at (720p whole): its VGG16 needs ~1 KB a pixel
 @dataclasses.dataclass(frozen=True)
 class Options:
     """How a Stylizer runs its model (each one as Stylizer's docstring says), checked when made: one value that a
@@ -186,7 +174,7 @@ class Stylizer:
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
                                "H x W x 4 (RGBA) of uint8, or N of them (N x H x W x 3)")  # fmt: skip
             height, width, channels = image.shape
-            check_size(width, height)
+            check_image_size(width, height)
             options = self.options
             plain = options.strength == 1 and not options.preserve_colors and options.style_scale is None
             plain = plain and channels == 3
@@ -198,7 +186,7 @@ class Stylizer:
                 image = open_image(image)
             except (OSError, ValueError, Image.DecompressionBombError) as e:
                 raise FstError(f"cannot read {image} ({e})") from None
-        check_size(*image.size)
+        check_image_size(*image.size)
         photo, alpha = split_alpha(image)
         try:
             return finish(photo, self.render(photo), alpha, self.options.preserve_colors, self.options.strength)
@@ -293,7 +281,7 @@ class VideoStylizer:
     def stylize(self, frame: Image.Image) -> Image.Image:
         if self.filter is None:
             return self.stylizer.stylize(frame)
-        check_size(*frame.size)
+        check_image_size(*frame.size)
         photo, alpha = split_alpha(frame)
         stable = self.filter(np.asarray(photo), np.asarray(self.stylizer.render(photo), dtype=np.float32))
         stylized = Image.fromarray(np.clip(stable + 0.5, 0, 255).astype(np.uint8))

@@ -23,10 +23,10 @@ import os
 import numpy as np
 from PIL import Image
 
+from fst.architectures import MIN_SIDE
 from fst.backends import OnnxBackend, TorchBackend
 from fst.devices import torch_cuda
 
-MIN_SIDE = 8  # two stride-2 convolutions, then 3x3 reflection padding: smaller sides cannot be padded
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
 
 GB = 1024**3

@@ -8,14 +8,18 @@ ones in between are dropped (and counted), and the picture on screen is at most 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from fst.errors import FstError
+from fst.video import recording
 
 
 class LatestFrame:
@@ -106,3 +110,35 @@ def open_camera(index: int) -> LatestFrame:
         return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
 
     return LatestFrame(read)
+
+
+def run_webcam(index: int, transform: Callable[[Image.Image], Image.Image], target: Path | None,
+               overwrite: bool = False) -> int:  # fmt: skip
+    """Live preview in a window (q, Esc or Ctrl-C quits): the newest frame each time (LatestFrame), its frame rate
+    and the frames dropped meanwhile written on it; recorded to `target` when given, each frame at the time it was
+    taken (fst.video.recording), the file complete once the window closes. Returns the frames recorded."""
+    import cv2
+
+    webcam_window_support()
+    camera = open_camera(index)
+    rate, start = FrameRate(), time.monotonic()
+    with contextlib.ExitStack() as stack:
+        writer = None if target is None else stack.enter_context(recording(target, overwrite))
+        try:
+            for frame in camera:
+                taken = round((time.monotonic() - start) * 1000)
+                styled = transform(Image.fromarray(frame)).convert("RGB")
+                if writer is not None:
+                    writer.add(styled, taken)
+                bgr = cv2.cvtColor(np.asarray(styled), cv2.COLOR_RGB2BGR)
+                label = f"{rate.tick():.1f} frames/s, {camera.dropped} camera frames dropped"
+                cv2.putText(bgr, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
+                cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
+                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
+                    break
+        except KeyboardInterrupt:  # as q: the recording so far is kept
+            pass
+        finally:
+            camera.close()
+            cv2.destroyAllWindows()
+    return 0 if writer is None else writer.frames

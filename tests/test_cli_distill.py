@@ -106,3 +106,18 @@ def test_several_teachers_export_one_network_of_their_styles(models, tmp_path, c
     checkpoint, _ = models
     with pytest.raises(FstError, match="two teachers have the same style name \\(tiny, tiny\\)"):
         main(["--teacher", str(checkpoint), "--teacher", str(checkpoint), *common[:4], *TINY, "--steps", "2"])
+
+
+def test_a_paintings_network_is_never_written_as_a_styles_fast_variant(tmp_path, monkeypatch):
+    """fst-distill --painting wave.jpg without --export wrote exports/wave-fast.onnx, over the shipped wave network's
+    realtime variant in a checkout: a painting's network is PAINTING-painting.onnx."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    (tmp_path / "exports").mkdir()
+    shipped = tmp_path / "exports" / "wave-fast.onnx"
+    shipped.write_bytes(b"the shipped realtime network")
+    args = ["--photos", str(DEMO_PHOTOS), "--run-dir", str(tmp_path / "run"), *TINY, "--steps", "1", "--no-progress"]
+    assert main(["--painting", str(REPO / "data" / "styles" / "wave.jpg"), *args]) == 0
+    assert shipped.read_bytes() == b"the shipped realtime network"
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "exports" / "wave-painting.onnx").metadata_props}
+    assert meta["style"] == "wave"

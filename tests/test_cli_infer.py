@@ -428,14 +428,14 @@ class FakeCamera:
 
 @pytest.fixture
 def fake_webcam(monkeypatch):
-    """infer's webcam with a FakeCamera and no window; returns a setter for the camera."""
+    """fst.webcam's live window with a FakeCamera and no window; returns a setter for the camera."""
     import cv2
 
-    import fst.cli.infer
+    import fst.webcam
 
     cameras = []
-    monkeypatch.setattr(fst.cli.infer, "webcam_window_support", lambda: None)
-    monkeypatch.setattr(fst.cli.infer, "open_camera", lambda index: cameras[-1])
+    monkeypatch.setattr(fst.webcam, "webcam_window_support", lambda: None)
+    monkeypatch.setattr(fst.webcam, "open_camera", lambda index: cameras[-1])
     monkeypatch.setattr(cv2, "imshow", lambda *args: None)
     monkeypatch.setattr(cv2, "waitKey", lambda delay: -1)
     monkeypatch.setattr(cv2, "destroyAllWindows", lambda: None)

@@ -18,8 +18,7 @@ from fst.files import check_writable
 from fst.metadata import metadata_for
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python distill.py --teacher T --photos DIR --run-dir R [--width 16] [--steps N] [--export PATH]`."""
+def parser() -> argparse.ArgumentParser:
     defaults = DistillConfig("", "", "")
     parser = argparse.ArgumentParser(
         prog=command_name("distill.py"),
@@ -38,8 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", required=True, help="where checkpoints go; an existing run is continued")
     parser.add_argument("--restart", action="store_true", help="start over even if --run-dir holds a run")
     parser.add_argument(
-        "--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx; for several teachers "
-        "exports/STYLE1-STYLE2-....onnx, the model then named after the file)",
+        "--export", help="the ONNX file to write at the end (default exports/STYLE-fast.onnx; for --painting "
+        "exports/PAINTING-painting.onnx; for several teachers exports/STYLE1-STYLE2-....onnx, the model then named "
+        "after the file)",
     )  # fmt: skip
     for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
         parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
@@ -50,7 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=defaults.lr)
     parser.add_argument("--device", default=defaults.device, help="auto: a CUDA GPU where there is one, else the CPU")
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def check_arguments(args: argparse.Namespace) -> Path:
+    """Every check of the arguments and of the places the run writes, before anything runs; returns --export."""
     if bool(args.teacher) == bool(args.painting):
         raise UsageError("give --teacher (a trained network, once per style) or --painting IMAGE, one of the two")
     for name in ("width", "steps", "batch_size", "image_size", "max_photos", "holdout"):
@@ -72,7 +76,13 @@ def main(argv: list[str] | None = None) -> int:
         raise FstError(f"--run-dir {run_dir}: a file, not a folder")
     check_writable(run_dir, f"--run-dir {run_dir}")
     check_writable(export.parent, f"--export {export}")  # found now, not after the whole run
+    return export
 
+
+def main(argv: list[str] | None = None) -> int:
+    """`python distill.py --teacher T --photos DIR --run-dir R [--width 16] [--steps N] [--export PATH]`."""
+    args = parser().parse_args(argv)
+    export = check_arguments(args)
     if args.painting:  # its statistics built into the arbitrary-style model (fst.arbitrary), cached
         from fst.arbitrary import painting_model
 
@@ -98,7 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     with tqdm(total=args.steps, initial=distiller.step, unit="step", disable=args.no_progress) as bar:
         distiller.run(lambda progress: show(progress, bar, args.no_progress))
     quality = distiller.evaluate()
-    suffix = "" if len(teachers) > 1 else "-fast"  # several styles: a network of its own, not a fast variant
+    # Several styles: a network of its own; a painting's: named as one, never as the fast variant of a network
+    # of the same name (exports/wave-fast.onnx is wave.onnx's).
+    suffix = "" if len(teachers) > 1 else "-painting" if args.painting else "-fast"
     path = Path(args.export or f"exports/{distiller.student_config['name']}{suffix}.onnx")
     names = ", ".join(Path(teacher).name for teacher in teachers)
     metadata = {**metadata_for(distiller.student_config, distiller.step), "teacher": names,

@@ -58,9 +58,7 @@ def export_decoder(path: Path, state: dict, output: Path, args: argparse.Namespa
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m fst.export CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--static HxW] [--photos DIR]`, or
-    `python -m fst.export --index DIR`."""
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX."
     )
@@ -82,7 +80,13 @@ def main(argv: list[str] | None = None) -> int:
         "no training",
     )  # fmt: skip
     parser.add_argument("--strength", type=float, default=1.0, help="with --painting: 0..1, built in (default 1)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fst.export CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--static HxW] [--photos DIR]`, or
+    `python -m fst.export --index DIR`."""
+    args = parser().parse_args(argv)
     if args.index:
         if not Path(args.index).is_dir():
             raise FstError(f"--index {args.index}: expected a folder of .onnx models")

@@ -4,24 +4,19 @@ any painting (--painting). Optimization without a model is fst.cli.optimize's.""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import math
 import sys
-import time
-from pathlib import Path
 from collections.abc import Callable
 
-import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
+from fst.cli.outputs import check_recording, check_size, keep_existing, report
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.files import check_writable
 from fst.images import resize_long_side
 from fst.media import (
     ANIMATION_FORMATS,
-    VIDEO_EXTENSIONS,
     Job,
     frame_count,
     plan_jobs,
@@ -29,63 +24,74 @@ from fst.media import (
     save_image,
     transform_animation,
 )
-from fst.cli.outputs import check_size, keep_existing, report
 from fst.stylize import Stylizer
-from fst.video import count_frames, recording, transform_video
-from fst.webcam import FrameRate, open_camera, webcam_window_support
-
+from fst.video import count_frames, transform_video
+from fst.webcam import run_webcam
 
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model."
+        prog=command_name("infer.py"), description="Stylize images and videos with a trained fst model or any painting."
     )
-    parser.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style's name")
-    parser.add_argument("--list", action="store_true", help="list the shipped styles and their terms, then exit")
-    parser.add_argument(
+    paints = parser.add_argument_group("what paints")
+    paints.add_argument("--model", help="exported .onnx file, training checkpoint .pt, or a shipped style's name")
+    paints.add_argument("--list", action="store_true", help="list the shipped styles and their terms, then exit")
+    paints.add_argument(
         "--style", help="a model of several styles: which one, or a blend (starry_night=0.7,wave=0.3; the weights are "
         "scaled to sum to 1)",
     )  # fmt: skip
-    parser.add_argument(
+    paints.add_argument(
         "--painting", metavar="IMAGE",
         help="stylize with any painting, no training: its image file, run by the arbitrary-style model (the default "
         "--model then); --strength blends its features with the photo's",
     )  # fmt: skip
-    parser.add_argument(
+    files = parser.add_argument_group("inputs and outputs")
+    files.add_argument(
         "--input", nargs="+",
         help="image or video files, folders (searched recursively), glob patterns, or webcam:N",
     )  # fmt: skip
-    parser.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
-    parser.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
-    parser.add_argument(
+    files.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
+    files.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
+    files.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    files.add_argument(
+        "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
+    )
+    picture = parser.add_argument_group("the picture")
+    picture.add_argument(
         "--style-scale", type=int, metavar="SIZE",
         help="strokes sized as on a SIZE-pixel image at any resolution: stylize at SIZE, upsample along the photo",
     )  # fmt: skip
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
-    parser.add_argument(
-        "--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"],
-        help="what runs an .onnx model on the CPU (auto: the faster on this CPU, measured once and remembered)",
-    )  # fmt: skip
-    parser.add_argument(
-        "--max-memory", type=float, metavar="GB",
-        help="memory budget: larger images are stylized in tiles that fit (default: RAM/8, 1 to 3 GB)",
-    )  # fmt: skip
-    parser.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
-    parser.add_argument(
-        "--overlap", type=int, default=0,
-        help="pixels over which neighbouring tiles are blended (default 0: each tile runs with as much context as the "
-        "network's receptive field, so tiles meet without seams)",
-    )  # fmt: skip
-    parser.add_argument(
+    picture.add_argument(
         "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
     )
-    parser.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
-    parser.add_argument(
+    picture.add_argument("--strength", type=float, default=1.0, help="0..1: blend of photo (0) and stylized (1)")
+    picture.add_argument(
         "--no-temporal", action="store_true",
         help="stylize each video, animation or webcam frame on its own with the model asked for (default: the "
         "style's stable variant where one is shipped, stabilized along the motion)",
     )  # fmt: skip
-    speed = parser.add_mutually_exclusive_group()
+    speed_flags(parser.add_argument_group("speed and memory"))
+    return parser
+
+
+def speed_flags(group: argparse._ArgumentGroup) -> None:
+    """Where and how fast the model runs: device, runtime, tiles and memory, the fast, int8 and compiled paths."""
+    group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    group.add_argument(
+        "--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"],
+        help="what runs an .onnx model on the CPU (auto: the faster on this CPU, measured once and remembered)",
+    )  # fmt: skip
+    group.add_argument(
+        "--max-memory", type=float, metavar="GB",
+        help="memory budget: larger images are stylized in tiles that fit (default: RAM/8, 1 to 3 GB)",
+    )  # fmt: skip
+    group.add_argument("--tile", type=int, help="stylize images larger than TILE pixels in tiles of that size")
+    group.add_argument(
+        "--overlap", type=int, default=0,
+        help="pixels over which neighbouring tiles are blended (default 0: each tile runs with as much context as the "
+        "network's receptive field, so tiles meet without seams)",
+    )  # fmt: skip
+    speed = group.add_mutually_exclusive_group()
     speed.add_argument(
         "--fast", action="store_true",
         help="run NAME-fast.onnx, the realtime network distilled from NAME.onnx: several times faster on a CPU, "
@@ -93,20 +99,15 @@ def parser() -> argparse.ArgumentParser:
         "(the default for webcam:N where there is one)",
     )  # fmt: skip
     speed.add_argument("--no-fast", action="store_true", help="run the full network, also for webcam:N")
-    parser.add_argument(
+    group.add_argument(
         "--no-int8", action="store_true",
         help="run the model as given; by default a CPU with fast int8 runs NAME-int8.onnx where it is within 35 dB",
     )  # fmt: skip
-    parser.add_argument(
+    group.add_argument(
         "--compile", action="store_true",
         help="on a GPU through PyTorch: compile the network once per frame size (about a minute each), for long "
         "videos and the webcam",
     )  # fmt: skip
-    parser.add_argument("--overwrite", action="store_true", help="replace existing output files")
-    parser.add_argument(
-        "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
-    )
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -120,23 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.list:
         return list_styles()
-    if not args.input:
-        raise UsageError("--input is required (image or video files, folders, glob patterns, or webcam:N)")
-    check_size(args.size)
-    if args.max_memory is not None and not 0 < args.max_memory < math.inf:
-        raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
-    if args.model is None and args.painting is None:
-        raise UsageError("--model is required (an .onnx file, a checkpoint or a style's name), or --painting IMAGE "
-                         "(optimization without a model: fst-optimize)")  # fmt: skip
-    if args.painting is not None and (args.style or args.tile or args.fast):
-        flag = "--style" if args.style else "--tile" if args.tile else "--fast"
-        raise UsageError(f"{flag} does not go with --painting: the painting is the style, and its model runs whole")
-    webcam = [name for name in args.input if name.startswith("webcam:")]
-    if webcam:
-        if len(args.input) > 1 or not webcam[0][7:].isdigit():
-            raise UsageError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
-    elif args.output is None:
-        raise UsageError("--output is required (a file for one input, else a folder)")
+    webcam = check_arguments(args)
     painting = (args.painting,) if args.painting else ()  # read like an input: never written over
     jobs = [] if webcam else plan_jobs(args.input, args.output, painting)  # every output problem found before work
     record = check_recording(args.output, args.overwrite) if webcam and args.output is not None else None
@@ -172,20 +157,27 @@ def main(argv: list[str] | None = None) -> int:
     said: list[str] = []
 
     if webcam:
-        return run_webcam(int(webcam[0][7:]), frames_transform(), record, args.overwrite)
+        recorded = run_webcam(int(webcam[0][7:]), frames_transform(), record, args.overwrite)
+        if record is not None:
+            print(f"recorded {recorded} frames -> {record}")
+        return 0
     images = [job for job in jobs if not job.is_video]
     failed, kept = stylize_images(images, transform, frames_transform, args.overwrite, args.first_frame)
+    videos = stylize_videos([job for job in jobs if job.is_video], frames_transform, args.overwrite)
+    return report(len(jobs), failed + videos[0], kept + videos[1], args.output)
+
+
+def stylize_videos(jobs: list[Job], frames_transform, overwrite: bool) -> tuple[int, int]:
+    """Every video job through a fresh frames_transform(), with a progress bar each; returns (failed, kept)."""
+    failed = kept = 0
     for job in jobs:
-        if not job.is_video:
-            continue
-        if keep_existing(job, args.overwrite):
+        if keep_existing(job, overwrite):
             kept += 1
             continue
         try:
             expected = count_frames(job.source)
             with tqdm(total=expected, unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-                written = transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1),
-                                          args.overwrite)  # fmt: skip
+                written = transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1), overwrite)
         except FstError as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
@@ -194,7 +186,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {job.source}: only {written} of its {expected} frames could be decoded (a damaged file); "
                   f"{job.target} holds those {written}", file=sys.stderr)  # fmt: skip
             failed += 1
-    return report(len(jobs), failed, kept, args.output)
+    return failed, kept
+
+
+def check_arguments(args: argparse.Namespace) -> list[str]:
+    """Every check of the arguments alone, before anything is read; returns the webcam:N input, if that is it."""
+    if not args.input:
+        raise UsageError("--input is required (image or video files, folders, glob patterns, or webcam:N)")
+    check_size(args.size)
+    if args.max_memory is not None and not 0 < args.max_memory < math.inf:
+        raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
+    if args.model is None and args.painting is None:
+        raise UsageError("--model is required (an .onnx file, a checkpoint or a style's name), or --painting IMAGE "
+                         "(optimization without a model: fst-optimize)")  # fmt: skip
+    if args.painting is not None and (args.style or args.tile or args.fast):
+        flag = "--style" if args.style else "--tile" if args.tile else "--fast"
+        raise UsageError(f"{flag} does not go with --painting: the painting is the style, and its model runs whole")
+    webcam = [name for name in args.input if name.startswith("webcam:")]
+    if webcam:
+        if len(args.input) > 1 or not webcam[0][7:].isdigit():
+            raise UsageError("--input webcam:N takes a camera index, e.g. webcam:0, and no other inputs")
+    elif args.output is None:
+        raise UsageError("--output is required (a file for one input, else a folder)")
+    return webcam
 
 
 def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool, first_frame: bool) -> tuple[int, int]:
@@ -272,53 +286,6 @@ def list_styles() -> int:
         "for videos; --fast, --no-int8, --no-temporal)"
     )
     print(f"terms: {SHIPPED_TERMS}")
-    return 0
-
-
-def check_recording(output: str, overwrite: bool) -> Path:
-    """The webcam's --output, checked before the camera opens: a video file that may be written."""
-    target = Path(output)
-    if target.is_dir():
-        raise UsageError(f"--output {output} is a folder: the webcam records to one video file")
-    if target.suffix.lower() not in VIDEO_EXTENSIONS:
-        kinds = ", ".join(sorted(VIDEO_EXTENSIONS))
-        raise UsageError(f"--output {output}: the webcam records a video; use one of {kinds}")
-    if target.exists() and not overwrite:
-        raise UsageError(f"--output {output} exists: use --overwrite to replace it, or another name")
-    check_writable(target.parent, f"--output {output}")
-    return target
-
-
-def run_webcam(index: int, transform, target: Path | None, overwrite: bool = False) -> int:
-    """Live preview in a window (q, Esc or Ctrl-C quits): the newest frame each time (fst.webcam), its frame rate
-    and the frames dropped meanwhile written on it; recorded to `output` when given, each frame at the time it was
-    taken (fst.video.recording), the file complete once the window closes (check_recording checked `target`)."""
-    import cv2
-
-    webcam_window_support()
-    camera = open_camera(index)
-    rate, start = FrameRate(), time.monotonic()
-    with contextlib.ExitStack() as stack:
-        writer = None if target is None else stack.enter_context(recording(target, overwrite))
-        try:
-            for frame in camera:
-                taken = round((time.monotonic() - start) * 1000)
-                styled = transform(Image.fromarray(frame)).convert("RGB")
-                if writer is not None:
-                    writer.add(styled, taken)
-                bgr = cv2.cvtColor(np.asarray(styled), cv2.COLOR_RGB2BGR)
-                label = f"{rate.tick():.1f} frames/s, {camera.dropped} camera frames dropped"
-                cv2.putText(bgr, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2, cv2.LINE_AA)
-                cv2.imshow(f"fst webcam:{index} (q quits)", bgr)
-                if cv2.waitKey(1) & 0xFF in (ord("q"), 27):
-                    break
-        except KeyboardInterrupt:  # as q: the recording so far is kept
-            pass
-        finally:
-            camera.close()
-            cv2.destroyAllWindows()
-    if target is not None:
-        print(f"recorded {writer.frames} frames -> {target}")
     return 0
 
 

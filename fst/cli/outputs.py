@@ -1,13 +1,16 @@
 """What the commands that write one output per input (fst-infer, fst-optimize) share: the bound on --size, an
-existing output kept, the closing line."""
+existing output kept, the closing line; and the webcam's one output, its recording, checked before it opens."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tqdm import tqdm
 
+from fst.architectures import MIN_SIDE
 from fst.errors import UsageError
-from fst.media import Job
-from fst.tiling import MIN_SIDE
+from fst.files import check_writable
+from fst.media import VIDEO_EXTENSIONS, Job
 
 MAX_SIZE = 10000  # a 10000x6667 photo is 67 megapixels: tiles keep it near 3 GB, a typo of 100000 would need 20 GB
 
@@ -31,3 +34,17 @@ def report(total: int, failed: int, kept: int, output: str) -> int:
     done = total - failed - kept
     print(f"wrote {done} file{'s' * (done != 1)}" + (f", {failed} failed" if failed else "") + f" -> {output}")
     return 1 if failed else 0
+
+
+def check_recording(output: str, overwrite: bool) -> Path:
+    """The webcam's --output, checked before the camera opens: a video file that may be written."""
+    target = Path(output)
+    if target.is_dir():
+        raise UsageError(f"--output {output} is a folder: the webcam records to one video file")
+    if target.suffix.lower() not in VIDEO_EXTENSIONS:
+        kinds = ", ".join(sorted(VIDEO_EXTENSIONS))
+        raise UsageError(f"--output {output}: the webcam records a video; use one of {kinds}")
+    if target.exists() and not overwrite:
+        raise UsageError(f"--output {output} exists: use --overwrite to replace it, or another name")
+    check_writable(target.parent, f"--output {output}")
+    return target

@@ -17,8 +17,7 @@ if TYPE_CHECKING:
     from fst.trainer import Progress
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python train.py --config X.yaml [--set key=value ...] [--resume auto|PATH] [--restart]`."""
+def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=command_name("train.py"),
         description="Train a fast style transfer network from a YAML config and export it to ONNX.",
@@ -31,7 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", metavar="auto|PATH", help="continue from the run's latest checkpoint or a file")
     parser.add_argument("--restart", action="store_true", help="delete <runs_dir>/<name> and train from scratch")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar, a line per log step (log files)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python train.py --config X.yaml [--set key=value ...] [--resume auto|PATH] [--restart]`."""
+    args = parser().parse_args(argv)
     if args.resume and args.restart:
         raise ConfigError("--resume and --restart contradict each other: pick one")
 
