@@ -11,7 +11,7 @@ import json
 import math
 from pathlib import Path
 
-from fst.errors import FstError
+from fst.errors import ConfigError, FstError
 from fst.onnxfile import onnx_metadata, onnx_weights_digest
 
 INT8_MIN_PSNR_DB = 35.0  # below this an int8 copy looks different enough that fp32 stays the default
@@ -62,6 +62,21 @@ def style_file(name: str, exports: Path) -> Path | None:
     if Path(name).suffix or len(Path(name).parts) != 1:
         return None
     return next((f / f"{name}.onnx" for f in (exports, *SHIPPED_FOLDERS) if (f / f"{name}.onnx").is_file()), None)
+
+
+def init_model(value: str, exports: Path, source: str = "config") -> Path | None:
+    """The model a config's train.init names (None for none): a checkpoint or .onnx file, or the name of a style in
+    `exports` (output.exports_dir) or among the shipped ones; ConfigError naming `source` otherwise."""
+    if not value:
+        return None
+    if Path(value).is_file():
+        return Path(value)
+    if (named := style_file(value, exports)) is not None:
+        return named
+    exported = [p for p in exports.glob("*.onnx") if not p.stem.endswith("-int8") and not p.name.startswith(".")]
+    styles = sorted(p.stem for p in exported)
+    raise ConfigError(f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
+                      f"{exports}/ ({', '.join(styles) or 'none there'}) or shipped ({', '.join(shipped_styles())})")
 
 
 def find_model(model: str | Path) -> Path:

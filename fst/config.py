@@ -103,6 +103,28 @@ class Config:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class DistillConfig:
+    """What fst-distill runs (fst.distill.Distiller): a teacher, the photos, the student and its schedule."""
+
+    teacher: str | list[str]  # a training checkpoint (.pt) or an fp32 export (.onnx); several for several styles
+    photos: str  # a folder of photos, searched at any depth
+    run_dir: str
+    width: int = 16
+    res_blocks: int = 5
+    steps: int = 2000
+    batch_size: int = 4
+    image_size: int = 256
+    lr: float = 2e-3
+    warmup_steps: int = 50
+    holdout: int = 8  # the last photos of the folder, for the PSNR the result is judged by
+    max_photos: int = 2000  # kept in memory with the teacher's outputs: about 0.6 MB each at 256 px
+    save_every: int = 100
+    seed: int = 0
+    architecture: str = "johnson"  # or "realtime" (fst.transformer)
+    device: str = "auto"  # a CUDA GPU where there is one: the teacher's outputs and every step run there
+
+
 REQUIRED = ("name", "style_image", "data.root")
 # One path component and never "." or "..": the name becomes a folder that --restart deletes.
 # The VGG16 layers a loss may name, shallow to deep (fst.vgg builds the network); the bundled weights end at relu4_3.
@@ -186,28 +208,9 @@ def check_config_paths(config: Config, source: str = "config") -> None:
         raise ConfigError(
             f"{source}: loss.vgg_weights: file not found: {vgg} (expected bundled, torchvision or a path)"
         )
-    init_path(config, source)
+    from fst.catalogue import init_model  # the model files, read only where a config names one
 
-
-def init_path(config: Config, source: str = "config") -> Path | None:
-    """The model train.init names: a checkpoint or .onnx file, or the name of a style in output.exports_dir or
-    among the shipped ones (a checkout's exports/, an installed package's)."""
-    from fst.catalogue import shipped_styles, style_file
-
-    value = config.train.init
-    if not value:
-        return None
-    if Path(value).is_file():
-        return Path(value)
-    if (named := style_file(value, Path(config.output.exports_dir))) is not None:
-        return named
-    exported = Path(config.output.exports_dir).glob("*.onnx")
-    styles = sorted(p.stem for p in exported if not p.stem.endswith("-int8") and not p.name.startswith("."))
-    shipped = shipped_styles()
-    raise ConfigError(
-        f"{source}: train.init = {value!r}: expected a checkpoint, an .onnx file or a style in "
-        f"{config.output.exports_dir}/ ({', '.join(styles) or 'none there'}) or shipped ({', '.join(shipped)})"
-    )
+    init_model(config.train.init, Path(config.output.exports_dir), source)
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
-from fst.config import TrainConfig
+from fst.config import DistillConfig, TrainConfig
 from fst.data import PositionSampler, center_crop, load_croppable, to_tensor
 from fst.errors import FstError, Terminated
 from fst.files import lock, unlock
@@ -43,26 +43,6 @@ from fst.photos import find_images, split_holdout
 from fst.quantize import psnr
 from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
-
-
-@dataclass
-class DistillConfig:
-    teacher: str | list[str]  # a training checkpoint (.pt) or an fp32 export (.onnx); several for several styles
-    photos: str  # a folder of photos, searched at any depth
-    run_dir: str
-    width: int = 16
-    res_blocks: int = 5
-    steps: int = 2000
-    batch_size: int = 4
-    image_size: int = 256
-    lr: float = 2e-3
-    warmup_steps: int = 50
-    holdout: int = 8  # the last photos of the folder, for the PSNR the result is judged by
-    max_photos: int = 2000  # kept in memory with the teacher's outputs: about 0.6 MB each at 256 px
-    save_every: int = 100
-    seed: int = 0
-    architecture: str = "johnson"  # or "realtime" (fst.transformer)
-    device: str = "auto"  # a CUDA GPU where there is one: the teacher's outputs and every step run there
 
 
 @dataclass

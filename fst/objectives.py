@@ -11,13 +11,15 @@ logs (`terms`, "total" first). The trainer owns the rest: data, optimizer, preci
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
+from fst.catalogue import init_model
 from fst.checkpoint import network_for, network_weights
-from fst.config import Config, init_path
+from fst.config import Config
 from fst.decoder import Decoder
 from fst.errors import ConfigError
 from fst.losses import content_loss, load_style_image, move, perceptual_loss, random_motion, temporal_loss
@@ -31,7 +33,7 @@ class StyleObjective:
 
     def __init__(self, config: Config, device: torch.device) -> None:
         self.config = config
-        self.init_from = init_path(config)
+        self.init_from = init_model(config.train.init, Path(config.output.exports_dir))
         init = network_for(network_weights(self.init_from), self.init_from) if self.init_from else None
         self.styles = style_set(config, init, self.init_from)
         style_images = [load_style_image(image, config.loss.style_size) for image in self.styles.loss_images]

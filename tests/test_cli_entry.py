@@ -74,7 +74,8 @@ def test_ctrl_c_that_lands_inside_an_import_ends_the_process_at_once():
 
 @pytest.mark.parametrize(
     ("command", "args", "missing"),
-    [("train", ["--config", "configs/demo.yaml"], "yaml"), ("distill", ["--help"], "torch"),
+    [("train", ["--config", "configs/demo.yaml"], "yaml"),
+     ("distill", ["--teacher", "wave", "--photos", "data/demo", "--run-dir", "runs/no-torch"], "torch"),
      ("export", ["x.pt", "-o", "x.onnx"], "torch"), ("infer", ["--optimize", "--style", "s.jpg", "--input",
      "data/demo/chelsea.jpg", "--output", "o.jpg"], "torch"), ("optimize", ["--style", "s.jpg", "--input",
      "data/demo/chelsea.jpg", "--output", "o.jpg"], "torch")],
@@ -91,6 +92,15 @@ def test_the_training_commands_without_torch_say_what_to_install(command, args, 
     assert done.stderr == handed * (command == "infer") + (f"error: fst-{command} needs PyTorch and the training packages ({missing} is not "
                            "installed): install PyTorch for this machine, then pip install '.[train]' in the fst "
                            "folder (README, Install)\n")  # fmt: skip
+
+
+@pytest.mark.parametrize("command", ["train", "distill", "export", "optimize", "infer", "serve"])
+def test_every_commands_help_needs_no_torch(command):
+    code = NO_TORCH + f"sys.modules['yaml'] = None\nsys.argv = ['fst-{command}', '--help']\n" + (
+        f"from fst.cli.entry import run\nrun({command!r})\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0 and done.stdout.startswith("usage: "), done.stderr
 
 
 def test_python_m_fst_export_index_needs_no_torch(tmp_path):

@@ -118,7 +118,8 @@ def test_a_distilled_checkpoint_exports_its_int8_copy_naming_the_student(models,
     """A student distilled from an .onnx teacher has no data.root: its int8 copy takes --photos, and names the
     student's weights as what it was made from, the fp32 export the teacher's."""
     from fst.checkpoint import load_model, network_for, network_weights, weights_digest
-    from fst.distill import DistillConfig, Distiller
+    from fst.config import DistillConfig
+    from fst.distill import Distiller
 
     _, onnx_path = models
     teacher = copy_of(onnx_path, tmp_path / "wave.onnx", style="wave", style_image="wave.jpg", image_size="32")

@@ -7,7 +7,8 @@ import yaml
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 from PIL import Image
 
-from fst.config import config_from_dict, init_path, load_config
+from fst.catalogue import init_model
+from fst.config import config_from_dict, load_config
 from fst.errors import ConfigError
 
 
@@ -119,7 +120,7 @@ def test_init_names_a_file_or_a_shipped_style(tmp_path):
     (exports / "candy-int8.onnx").write_bytes(b"")  # a CPU copy of candy, not a style of its own
     base = write(tmp_path, BASE + f"output: {{exports_dir: {exports}}}\n")
     assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"
-    assert init_path(load_config(base, ["train.init=udnie"])) == REPO / "exports" / "udnie.onnx"  # a shipped style
+    assert init_model("udnie", exports) == REPO / "exports" / "udnie.onnx"  # a shipped style
     with pytest.raises(ConfigError) as info:
         load_config(base, ["train.init=rain"])
     assert str(info.value) == (

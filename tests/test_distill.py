@@ -7,7 +7,8 @@ import torch
 from conftest import DEMO_PHOTOS, REPO
 
 from fst.checkpoint import load_model
-from fst.distill import DistillConfig, Distiller, teacher_config
+from fst.config import DistillConfig
+from fst.distill import Distiller, teacher_config
 from fst.errors import FstError
 from fst.export import export_onnx
 from fst.metadata import metadata_for

@@ -279,7 +279,8 @@ def test_compiled_training_takes_the_same_steps(tmp_path):
 
 
 def test_restart_refuses_a_distillation_a_link_and_a_folder_it_did_not_make(models, tmp_path):
-    from fst.distill import DistillConfig, Distiller
+    from fst.config import DistillConfig
+    from fst.distill import Distiller
 
     checkpoint, _ = models
     runs = tmp_path / "runs"

@@ -5,17 +5,19 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from fst.architectures import TRANSFORMER_ARCHITECTURES
 from fst.catalogue import find_model
+from fst.config import DistillConfig
 from fst.devices import DEVICE_NAMES, is_device_name
-from fst.distill import DistillConfig, Distiller, DistillProgress
 from fst.errors import FstError, UsageError, command_name, exit_with
-from fst.export import export_onnx
 from fst.files import check_writable
-from fst.metadata import metadata_for
+
+if TYPE_CHECKING:
+    from fst.distill import DistillProgress
 
 
 def parser() -> argparse.ArgumentParser:
@@ -83,6 +85,10 @@ def main(argv: list[str] | None = None) -> int:
     """`python distill.py --teacher T --photos DIR --run-dir R [--width 16] [--steps N] [--export PATH]`."""
     args = parser().parse_args(argv)
     export = check_arguments(args)
+    from fst.distill import Distiller  # PyTorch: once the arguments are checked, so --help answers at once
+    from fst.export import export_onnx
+    from fst.metadata import metadata_for
+
     if args.painting:  # its statistics built into the arbitrary-style model (fst.arbitrary), cached
         from fst.arbitrary import painting_model
 
