@@ -1,4 +1,5 @@
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,6 +210,8 @@ def test_a_video_runs_the_stable_variant_beside_the_model_and_says_so(models, tm
     make_video(clip, 64, 48, frames=4, audio=False)
     base = ["--model", str(plain), "--input", str(clip), "--output"]
     assert main([*base, str(tmp_path / "out.mp4")]) == 0
+    assert "videos: running wave: the stable network, in onnxruntime\n" in capsys.readouterr().err
+    assert main([*base, str(tmp_path / "out.mp4"), "--overwrite", "--verbose"]) == 0
     assert f"videos: running {stable}, fine-tuned to hold its strokes still" in capsys.readouterr().err
     assert main([*base, str(tmp_path / "plain.mp4"), "--no-temporal"]) == 0
     assert "videos: running" not in capsys.readouterr().err
@@ -297,9 +300,11 @@ def test_the_int8_copy_a_cpu_runs_is_named_and_no_int8_runs_the_model_given(mode
     monkeypatch.setattr("fst.runtimes.fast_int8", lambda: (True, "the CPU has AVX2"))
     args = ["--model", str(model), "--input", str(tmp_path / "in.png"), "--device", "cpu", "--overwrite"]
     assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
+    assert capsys.readouterr().err.startswith("running style: the full network, int8, in ")  # one line, quiet
+    assert main([*args, "--output", str(tmp_path / "a.png"), "--verbose"]) == 0
     assert f"running {sibling} (int8, 36.5 dB PSNR against fp32): the CPU has AVX2\n" in capsys.readouterr().err
     assert main([*args, "--output", str(tmp_path / "b.png"), "--no-int8"]) == 0
-    assert "running" not in capsys.readouterr().err
+    assert capsys.readouterr().err.startswith("running style: the full network, in ")
 
 
 def test_fast_runs_the_distilled_variant_or_says_there_is_none(models, tmp_path, capsys):
@@ -312,7 +317,7 @@ def test_fast_runs_the_distilled_variant_or_says_there_is_none(models, tmp_path,
         main([*args, "--output", str(tmp_path / "a.png")])
     assert not (tmp_path / "a.png").exists()
     copy_of(onnx_path, fast, made_from=model)
-    assert main([*args, "--output", str(tmp_path / "a.png")]) == 0
+    assert main([*args, "--output", str(tmp_path / "a.png"), "-v"]) == 0
     assert capsys.readouterr().err.startswith(f"running {fast}\n")
     assert (tmp_path / "a.png").is_file()
 
@@ -393,9 +398,9 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
     import fst.cli.infer
 
     asked = []
-    video = lambda self, temporal: type("V", (), {"stylizer": self})()  # noqa: E731
+    video = lambda self, temporal: type("V", (), {"stylizer": self})()
     fake = type("S", (), {"choice": "", "runtime": "onnxruntime", "runtime_reason": "asked for", "video": video,
-                          "styles": []})  # fmt: skip
+                          "styles": [], "path": Path("wave-fast.onnx")})  # fmt: skip
     monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or fake())
     monkeypatch.setattr(fst.cli.infer, "run_webcam", lambda index, transform, target, overwrite: 0)
     assert main(["--model", "wave", "--input", "webcam:0"]) == 0  # exports/wave-fast.onnx, made from wave.onnx

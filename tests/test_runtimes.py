@@ -76,4 +76,7 @@ def test_the_stylizer_and_the_command_line_say_which_runtime_runs(models, timed,
 
     Image.new("RGB", (40, 30), "red").save(source)
     assert main(["--model", str(models[1]), "--input", str(source), "--output", str(tmp_path / "o.png")]) == 0
+    quiet = capsys.readouterr().err
+    assert quiet.startswith(f"running {models[1].stem}: the full network, in openvino\n") and "measured" not in quiet
+    assert main(["--model", str(models[1]), "--input", str(source), "--output", str(tmp_path / "p.png"), "-v"]) == 0
     assert "runtime: openvino (2.5x onnxruntime's speed on this CPU, measured)\n" in capsys.readouterr().err

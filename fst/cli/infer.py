@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 from collections.abc import Callable
 
 from PIL import Image
 from tqdm import tqdm
 
-from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
+from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models, variant
 from fst.cli.outputs import check_recording, check_size, keep_existing, report
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
@@ -53,6 +54,10 @@ def parser() -> argparse.ArgumentParser:
     files.add_argument("--output", help="output file (one input) or folder; optional for webcam:N (records to it)")
     files.add_argument("--size", type=int, help="resize so the long side is SIZE pixels before stylizing")
     files.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    files.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="say which file runs and why: the int8 copy, the runtime and its measured speed, a video's stable variant",
+    )  # fmt: skip
     files.add_argument(
         "--first-frame", action="store_true", help="stylize only the first frame of an animated GIF, APNG or WebP"
     )
@@ -132,9 +137,12 @@ def main(argv: list[str] | None = None) -> int:
         args.style_scale, int8=not args.no_int8, fast=args.fast, compile=args.compile, style=args.style,
         runtime=args.runtime, painting=args.painting,
     )  # fmt: skip
-    if stylizer.choice:
-        print(stylizer.choice, file=sys.stderr)
-    print(f"runtime: {stylizer.runtime} ({stylizer.runtime_reason})", file=sys.stderr)
+    if args.verbose:
+        if stylizer.choice:
+            print(stylizer.choice, file=sys.stderr)
+        print(f"runtime: {stylizer.runtime} ({stylizer.runtime_reason})", file=sys.stderr)
+    else:
+        print(f"running {what_runs(stylizer, args.painting)}", file=sys.stderr)
     if stylizer.styles and args.style is None:
         print(f"style: {stylizer.styles[0]}, the first of {', '.join(stylizer.styles)} (--style NAME, or a blend "
               "NAME=WEIGHT,...)", file=sys.stderr)  # fmt: skip
@@ -150,7 +158,8 @@ def main(argv: list[str] | None = None) -> int:
         video = stylizer.video(temporal=not args.no_temporal)
         if video.stylizer is not stylizer and not said:  # the style's stable variant runs: say so once
             said.append(f"videos: running {video.stylizer.path}, fine-tuned to hold its strokes still "
-                        f"(--no-temporal: {stylizer.path} frame by frame)")  # fmt: skip
+                        f"(--no-temporal: {stylizer.path} frame by frame)" if args.verbose else
+                        f"videos: running {what_runs(video.stylizer, None)}")  # fmt: skip
             tqdm.write(said[0], file=sys.stderr)  # above the progress bar, not through it
         return lambda image: video.stylize(resized(image))
 
@@ -187,6 +196,18 @@ def stylize_videos(jobs: list[Job], frames_transform, overwrite: bool) -> tuple[
                   f"{job.target} holds those {written}", file=sys.stderr)  # fmt: skip
             failed += 1
     return failed, kept
+
+
+def what_runs(stylizer: Stylizer, painting: str | None) -> str:
+    """One line of what runs, by name: the style (or the painting), the network's variant, int8 where the copy runs,
+    and the runtime, e.g. `wave: the stable network, int8, in openvino`; --verbose says why each was chosen."""
+    stem = stylizer.path.stem.removesuffix("-int8")
+    name = f"the painting {Path(painting).name}" if painting else stem.removesuffix(f"-{variant(stylizer.path)}")
+    kind = {"fast": "the realtime network", "stable": "the stable network"}.get(variant(stylizer.path), "the full network")
+    if painting or stylizer.path.suffix != ".onnx":
+        kind = "the arbitrary-style model" if painting else "a training checkpoint"
+    int8 = ", int8" if stylizer.path.stem.endswith("-int8") else ""
+    return f"{name}: {kind}{int8}, in {stylizer.runtime}"
 
 
 def check_arguments(args: argparse.Namespace) -> list[str]:
