@@ -160,7 +160,7 @@ def test_a_run_time_failure_of_onnxruntime_is_one_line_and_the_input_skipped(mod
     assert main(["--model", str(models[1]), "--input", str(tmp_path / "a.png"), "--output", str(tmp_path / "o"),
                  "--runtime", "onnxruntime"]) == 1  # fmt: skip
     assert capsys.readouterr().err == (
-        "runtime: onnxruntime (asked for)\n"
+        f"running {models[1].stem}: the full network, in onnxruntime\n"
         f"error: {tmp_path / 'a.png'}: the model failed on a 40x30 image ([ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION "
         ": Failed to allocate memory for requested buffer of size 99999999999); skipped\n"
     )
