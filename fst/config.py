@@ -142,7 +142,7 @@ LR_SCHEDULES = ("cosine", "constant")
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
     """Read `path`, apply `key.sub=value` overrides, validate everything, return a Config."""
-    import yaml  # here, not above: fst.transformer takes ARCHITECTURES from this module without PyYAML
+    import yaml  # here, not above: fst-distill takes DistillConfig from this module for --help, without PyYAML
 
     path = Path(path)
     try:

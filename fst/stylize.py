@@ -39,6 +39,8 @@ from fst.tiling import (
 )
 
 PAINTING_WORKING_SIDE = 1280  # the longest side a painting's model runs at (720p whole): its VGG16 needs ~1 KB a pixel
+
+
 @dataclasses.dataclass(frozen=True)
 class Options:
     """How a Stylizer runs its model (each one as Stylizer's docstring says), checked when made: one value that a

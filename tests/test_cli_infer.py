@@ -210,7 +210,7 @@ def test_a_video_runs_the_stable_variant_beside_the_model_and_says_so(models, tm
     make_video(clip, 64, 48, frames=4, audio=False)
     base = ["--model", str(plain), "--input", str(clip), "--output"]
     assert main([*base, str(tmp_path / "out.mp4")]) == 0
-    assert "videos: running wave: the stable network, in onnxruntime\n" in capsys.readouterr().err
+    assert "videos: running wave: the full stable network, in onnxruntime\n" in capsys.readouterr().err
     assert main([*base, str(tmp_path / "out.mp4"), "--overwrite", "--verbose"]) == 0
     assert f"videos: running {stable}, fine-tuned to hold its strokes still" in capsys.readouterr().err
     assert main([*base, str(tmp_path / "plain.mp4"), "--no-temporal"]) == 0
@@ -510,3 +510,22 @@ def test_a_model_of_several_styles_says_which_one_runs_by_default(tmp_path, caps
     assert main(["--model", "four_styles", "--style", "wave", "--input", str(tmp_path / "in.png"), "--output",
                  str(tmp_path / "w.png")]) == 0  # fmt: skip
     assert "the first of" not in capsys.readouterr().err
+
+
+def test_the_line_of_what_runs_names_the_style_and_every_end_of_its_file_name():
+    """wave-fast-stable.onnx (what a --fast video runs) was named "wave-fast: the stable network"."""
+    from types import SimpleNamespace
+
+    from fst.cli.infer import what_runs
+
+    def line(name: str, painting: str | None = None) -> str:
+        return what_runs(SimpleNamespace(path=Path(name), runtime="openvino"), painting)
+
+    assert line("exports/wave.onnx") == "wave: the full network, in openvino"
+    assert line("exports/wave-int8.onnx") == "wave: the full network, int8, in openvino"
+    assert line("exports/wave-fast.onnx") == "wave: the realtime network, in openvino"
+    assert line("exports/wave-stable-int8.onnx") == "wave: the full stable network, int8, in openvino"
+    assert line("exports/wave-fast-stable.onnx") == "wave: the realtime stable network, in openvino"
+    assert line("runs/demo/last.pt") == "last: a training checkpoint, in openvino"
+    painting = line("cache/wave-06e1.onnx", "my/wave.jpg")
+    assert painting == "the painting wave.jpg: the arbitrary-style model, in openvino"

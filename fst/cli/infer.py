@@ -12,7 +12,7 @@ from collections.abc import Callable
 from PIL import Image
 from tqdm import tqdm
 
-from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models, variant
+from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
 from fst.cli.outputs import check_recording, check_size, keep_existing, report
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
@@ -200,14 +200,19 @@ def stylize_videos(jobs: list[Job], frames_transform, overwrite: bool) -> tuple[
 
 def what_runs(stylizer: Stylizer, painting: str | None) -> str:
     """One line of what runs, by name: the style (or the painting), the network's variant, int8 where the copy runs,
-    and the runtime, e.g. `wave: the stable network, int8, in openvino`; --verbose says why each was chosen."""
-    stem = stylizer.path.stem.removesuffix("-int8")
-    name = f"the painting {Path(painting).name}" if painting else stem.removesuffix(f"-{variant(stylizer.path)}")
-    kind = {"fast": "the realtime network", "stable": "the stable network"}.get(variant(stylizer.path), "the full network")
-    if painting or stylizer.path.suffix != ".onnx":
-        kind = "the arbitrary-style model" if painting else "a training checkpoint"
-    int8 = ", int8" if stylizer.path.stem.endswith("-int8") else ""
-    return f"{name}: {kind}{int8}, in {stylizer.runtime}"
+    and the runtime, e.g. `wave: the realtime stable network, int8, in openvino`; --verbose says why each was
+    chosen. The variant is read from the file name's ends (-fast, -stable, -int8), both where both are there."""
+    stem = stylizer.path.stem
+    int8, stem = stem.endswith("-int8"), stem.removesuffix("-int8")
+    stable, stem = stem.endswith("-stable"), stem.removesuffix("-stable")
+    fast, stem = stem.endswith("-fast"), stem.removesuffix("-fast")
+    if painting:
+        name, kind = f"the painting {Path(painting).name}", "the arbitrary-style model"
+    elif stylizer.path.suffix != ".onnx":
+        name, kind = stem, "a training checkpoint"
+    else:
+        name, kind = stem, f"the {'realtime' if fast else 'full'} {'stable ' * stable}network"
+    return f"{name}: {kind}{', int8' * int8}, in {stylizer.runtime}"
 
 
 def check_arguments(args: argparse.Namespace) -> list[str]:
