@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TORCH_VERSION ?= 2.13.0
 
-.PHONY: setup test demo bench clean web test-web serve
+.PHONY: setup test demo bench clean web vendor-web test-web serve
 
 setup: $(VENV)/.installed
 
@@ -27,8 +27,8 @@ demo: setup
 clean:
 	rm -rf runs exports/demo.onnx exports/demo-samples
 
-# The browser demo's runtime (onnxruntime-web) and the Node example's (onnxruntime-node, whose install script
-# would fetch GPU libraries unless told to skip them), from npm.
+# onnxruntime-web and onnxruntime-node (whose install script would fetch GPU libraries unless told to skip them),
+# from npm: the Node example's runtime, and the source of the page's own copy in web/vendor/ (`make vendor-web`).
 web: web/node_modules/.installed web/node/node_modules/.installed
 
 web/node_modules/.installed: web/package.json web/package-lock.json
@@ -39,11 +39,16 @@ web/node/node_modules/.installed: web/node/package.json web/node/package-lock.js
 	cd web/node && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 	touch $@
 
-# The page in headless Chromium and the Node example against Python onnxruntime, with the figures printed.
-test-web: setup web
-	$(PY) -m pytest -s -rs tests/test_web.py
+vendor-web: web
+	cp web/node_modules/onnxruntime-web/dist/ort.wasm.min.mjs web/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.mjs \
+		web/node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm web/vendor/onnxruntime-web/
 
-serve: setup web
+# The page in headless Chromium and the Node example against Python onnxruntime, with the figures printed; the
+# page as a user first sees it is left in docs/web.jpg.
+test-web: setup web
+	FST_SCREENSHOT=docs/web.jpg $(PY) -m pytest -s -rs tests/test_web.py
+
+serve: setup
 	$(PY) -m fst.serve
 
 # The quality benchmark at the budget the model cards in exports/ were measured with (about 15 min on a 2-core
@@ -57,6 +62,7 @@ bench: setup
 	$(PY) bench/train.py
 	$(PY) bench/memory.py
 	$(PY) bench/video_speed.py
+	if command -v chromium >/dev/null; then $(PY) bench/web.py; else echo "bench/web.py skipped: no Chromium"; fi
 	mkdir -p runs
 	$(PY) bench/video.py --grid runs/video.jpg
 	for style in starry_night the_scream wave udnie; do \

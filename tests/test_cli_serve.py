@@ -11,8 +11,8 @@ def test_serve_says_what_is_missing_before_it_listens(tmp_path):
         main(["--root", str(tmp_path)])
     (tmp_path / "web").mkdir()
     (tmp_path / "web" / "index.html").write_text("<!doctype html>")
-    runtime = tmp_path / "web" / "node_modules" / "onnxruntime-web" / "dist"
-    with pytest.raises(FstError, match=f"{runtime} is missing: in a checkout run `make web`"):
+    runtime = tmp_path / "web" / "vendor" / "onnxruntime-web"
+    with pytest.raises(FstError, match=f"{runtime} is missing: the page's runtime comes with fst"):
         main(["--root", str(tmp_path)])
     runtime.mkdir(parents=True)
     with pytest.raises(FstError, match="--port 70000: expected a port number from 0 to 65535"):

@@ -4,15 +4,18 @@ packages they skip, saying which is missing."""
 
 import base64
 import json
+import os
 import queue
 import shutil
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from chromium import Page, chromium
 from conftest import DEMO_PHOTOS, REPO
 from PIL import Image
 
@@ -21,13 +24,9 @@ from fst.data import to_tensor
 from fst.images import to_array
 from fst.serve import make_server
 
-WEB_RUNTIME = REPO / "web" / "node_modules" / "onnxruntime-web"
+WEB_RUNTIME = REPO / "web" / "vendor" / "onnxruntime-web"
 NODE_RUNTIME = REPO / "web" / "node" / "node_modules" / "onnxruntime-node"
 MODEL = "starry_night.onnx"
-
-
-def chromium() -> str | None:
-    return next((path for name in ("chromium", "chromium-browser") if (path := shutil.which(name))), None)
 
 
 def python_reference(photo: Path) -> np.ndarray:
@@ -46,7 +45,7 @@ def photo(tmp_path_factory):
 no_chromium = pytest.mark.skipif(
     chromium() is None, reason="Chromium is not installed (Debian: apt-get install chromium)"
 )
-no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/node_modules is missing: run `make web`")
+no_web_runtime = pytest.mark.skipif(not WEB_RUNTIME.is_dir(), reason="web/vendor/onnxruntime-web is missing")
 
 
 def run_page(photo: Path, tmp_path: Path, query: str, exports: Path = REPO / "exports", check: bool = True,
@@ -90,31 +89,91 @@ def test_the_page_loads_models_from_its_own_server_only(photo, tmp_path):
     assert result == {"error": "http://models.invalid/exports/: models and photos load from this page's own server only"}
 
 
-@no_chromium
-@no_web_runtime
-def test_the_page_opens_on_a_painted_photo_as_a_user_sees_it(tmp_path):
-    """Opened as a user opens it (no test mode), served as fst-serve serves it: the photo served with the page and
-    its painting side by side, and no error. The screenshot is left beside the test's files to look at."""
+def find(page: np.ndarray, patch: np.ndarray) -> tuple[int, int]:
+    """Where `patch` lies in `page` (row, column of its top-left corner): the best match of its pixels."""
+    windows = np.lib.stride_tricks.sliding_window_view(page, patch.shape)[..., 0, :, :, :]
+    errors = np.abs(windows - patch).mean(axis=(-3, -2, -1))
+    return np.unravel_index(errors.argmin(), errors.shape)
+
+
+@pytest.fixture
+def served():
+    """The checkout served as fst-serve serves it: the page's address."""
     server = make_server(REPO, 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    shot = tmp_path / "page.png"
-    try:
-        subprocess.run(
-            [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1200,800",
-             "--virtual-time-budget=60000", f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={shot}",
-             f"http://127.0.0.1:{server.server_address[1]}/web/"],
-            capture_output=True, timeout=300, check=True,
-        )  # fmt: skip
-    finally:
-        server.shutdown()
-        server.server_close()
-    page = np.asarray(Image.open(shot).convert("RGB"), dtype=int)
-    photo = page[213:513, 50:501]  # the input canvas, 451x300 as chelsea.jpg
-    painted = page[213:513, 516:967]  # the output canvas beside it
-    assert photo.std() > 20 and painted.std() > 20  # both drawn, not the empty grey of a canvas
-    assert np.abs(photo - painted).mean() > 30  # painted, not the photo again
-    red = (page[..., 0] > 150) & (page[..., 1] < 60) & (page[..., 2] < 60)
-    assert red[150:210].sum() == 0  # the status line is not an error (#b00)
+    yield f"http://127.0.0.1:{server.server_address[1]}/web/"
+    server.shutdown()
+    server.server_close()
+
+
+STATUS = "(document.getElementById('status')?.textContent ?? 'loading')"  # null until the page has loaded
+FINISHED = f"!/^(loading|painting|reading)/.test({STATUS})"
+CAPTION = "document.getElementById('output-caption').textContent"
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_opens_on_a_painted_photo_as_a_user_sees_it(served, tmp_path):
+    """Opened as a user opens it (no test mode): chelsea.jpg, served with the page, left of the divider as it is and
+    right of it painted, and no error. FST_SCREENSHOT=PATH keeps the screenshot (`make test-web`: docs/web.jpg)."""
+    with Page(tmp_path / "profile") as page:
+        page.open(served)
+        page.wait_for(FINISHED)
+        assert page.evaluate(STATUS).startswith("done:"), page.evaluate(STATUS)
+        assert page.evaluate(CAPTION).startswith("starry night (full): 451x300 in ")
+        shot = page.screenshot(tmp_path / "page.png")
+    if os.environ.get("FST_SCREENSHOT"):
+        Image.open(shot).convert("RGB").save(os.environ["FST_SCREENSHOT"], quality=90)
+    screen = np.asarray(Image.open(shot).convert("RGB"), dtype=np.int16)
+    photo = np.asarray(Image.open(REPO / "web" / "chelsea.jpg").convert("RGB"), dtype=np.int16)  # 451x300
+    top, left = find(screen[:, :600], photo[100:124, 40:64])
+    top, left = top - 100, left - 40  # the picture's corner: shown at its own size, the divider at its middle
+    shown = screen[top : top + 300, left : left + 451]
+    assert np.abs(shown[:, :200] - photo[:, :200]).mean() < 3  # the photo, left of the divider
+    assert shown[:, 240:].std() > 20 and np.abs(shown[:, 240:] - photo[:, 240:]).mean() > 30  # painted right of it
+
+
+@no_chromium
+@no_web_runtime
+def test_a_user_picks_a_painting_blends_styles_and_downloads_the_result(served, tmp_path):
+    """What a user clicks: the wave tile paints with wave's full network; the blend tile shows a slider per style;
+    Download saves the painted picture, at the photo's size, as a PNG named after the photo and the style."""
+    with Page(tmp_path / "profile") as page:
+        page.open(served)
+        page.wait_for(FINISHED)
+        page.evaluate("document.querySelector('.tile[data-style=wave]').click()")
+        page.wait_for(f"{FINISHED} && {CAPTION}.startsWith('wave')")
+        assert page.evaluate(CAPTION).startswith("wave (full): 451x300 in ")
+        assert page.evaluate("document.querySelector('.tile.chosen').dataset.style") == "wave"
+        page.download_to(tmp_path / "downloads")
+        page.evaluate("document.getElementById('download').click()")
+        saved = tmp_path / "downloads" / "chelsea-wave.png"
+        deadline = time.monotonic() + 30
+        while not saved.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        page.evaluate("document.querySelector('.tile[data-style=four_styles]').click()")
+        page.wait_for(f"{FINISHED} && {CAPTION}.startsWith('four styles')")
+        sliders = page.evaluate("[...document.querySelectorAll('#blend label')].map((l) => l.textContent)")
+    assert sliders == ["starry night", "the scream", "wave", "udnie"]
+    painted = np.asarray(Image.open(saved).convert("RGB"), dtype=int)
+    photo = np.asarray(Image.open(REPO / "web" / "chelsea.jpg").convert("RGB"), dtype=int)
+    assert painted.shape == photo.shape and np.abs(painted - photo).mean() > 30
+
+
+@no_chromium
+@no_web_runtime
+def test_the_webcam_view_runs_the_fast_steady_network_and_shows_its_frame_rate(served, tmp_path):
+    """Chromium's fake camera (a moving test pattern, 640x480) as the user's webcam: the page switches to the
+    style's fast network, steady from frame to frame, and the caption counts frames per second."""
+    with Page(tmp_path / "profile") as page:
+        page.open(served)
+        page.wait_for(FINISHED)
+        page.evaluate("document.getElementById('webcam').click()")
+        caption = page.wait_for(f"{CAPTION}.includes('frames/s') && {CAPTION}", timeout=60)
+        assert page.evaluate("document.getElementById('webcam').textContent") == "Stop the webcam"
+        page.evaluate("document.getElementById('webcam').click()")
+    assert caption.startswith("starry night (fast, steady for video): 512x384 in "), caption
+    assert float(caption.split(", ")[-1].split()[0]) > 0
 
 
 @no_chromium
@@ -171,9 +230,9 @@ def test_the_node_example_stylizes_a_photo_as_python_does(photo, tmp_path):
 
 
 def test_the_page_reads_the_convention_it_pads_by_from_models_json():
-    """web/app.js pads with index.io.side_multiple and reflects as the graph's caller must; models.json says so."""
+    """web/app.js pads (web/model.js) with index.io.side_multiple and reflects as the graph's caller must; models.json says so."""
     index = json.loads((REPO / "exports" / "models.json").read_text())
-    app = (REPO / "web" / "app.js").read_text()
+    app = (REPO / "web" / "app.js").read_text() + (REPO / "web" / "model.js").read_text()
     assert index["io"]["side_multiple"] == 4 and index["io"]["pad_mode"] == "reflect"
     assert "index.io.side_multiple" in app and "2 * (n - 1) - i" in app  # reflect: index n maps to n - 2
     padded = torch.nn.functional.pad(torch.arange(5.0).view(1, 1, 1, 5), (0, 3, 0, 0), mode="reflect")
@@ -252,3 +311,13 @@ def test_the_page_refuses_a_painting_without_texture_as_python_does(photo, tmp_p
     painted = run_page(photo, tmp_path / "again", "style=arbitrary.onnx&painting=../test/wave.jpg&runs=1", exports,
                        extra=(wave,))  # fmt: skip
     assert painted["style"] == "arbitrary.onnx" and len(painted["times"]) == 1
+
+
+def test_the_pages_runtime_is_the_version_web_package_json_names():
+    """web/vendor/ holds the page's copy of onnxruntime-web (`make vendor-web`): the version npm would fetch, whole."""
+    version = json.loads((REPO / "web" / "package.json").read_text())["dependencies"]["onnxruntime-web"]
+    bundle = (WEB_RUNTIME / "ort.wasm.min.mjs").read_text()
+    assert f"ONNX Runtime Web v{version}\n" in bundle[:200]
+    assert f'="{version}"' in bundle  # the version the bundle reports as ort.env.versions.web
+    wasm = (WEB_RUNTIME / "ort-wasm-simd-threaded.wasm").read_bytes()
+    assert wasm[:4] == b"\0asm" and len(wasm) > 10 * 2**20  # whole, not a Git LFS pointer or a cut file

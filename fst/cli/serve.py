@@ -10,7 +10,7 @@ from fst.serve import make_server
 
 PACKAGE = Path(__file__).resolve().parent.parent
 CHECKOUT, INSTALLED = PACKAGE.parent, PACKAGE / "share"  # web/ and exports/ in a checkout, or in the wheel (setup.py)
-WEB_RUNTIME = Path("web") / "node_modules" / "onnxruntime-web" / "dist"
+WEB_RUNTIME = Path("web") / "vendor" / "onnxruntime-web"  # kept in the repository and the wheel (web/vendor/README.md)
 
 
 def default_root() -> Path:
@@ -34,8 +34,8 @@ def main(argv: list[str] | None = None) -> int:
         raise FstError(f"--root {root}: expected a folder holding web/index.html (an fst checkout)")
     if not (root / WEB_RUNTIME).is_dir():
         raise FstError(
-            f"{root / WEB_RUNTIME} is missing: in a checkout run `make web` (npm ci in web/); a package built "
-            "after `make web` carries it"
+            f"{root / WEB_RUNTIME} is missing: the page's runtime comes with fst (web/vendor/); reinstall fst, or "
+            "in a checkout `git checkout web/vendor`"
         )
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port {args.port}: expected a port number from 0 to 65535")
