@@ -1,7 +1,8 @@
-"""Stroke size at any resolution: one photo at 1, 4 and 16 megapixels, stylized without and with --style-scale.
+"""Stroke size at any resolution: one photo at 1, 4 and 16 megapixels, stylized at full resolution
+(--style-scale full) and at the default style scale (1280, or --style-scale N).
 
     python bench/style_scale.py --model exports/starry_night.onnx --photo data/demo/rocket.jpg \\
-        --out docs/style-scale.jpg [--style-scale 1024]
+        --out docs/style-scale.jpg [--style-scale 1280]
 
 Every cell shows the whole output scaled to the same width, as a person sees a photo on a screen; a second grid
 (`--out` with `-crops` added) shows the centre of each output at 100%. Without a style scale the network's strokes
@@ -22,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
+from fst.options import STYLE_SCALE  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
 MEGAPIXELS = (1, 4, 16)
@@ -31,7 +33,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True)
     parser.add_argument("--photo", required=True)
-    parser.add_argument("--style-scale", type=int, default=1024)
+    parser.add_argument("--style-scale", type=int, default=STYLE_SCALE)
     parser.add_argument("--cell", type=int, default=360, help="width of each cell, pixels")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
@@ -47,7 +49,7 @@ def main() -> None:
             start = time.perf_counter()
             out = stylizer.stylize(large)
             seconds = time.perf_counter() - start
-            how = f"--style-scale {style_scale}" if style_scale else "no style scale"
+            how = f"--style-scale {style_scale}" if style_scale else "--style-scale full"
             print(f"{megapixels:>3} MP {large.width}x{large.height} {how}: {seconds:.1f} s", flush=True)
             label = f"{megapixels} MP ({large.width}x{large.height})\n{how}"
             row.append(labelled(out.resize((args.cell, round(args.cell * aspect)), Image.Resampling.LANCZOS), label))

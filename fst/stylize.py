@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stab
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import check_image_size, finish, from_array, open_image, resize_long_side, split_alpha, to_array
+from fst.options import PAINTING_WORKING_SIDE, STYLE_SCALE, Options
 from fst.runtimes import load_backend
 from fst.temporal import BLEND, TemporalFilter
 from fst.tiling import (
@@ -38,53 +39,6 @@ from fst.tiling import (
     thumbnail_side,
 )
 
-PAINTING_WORKING_SIDE = 1280  # the longest side a painting's model runs at (720p whole): its VGG16 needs ~1 KB a pixel
-
-
-@dataclasses.dataclass(frozen=True)
-class Options:
-    """How a Stylizer runs its model (each one as Stylizer's docstring says), checked when made: one value that a
-    video's stable variant takes over whole (dataclasses.replace), blend and all."""
-
-    device: str = "auto"
-    tile: int | None = None
-    overlap: int = 0
-    preserve_colors: bool = False
-    strength: float = 1.0
-    max_memory: float | None = None
-    style_scale: int | None = None
-    int8: bool = True
-    fast: bool = False
-    compile: bool = False
-    style: str | dict[str, float] | None = None
-    runtime: str = "auto"
-    painting: str | Path | None = None
-
-    def __post_init__(self) -> None:
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UsageError(f"device {self.device!r}: expected auto, cpu or cuda")
-        for name in ("tile", "overlap", "style_scale"):
-            value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
-                raise UsageError(f"{name} {value!r}: expected a whole number of pixels")
-        if self.tile is not None and self.tile < 4 * MIN_SIDE:
-            raise UsageError(f"tile {self.tile}: expected at least {4 * MIN_SIDE} pixels")
-        if self.overlap < 0:
-            raise UsageError(f"overlap {self.overlap}: expected 0 or more pixels")
-        strength = self.strength
-        if isinstance(strength, bool) or not isinstance(strength, (int, float, np.number)) or not 0 <= strength <= 1:
-            raise UsageError(f"strength {strength!r}: expected a number from 0 to 1")
-        if self.style_scale is not None and self.style_scale < 4 * MIN_SIDE:
-            raise UsageError(f"style_scale {self.style_scale}: expected at least {4 * MIN_SIDE} pixels")
-        if self.max_memory is not None and not 0 < self.max_memory < math.inf:
-            raise UsageError(f"max_memory {self.max_memory}: expected a number of GB > 0")
-        if self.painting is not None and not isinstance(self.painting, (str, os.PathLike)):
-            raise UsageError(f"painting {type(self.painting).__name__}: expected the path of the painting's image file")
-        if self.painting is not None and (self.style is not None or self.fast or self.tile is not None):
-            given = "style" if self.style is not None else "fast" if self.fast else "tile"
-            raise UsageError(f"{given} does not go with painting: the painting is the style, and its model runs "
-                             "whole (style_scale for large images)")  # fmt: skip
-
 
 class Stylizer:
     """One loaded model. `stylize(image)` returns a stylized PIL image of the same size (RGBA when the input has
@@ -95,7 +49,8 @@ class Stylizer:
     tile / overlap: stylize in tiles of at most tile x tile pixels whatever the budget, their cores blended over
         `overlap` pixels; each tile runs with the network's receptive field of context around it (fst.tiling).
     style_scale: run the network on a copy at most this many pixels on the long side and bring the result to full
-        size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution.
+        size with guided upsampling (fst.guided), so strokes keep their size relative to the image at any resolution;
+        STYLE_SCALE (1280) by default, None for full resolution (strokes as fine as on a 256-pixel crop).
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
     fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.catalogue.fast_sibling), in its place.
@@ -122,7 +77,7 @@ class Stylizer:
         preserve_colors: bool = False,
         strength: float = 1.0,
         max_memory: float | None = None,
-        style_scale: int | None = None,
+        style_scale: int | None = STYLE_SCALE,
         int8: bool = True,
         fast: bool = False,
         compile: bool = False,
@@ -163,14 +118,17 @@ class Stylizer:
         elif getattr(self.backend, "takes_frames", False):
             self.frames = self.backend.frames
 
-    def stylize(self, image: Image.Image | np.ndarray | str | Path | list) -> Image.Image | np.ndarray | list:
+    def stylize(
+        self, image: Image.Image | np.ndarray | str | Path | list, on_tile: Callable[[int, int], None] | None = None
+    ) -> Image.Image | np.ndarray | list:
         """A PIL image, a uint8 array of H x W x 3 (RGB) or 4 (RGBA), or an image file's path; an array comes
         back as an array of the same shape, anything else as a PIL image. A batch: a list of any of these (a list
-        back), or an N x H x W x 3 (or 4) array (an array back)."""
+        back), or an N x H x W x 3 (or 4) array (an array back). on_tile(done, total) follows an image stylized in
+        tiles, after each tile."""
         if isinstance(image, (list, tuple)):
-            return [self.stylize(item) for item in image]
+            return [self.stylize(item, on_tile) for item in image]
         if isinstance(image, np.ndarray) and image.ndim == 4 and image.dtype == np.uint8 and len(image):
-            return np.stack([self.stylize(frame) for frame in image])
+            return np.stack([self.stylize(frame, on_tile) for frame in image])
         if isinstance(image, np.ndarray):
             if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] not in (3, 4):
                 raise FstError(f"an array of shape {image.shape} and type {image.dtype}: expected H x W x 3 (RGB) or "
@@ -178,11 +136,11 @@ class Stylizer:
             height, width, channels = image.shape
             check_image_size(width, height)
             options = self.options
-            plain = options.strength == 1 and not options.preserve_colors and options.style_scale is None
-            plain = plain and channels == 3
+            plain = options.strength == 1 and not options.preserve_colors and channels == 3
+            plain = plain and (options.style_scale is None or max(height, width) <= options.style_scale)
             if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
                 return self.frames(image)  # from uint8 to uint8, no PIL and no float copy on the way
-            return np.asarray(self.stylize(Image.fromarray(image)))
+            return np.asarray(self.stylize(Image.fromarray(image), on_tile))
         if isinstance(image, (str, Path)):
             try:
                 image = open_image(image)
@@ -191,7 +149,8 @@ class Stylizer:
         check_image_size(*image.size)
         photo, alpha = split_alpha(image)
         try:
-            return finish(photo, self.render(photo), alpha, self.options.preserve_colors, self.options.strength)
+            stylized = self.render(photo, on_tile)
+            return finish(photo, stylized, alpha, self.options.preserve_colors, self.options.strength)
         except MemoryError:
             raise FstError(f"not enough memory to stylize a {photo.width}x{photo.height} image: resize it, or "
                            "give a smaller memory budget (--max-memory) for smaller tiles") from None  # fmt: skip
@@ -216,16 +175,16 @@ class Stylizer:
             return Stylizer(stable, **dataclasses.asdict(dataclasses.replace(self.options, fast=False))), None
         return None, None if trained_stable(self.model_file) else BLEND
 
-    def render(self, photo: Image.Image) -> Image.Image:
+    def render(self, photo: Image.Image, on_tile: Callable[[int, int], None] | None = None) -> Image.Image:
         """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
         long, short = max(photo.size), min(photo.size)
         scale = self.options.style_scale
         if scale is not None and long > scale and short * scale >= MIN_SIDE * long:
             small = resize_long_side(photo, scale)
-            return guided_upsample(photo, small, self.network(small))
+            return guided_upsample(photo, small, self.network(small, on_tile))
         if self.frames is not None and self.whole(*photo.size):
             return Image.fromarray(self.frames(np.asarray(photo)))
-        return from_array(self.network(photo)[0])
+        return from_array(self.network(photo, on_tile)[0])
 
     @functools.cached_property
     def margin(self) -> int:
@@ -237,7 +196,7 @@ class Stylizer:
         """A tile must hold its margins and a core of at least 64 pixels, or twice the overlap and 4 more."""
         return 2 * self.margin + max(64, 2 * self.options.overlap + 4)
 
-    def network(self, photo: Image.Image) -> np.ndarray:
+    def network(self, photo: Image.Image, on_tile: Callable[[int, int], None] | None = None) -> np.ndarray:
         """The network's output for an RGB image, (1, 3, H, W) float32, whole or in tiles as tile_for decides."""
         batch = to_array(photo)
         if self.whole(*photo.size):
@@ -245,7 +204,7 @@ class Stylizer:
         else:
             tile = self.tile_for(*photo.size)
             side = thumbnail_side(*photo.size, tile, self.max_memory)
-            out = stylize_tiled(self.backend, batch, tile, self.options.overlap, self.margin, side)
+            out = stylize_tiled(self.backend, batch, tile, self.options.overlap, self.margin, side, on_tile)
         if not np.isfinite(out).all():  # a damaged or diverged network: not a black picture written as a success
             raise FstError(f"{self.path} gave NaN or infinite values for a {photo.width}x{photo.height} image")
         return out

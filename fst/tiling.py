@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -147,19 +148,20 @@ def stylize_tiled(
     overlap: int,
     margin: int = 0,
     thumbnail_long_side: int | None = None,
+    on_tile: Callable[[int, int], None] | None = None,
 ) -> np.ndarray:
     """backend(image) for a (1, 3, H, W) image, computed in tiles of at most tile x tile pixels (+3, see
     tile_starts), each normalized with the statistics of the thumbnail (long side: twice the tile unless given):
     cores of tile - 2 x margin pixels, each run with `margin` pixels of context around it (context_margin) where
-    the image has them."""
+    the image has them. on_tile(done, total) after each tile: a long image's progress."""
     _, _, height, width = image.shape
     core = tile - 2 * margin
     stats = backend.norm_stats(thumbnail(image, thumbnail_long_side or THUMBNAIL_TILES * tile))
     total = np.zeros((1, 3, height, width), dtype=np.float32)
     weight = np.zeros((1, 1, height, width), dtype=np.float32)
     rows, columns = tile_starts(height, core, overlap), tile_starts(width, core, overlap)
-    for top in rows:
-        for left in columns:
+    for row, top in enumerate(rows):
+        for column, left in enumerate(columns):
             bottom = height if top == rows[-1] else top + core
             right = width if left == columns[-1] else left + core
             above, before = min(top, margin), min(left, margin)
@@ -170,4 +172,6 @@ def stylize_tiled(
             w = ramp_y[:, None] * ramp_x[None, :]
             total[..., top:bottom, left:right] += out * w
             weight[..., top:bottom, left:right] += w
+            if on_tile is not None:
+                on_tile(row * len(columns) + column + 1, len(rows) * len(columns))
     return np.divide(total, weight, out=total)  # in place: one image-sized buffer less at the peak

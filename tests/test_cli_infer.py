@@ -1,3 +1,4 @@
+import re
 import shutil
 from pathlib import Path
 
@@ -32,6 +33,26 @@ def test_max_memory_tiles_a_large_image_and_must_be_positive(models, tmp_path, m
         main([*args, "--max-memory", "inf"])
     with pytest.raises(FstError, match=r"^--size 100000: expected 8 to 10000 pixels$"):
         main([*args, "--size", "100000"])
+
+
+def test_a_large_photo_is_painted_at_the_style_scale_and_full_resolution_shows_its_tiles(models, tmp_path, capsys):
+    """By default a photo over 1280 pixels runs at 1280 on its long side (strokes of the painting's size, not
+    confetti); --style-scale full runs the whole resolution, here in tiles under a small budget, with a bar."""
+    seen = []
+    source, target = tmp_path / "big.png", tmp_path / "out.png"
+    Image.open(DEMO_PHOTOS / "coffee.jpg").resize((1600, 1000)).save(source)
+    args = ["--model", str(models[1]), "--input", str(source), "--output", str(target), "--overwrite"]
+    from fst.stylize import Stylizer
+
+    stylize = Stylizer.network
+    spy = lambda self, photo, on_tile=None: seen.append(photo.size) or stylize(self, photo, on_tile)  # noqa: E731
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Stylizer, "network", spy)
+        assert main(args) == 0 and seen == [(1280, 800)]
+        assert main([*args, "--style-scale", "full", "--max-memory", "0.5"]) == 0 and seen[-1] == (1600, 1000)
+    assert Image.open(target).size == (1600, 1000)
+    bar = capsys.readouterr().err
+    assert re.search(r"big\.png: +\d+%.*\| \d+/(\d+) \[", bar) and "tile" in bar  # the tiles counted as they went
 
 
 def test_folder_with_a_corrupt_file(models, tmp_path, capsys):
@@ -361,6 +382,8 @@ def test_a_video_that_decodes_fewer_frames_than_it_declares_is_an_error(models, 
         (["--model", "nosuchstyle", "--input", "x.jpg", "--output", "o.jpg"], 1, "model not found: nosuchstyle"),
         (["--model", "wave", "--input", "missing.jpg", "--output", "o.jpg"], 1, "input not found: missing.jpg"),
         (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--strength", "x"], 2, "invalid float value"),
+        (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--style-scale", "16"], 2,
+         "argument --style-scale: expected a number of pixels of at least 32, or 'full'"),
         (["--model", "wave", "--input", "x.jpg", "--output", "o.jpg", "--style", "wave"], 1,
          "holds one style: a blend needs a model of several"),
     ],
@@ -371,7 +394,7 @@ def test_exit_codes_as_documented_usage_2_other_failures_1(argv, code, message, 
 
     monkeypatch.chdir(tmp_path)
     Image.new("RGB", (40, 30)).save(tmp_path / "x.jpg")
-    if "invalid float value" in message:  # argparse's own usage errors exit 2 through SystemExit
+    if message.startswith(("invalid", "argument")):  # argparse's own usage errors exit 2 through SystemExit
         with pytest.raises(SystemExit) as info:
             run_cli(main, argv)
         assert info.value.code == 2 and message in capsys.readouterr().err

@@ -408,7 +408,7 @@ def test_an_array_larger_than_an_image_file_may_be_is_refused_before_any_copy(mo
 def test_running_out_of_memory_is_one_line(models, monkeypatch):
     stylizer = Stylizer(models[1])
 
-    def exhausted(photo):
+    def exhausted(photo, on_tile):
         raise MemoryError
 
     monkeypatch.setattr(stylizer, "render", exhausted)

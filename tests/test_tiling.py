@@ -117,16 +117,18 @@ def test_stylizer_tiles_by_itself_when_the_image_exceeds_its_budget(models, monk
     photo = Image.open(DEMO_PHOTOS / "coffee.jpg").resize((300, 200))
     tiles = []
 
-    def spy(backend, image, tile, overlap, margin, thumbnail_long_side):
+    def spy(backend, image, tile, overlap, margin, thumbnail_long_side, on_tile):
         tiles.append(tile)
-        return stylize_tiled(backend, image, tile, overlap, margin, thumbnail_long_side)
+        return stylize_tiled(backend, image, tile, overlap, margin, thumbnail_long_side, on_tile)
 
     monkeypatch.setattr(fst.stylize, "stylize_tiled", spy)
     whole = np.asarray(Stylizer(models[1], "cpu", max_memory=1.0).stylize(photo), dtype=float)
     assert tiles == []
     small = 0.9 * whole_image_bytes(300, 200) / GB
-    tiled = np.asarray(Stylizer(models[1], "cpu", max_memory=small).stylize(photo), dtype=float)
-    assert tiles == [MIN_TILE]
+    progress = []
+    on_tile = lambda done, total: progress.append((done, total))  # noqa: E731
+    tiled = np.asarray(Stylizer(models[1], "cpu", max_memory=small).stylize(photo, on_tile), dtype=float)
+    assert tiles == [MIN_TILE] and progress == [(1, 2), (2, 2)]  # each tile reported as it is done
     assert np.abs(tiled - whole).max() <= 1
     assert Stylizer(models[1], "cpu", tile=128, overlap=32, max_memory=100).tile_for(300, 200) == 128  # asked for: kept
 

@@ -13,7 +13,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
-from fst.cli.outputs import check_recording, check_size, keep_existing, report
+from fst.architectures import MIN_SIDE
+from fst.cli.outputs import TileBar, check_recording, check_size, keep_existing, report
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
 from fst.media import (
@@ -25,6 +26,7 @@ from fst.media import (
     save_image,
     transform_animation,
 )
+from fst.options import STYLE_SCALE
 from fst.stylize import Stylizer
 from fst.video import count_frames, transform_video
 from fst.webcam import run_webcam
@@ -63,8 +65,10 @@ def parser() -> argparse.ArgumentParser:
     )
     picture = parser.add_argument_group("the picture")
     picture.add_argument(
-        "--style-scale", type=int, metavar="SIZE",
-        help="strokes sized as on a SIZE-pixel image at any resolution: stylize at SIZE, upsample along the photo",
+        "--style-scale", type=style_scale, default=STYLE_SCALE, metavar="SIZE",
+        help=f"strokes sized as on a SIZE-pixel image at any resolution: a larger photo is stylized at SIZE on its "
+        f"long side and brought up along its edges (default {STYLE_SCALE}); 'full': at full resolution, in tiles, "
+        "with finer strokes",
     )  # fmt: skip
     picture.add_argument(
         "--preserve-colors", action="store_true", help="keep the photo's colours, take the style's luminance"
@@ -150,8 +154,9 @@ def main(argv: list[str] | None = None) -> int:
     def resized(image: Image.Image) -> Image.Image:
         return resize_long_side(image, args.size) if args.size else image
 
-    def transform(image: Image.Image) -> Image.Image:
-        return stylizer.stylize(resized(image))
+    def transform(image: Image.Image, name: str) -> Image.Image:
+        with TileBar(name) as bar:  # shown for an image stylized in tiles
+            return stylizer.stylize(resized(image), bar)
 
     def frames_transform() -> Callable[[Image.Image], Image.Image]:
         """A fresh transform for the frames of one video or animation, stabilized over time unless --no-temporal."""
@@ -215,6 +220,15 @@ def what_runs(stylizer: Stylizer, painting: str | None) -> str:
     return f"{name}: {kind}{', int8' * int8}, in {stylizer.runtime}"
 
 
+def style_scale(text: str) -> int | None:
+    """--style-scale: a number of pixels, or 'full' (None: no style scale)."""
+    if text == "full":
+        return None
+    if not text.isdigit() or int(text) < 4 * MIN_SIDE:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels of at least {4 * MIN_SIDE}, or 'full'")
+    return int(text)
+
+
 def check_arguments(args: argparse.Namespace) -> list[str]:
     """Every check of the arguments alone, before anything is read; returns the webcam:N input, if that is it."""
     if not args.input:
@@ -267,7 +281,7 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
                             job.source, job.target, frames_transform(), lambda: frame_bar.update(1), overwrite
                         )
                     continue
-                save_image(transform(image), job.target, overwrite)
+                save_image(transform(image, job.source.name), job.target, overwrite)
             except FstError as e:
                 tqdm.write(f"error: {job.source}: {e}; skipped", file=sys.stderr)
                 failed += 1

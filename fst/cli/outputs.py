@@ -1,5 +1,6 @@
 """What the commands that write one output per input (fst-infer, fst-optimize) share: the bound on --size, an
-existing output kept, the closing line; and the webcam's one output, its recording, checked before it opens."""
+existing output kept, a long image's progress, the closing line; and the webcam's one output, its recording, checked
+before it opens."""
 
 from __future__ import annotations
 
@@ -19,6 +20,26 @@ def check_size(size: int | None) -> None:
     """--size, the long side to resize to: from MIN_SIDE to MAX_SIZE pixels, or not given."""
     if size is not None and not MIN_SIDE <= size <= MAX_SIZE:
         raise UsageError(f"--size {size}: expected {MIN_SIDE} to {MAX_SIZE} pixels")
+
+
+class TileBar:
+    """The progress of one image stylized in tiles (fst.tiling's on_tile), shown from its first tile and cleared at
+    the end; an image stylized whole shows nothing."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.bar = name, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="tile", desc=self.name, dynamic_ncols=True, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def __enter__(self) -> TileBar:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
 
 
 def keep_existing(job: Job, overwrite: bool) -> bool:
