@@ -17,8 +17,9 @@ from fst.architectures import SIDE_MULTIPLE
 from fst.blend import checkpoint_styles, metadata_styles
 from fst.devices import cuda_providers
 from fst.errors import FstError
-from fst.onnxfile import is_arbitrary, load_onnx, onnx_metadata, proto_metadata
+from fst.onnxfile import is_arbitrary, onnx_metadata, proto_metadata, read_onnx
 from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
+from fst.onnxwire import read_model
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
 
@@ -104,7 +105,7 @@ class TorchBackend:
         from fst.checkpoint import load_model, network_for, onnx_network_weights
 
         if path.suffix == ".onnx":
-            proto = load_onnx(path)  # read once, for the weights and the style names
+            proto = read_onnx(path)  # read once, for the weights and the style names
             model = network_for(onnx_network_weights(proto, path), path).eval()
             self.styles = metadata_styles(proto_metadata(proto), path)[0]
         else:
@@ -180,18 +181,16 @@ class OnnxBackend:
     OpenVINO (runtime="openvino"; fst.runtimes says which measures faster)."""
 
     def __init__(self, path: Path, cuda: bool, runtime: str = "onnxruntime") -> None:
-        import onnx
-
         self.path, self.providers, self.runtime = path, cuda_providers(cuda), runtime
         try:
-            self.proto = onnx.load(str(path))
-            self.session = onnx_session(self.proto, self.providers, runtime=runtime)
-        except Exception as e:  # onnx and onnxruntime raise their own exception types for unreadable models
+            metadata = proto_metadata(read_model(path, with_graph=False))
+            self.session = onnx_session(path, self.providers, runtime=runtime)
+        except Exception as e:  # onnxwire, onnxruntime and OpenVINO raise their own types for unreadable models
             raise FstError(f"{path} is not a loadable ONNX model ({str(e).splitlines()[0]})") from None
-        if is_arbitrary(proto_metadata(self.proto)):  # its other inputs are a painting's statistics
+        if is_arbitrary(metadata):  # its other inputs are a painting's statistics
             raise FstError(f"{path} stylizes with any painting: give one (--painting FILE, Stylizer(painting=...))")
         check_fst_model(self.session, path)
-        self.styles = metadata_styles(proto_metadata(self.proto), path)[0]  # several: names
+        self.styles = metadata_styles(metadata, path)[0]  # several: names
         check_style_input(self.session, self.styles, path)
         self._rewrites = {"stats": with_norm_stat_outputs, "apply": with_norm_stat_inputs}
         self._sessions: dict = {}
@@ -226,7 +225,9 @@ class OnnxBackend:
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
         if kind not in self._sessions:
-            rewritten = self._rewrites[kind](self.proto)
+            import onnx  # the rewrites edit the graph with onnx: loaded only for them
+
+            rewritten = self._rewrites[kind](onnx.load(str(self.path)))
             self._sessions[kind] = onnx_session(rewritten, self.providers, arena=False, runtime=self.runtime)
         return self._sessions[kind]
 

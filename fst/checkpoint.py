@@ -16,7 +16,7 @@ import torch
 
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write, load_torch_file
-from fst.onnxfile import digest, layer_weights, load_onnx, proto_metadata
+from fst.onnxfile import digest, layer_weights, proto_metadata, read_onnx
 from fst.transformer import TransformerNet
 
 
@@ -127,11 +127,12 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     path = Path(path)
     if path.suffix.lower() != ".onnx":
         return load_checkpoint(path)["model"]
-    return onnx_network_weights(load_onnx(path), path)
+    return onnx_network_weights(read_onnx(path), path)
 
 
 def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
-    """network_weights of an export already read (its ModelProto), for a caller that also wants its metadata."""
+    """network_weights of an export already read (fst.onnxfile.read_onnx), for a caller that also wants its
+    metadata."""
     props = proto_metadata(proto)
     if props.get("precision", "fp32") != "fp32":
         raise FstError(

@@ -5,7 +5,7 @@ import torch
 from fst.checkpoint import weights_digest
 from fst.errors import FstError
 from fst.export import export_onnx
-from fst.onnxfile import digest, layer_weights, load_onnx, onnx_metadata, onnx_weights_digest
+from fst.onnxfile import digest, layer_weights, load_onnx, onnx_metadata, onnx_weights_digest, read_onnx
 from fst.transformer import TransformerNet
 
 
@@ -15,7 +15,7 @@ def test_an_exports_weights_digest_is_its_networks_read_without_torch(tmp_path, 
     model = TransformerNet(8, 1, architecture).eval()
     export_onnx(model, tmp_path / "m.onnx", {"style": "s"})
     assert onnx_weights_digest(tmp_path / "m.onnx") == weights_digest(model)
-    layers = layer_weights(load_onnx(tmp_path / "m.onnx"))
+    layers = layer_weights(read_onnx(tmp_path / "m.onnx"))
     convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     assert [op for op, _ in layers].count("Conv") == convs
     assert sum(w.size for _, weights in layers for w in weights) == sum(p.numel() for p in model.parameters())
