@@ -257,7 +257,9 @@ def test_the_page_blends_the_styles_of_a_model_of_several_as_python_does(photo, 
     write_model_index(exports)
     result = run_page(photo, tmp_path, "style=abc.onnx&blend=a=0.7,c=0.3&runs=1", exports)
     image = to_tensor(Image.open(photo).convert("RGB")).unsqueeze(0).numpy()
-    feeds = {"style": np.array([0.7, 0.0, 0.3], dtype=np.float32)}
+    from fst.blend import presence
+
+    feeds = {"style": presence(np.array([0.7, 0.0, 0.3]))}  # the page feeds the shares through presence() too
     expected = run_onnx(onnx_session(exports / "abc.onnx"), image, feeds)[0][0]
     output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 512, 512)
     assert float(np.abs(output - expected).max()) < 1e-3

@@ -97,11 +97,15 @@ function showBlend(model) {
   }
 }
 
-// The sliders' weights scaled to sum to 1 (the first style alone when all are at 0), as fst.blend does.
+// The sliders' weights scaled to sum to 1 (the first style alone when all are at 0), each through fst.blend.presence:
+// the inverse of smoothstep, so that a slider's share is the share of the picture its style takes.
 function styleWeights(model) {
-  const weights = model.styles.map((_, i) => Number($(`blend-${i}`).value));
-  const total = weights.reduce((a, b) => a + b, 0);
-  return Float32Array.from(weights, (w, i) => (total > 0 ? w / total : Number(i === 0)));
+  const asked = model.styles.map((_, i) => Number($(`blend-${i}`).value));
+  const total = asked.reduce((a, b) => a + b, 0);
+  const shares = asked.map((w, i) => (total > 0 ? w / total : Number(i === 0)));
+  const fed = shares.map((u) => (u <= 0 ? 0 : u >= 1 ? 1 : 0.5 - Math.sin(Math.asin(1 - 2 * u) / 3)));
+  const sum = fed.reduce((a, b) => a + b, 0);
+  return Float32Array.from(fed, (w) => w / sum);
 }
 
 async function usePainting(image, name) {
