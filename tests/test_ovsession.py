@@ -84,3 +84,28 @@ def test_a_frame_that_comes_out_nan_is_refused_not_written_black(models, tmp_pat
     stylizer = Stylizer(tmp_path / "nan.onnx", "cpu", runtime="openvino")
     with pytest.raises(FstError, match=r"nan.onnx gave NaN or infinite values for a 40x30 image$"):
         stylizer.stylize(np.zeros((30, 40, 3), np.uint8))
+
+
+def test_compiled_models_are_kept_in_a_private_cache_and_give_the_same_picture(models, tmp_path, monkeypatch):
+    """OpenVINO's CACHE_DIR lies in fst's own cache folder, mode 0700; a second compile of the same model reads the
+    cache and paints the same picture. Where the folder is a link or a file is in its way, nothing is cached."""
+    from fst.ovsession import compile_cache
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "fst" / "openvino"
+    photo = to_array(Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB").resize((64, 48)))
+    first = OnnxBackend(models[1], cuda=False, runtime="openvino")(photo)
+    assert compile_cache() == {"CACHE_DIR": str(folder)} and (folder.stat().st_mode & 0o777) == 0o700
+    assert any(folder.iterdir())  # the compiled model, kept
+    again = OnnxBackend(models[1], cuda=False, runtime="openvino")(photo)
+    np.testing.assert_array_equal(again, first)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "linked"))
+    (tmp_path / "linked" / "fst").mkdir(parents=True)
+    (tmp_path / "linked" / "fst" / "openvino").symlink_to(elsewhere)
+    assert compile_cache() == {}
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "blocked"))
+    (tmp_path / "blocked" / "fst").mkdir(parents=True)
+    (tmp_path / "blocked" / "fst" / "openvino").write_text("a file where the folder would be")
+    assert compile_cache() == {}

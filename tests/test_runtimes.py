@@ -80,3 +80,17 @@ def test_the_stylizer_and_the_command_line_say_which_runtime_runs(models, timed,
     assert quiet.startswith(f"running {models[1].stem}: the full network, in openvino\n") and "measured" not in quiet
     assert main(["--model", str(models[1]), "--input", str(source), "--output", str(tmp_path / "p.png"), "-v"]) == 0
     assert "runtime: openvino (2.5x onnxruntime's speed on this CPU, measured)\n" in capsys.readouterr().err
+
+
+def test_versions_are_read_from_package_metadata_without_importing():
+    import sys
+
+    import numpy
+
+    from fst.runtimes import version_of
+
+    assert version_of("no-such-distribution", "numpy") == numpy.__version__
+    assert version_of("no-such-distribution") == "none"
+    before = "openvino" in sys.modules
+    version_of("openvino")
+    assert ("openvino" in sys.modules) == before  # read, not imported
