@@ -62,6 +62,7 @@ bench: setup
 	$(PY) bench/train.py
 	$(PY) bench/memory.py
 	$(PY) bench/video_speed.py
+	$(PY) bench/startup.py
 	if command -v chromium >/dev/null; then $(PY) bench/web.py; else echo "bench/web.py skipped: no Chromium"; fi
 	mkdir -p runs
 	$(PY) bench/video.py --grid runs/video.jpg
