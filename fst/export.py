@@ -3,13 +3,15 @@
 The model takes `image`, float32 NCHW RGB in [0, 1], with dynamic batch, height and width, and returns `stylized`
 in the same convention, whatever the precision inside (an fp16 or int8 export records its PSNR against fp32 as
 `psnr_db`). Height and width must be multiples of 4: the caller pads other sizes by reflection on the right and
-bottom and crops the output back (fst.backends.run_onnx does). Padding inside the graph would need runtime Shape
+bottom and crops the output back (fst.backends.run_onnx does). Padding inside the graph needs runtime Shape
 arithmetic, which OpenCV's DNN and other converters reject; without it the graph is plain convolutions, norms and
-resizes, and loads in every common runtime. The file is IR version 8, the lowest opset 18 allows, which onnxruntime
-loads from 1.14 on (1.16 tested). `--static HxW` exports a 1x3xHxW graph for runtimes that need fixed shapes, any H
-and W, its padding then constant. Everything a runtime needs to know is in the model's metadata_props: style,
-training image size, fst version, precision and the I/O convention; `--index DIR` writes the same for every model
-in DIR to DIR/models.json (fst.metadata), for JavaScript, whose onnxruntime API does not read metadata.
+resizes, and loads in every common runtime. `pad_inside` (`--pad-inside`) exports that arithmetic anyway, for
+runtimes that take the model as it is (onnxruntime, OpenVINO, the browser): any size in, the same size out.
+The file is IR version 8, the lowest opset 18 allows, which onnxruntime loads from 1.14 on (1.16 tested).
+`--static HxW` exports a 1x3xHxW graph for runtimes that need fixed shapes, any H and W, its padding then constant.
+Everything a runtime needs to know is in the model's metadata_props: style, training image size, fst version,
+precision and the I/O convention; `--index DIR` writes the same for every model in DIR to DIR/models.json
+(fst.metadata), for JavaScript, whose onnxruntime API does not read metadata.
 
     python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
     python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
@@ -43,7 +45,7 @@ from fst.backends import onnx_session, run_onnx
 from fst.checkpoint import weights_digest
 from fst.errors import FstError
 from fst.files import atomic_write
-from fst.metadata import IO_CONVENTION, STATIC_IO_CONVENTION
+from fst.metadata import IO_CONVENTION, PADDED_IO_CONVENTION, STATIC_IO_CONVENTION
 from fst.quantize import psnr, quantize
 from fst.transformer import TransformerNet
 from fst.version import __version__
@@ -53,6 +55,7 @@ IR_VERSION = 8  # the lowest IR version opset 18 allows
 MAX_ABS_ERROR = 1e-4
 MIN_PSNR_DB = 30.0
 TRACE_SHAPE = (1, 3, 64, 64)
+PADDED_TRACE_SHAPE = (1, 3, 63, 65)  # pad_inside: sides that need padding, so that the tracer keeps the padding
 VERIFY_SHAPE = (2, 3, 83, 117)  # batch, height and width all differ from the traced ones
 EXPORT_PRECISIONS = ("fp32", "fp16", "int8")
 
@@ -86,21 +89,21 @@ class PixelFold(nn.Module):
 
 
 class ExportedGraph(nn.Module):
-    """What is traced: the network on sides that are multiples of 4 (dynamic sizes) or whole with its padding
-    (a static size, where the padding is constant); fp16 inside if asked, float32 image in and out either way.
-    The realtime network's PixelUnshuffle is traced as a PixelFold."""
+    """What is traced: the network on sides that are multiples of 4, or whole with its padding and cropping
+    (`pads`: a static size, where the padding is constant, or pad_inside); fp16 inside if asked, float32 image in
+    and out either way. The realtime network's PixelUnshuffle is traced as a PixelFold."""
 
-    def __init__(self, model: TransformerNet, half: bool, static: bool) -> None:
+    def __init__(self, model: TransformerNet, half: bool, pads: bool) -> None:
         super().__init__()
         for index, layer in enumerate(model.net):
             if isinstance(layer, nn.PixelUnshuffle):
                 model.net[index] = PixelFold(layer.downscale_factor)
         self.model = model.half() if half else model
-        self.half, self.static = half, static
+        self.half, self.pads = half, pads
 
     def forward(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         x = image.half() if self.half else image
-        y = self.model(x, style) if self.static else self.model.stylize_padded(x, style)
+        y = self.model(x, style) if self.pads else self.model.stylize_padded(x, style)
         return y.float() if self.half else y
 
 
@@ -111,13 +114,15 @@ def export_onnx(
     precision: str = "fp32",
     photos: list[torch.Tensor] | None = None,
     static: tuple[int, int] | None = None,
+    pad_inside: bool = False,
 ) -> ExportReport:
     """Export `model` to `path` and verify it; the file appears only once verified.
 
     fp32 must match PyTorch to MAX_ABS_ERROR on an image size it was not traced with (on its one size if
     `static`). fp16 and int8 (static quantization calibrated on `photos`, (1, 3, H, W) tensors) must reach
     MIN_PSNR_DB against PyTorch fp32 on `photos`. A failed check raises FstError naming the measured figure, and
-    any previous file stays untouched.
+    any previous file stays untouched. pad_inside: the graph pads any height and width and crops back itself
+    (checked on VERIFY_SHAPE fed as it is).
     """
     import onnx
 
@@ -131,12 +136,14 @@ def export_onnx(
     if static and photos:
         photos = [F.interpolate(p, size=static, mode="bilinear", antialias=True) for p in photos]
     reference = _cpu_copy(model)  # the caller's model stays where and as it is
-    graph = ExportedGraph(_cpu_copy(model), half=precision == "fp16", static=static is not None).eval()
-    proto = _trace(graph, static, style_inputs(model)[0])
+    pads = static is not None or pad_inside
+    graph = ExportedGraph(_cpu_copy(model), half=precision == "fp16", pads=pads).eval()
+    proto = _trace(graph, static, style_inputs(model)[0], PADDED_TRACE_SHAPE if pad_inside else TRACE_SHAPE)
     if precision == "int8":
         proto = quantize(proto, photos)
     shape = (1, 3, *static) if static else VERIFY_SHAPE
     io = STATIC_IO_CONVENTION.format(shape="x".join(map(str, shape))) if static else IO_CONVENTION
+    io = PADDED_IO_CONVENTION if pad_inside and not static else io
     if model.styles > 1:
         io += f"; input 'style': float32 of shape ({model.styles},), a weight per style (metadata styles), summing to 1"
     _make_portable(proto, static)
@@ -150,18 +157,18 @@ def export_onnx(
 
     try:
         with atomic_write(path) as tmp:
-            return _save_verified(proto, tmp, path, reference, shape, precision, photos)
+            return _save_verified(proto, tmp, path, reference, shape, precision, photos, pad_inside)
     except OSError as e:  # the disk full, the folder gone: whatever was at `path` is kept
         raise FstError(f"cannot write {path} ({e.strerror or e}); nothing was written") from None
 
 
 def _save_verified(proto, tmp: Path, path: Path, reference: nn.Module, shape: tuple[int, ...], precision: str,
-                   photos: list[torch.Tensor] | None) -> ExportReport:  # fmt: skip
+                   photos: list[torch.Tensor] | None, pad_inside: bool = False) -> ExportReport:  # fmt: skip
     """Write `proto` to `tmp` and check it against `reference` as export_onnx promises; FstError when it fails."""
     import onnx
 
     onnx.save(proto, tmp)
-    error = max_abs_error(reference, tmp, shape)  # for several styles, on a blend of all
+    error = max_abs_error(reference, tmp, shape, as_is=pad_inside)  # for several styles, on a blend of all
     psnr = None
     if precision == "fp32" and not error <= MAX_ABS_ERROR:
         raise FstError(
@@ -185,12 +192,13 @@ def _cpu_copy(model: TransformerNet) -> TransformerNet:
     return copy.deepcopy(model).float().cpu().eval()
 
 
-def _trace(module: nn.Module, static: tuple[int, int] | None, style: torch.Tensor | None = None):
+def _trace(module: nn.Module, static: tuple[int, int] | None, style: torch.Tensor | None = None,
+           shape: tuple[int, ...] = TRACE_SHAPE):  # fmt: skip
     """The graph of a transformation network: `image` (and for several styles `style`, float32, one weight per
     style) in, `stylized` out, dynamic batch, height and width unless `static`."""
     names = ("image", "stylized")
     dynamic = None if static else {name: {0: "batch", 2: "height", 3: "width"} for name in names}
-    inputs = (torch.rand((1, 3, *static) if static else TRACE_SHAPE),) + ((style,) if style is not None else ())
+    inputs = (torch.rand((1, 3, *static) if static else shape),) + ((style,) if style is not None else ())
     return _trace_graph(module, inputs, ["image", "style"][: len(inputs)], ["stylized"], dynamic)
 
 
@@ -237,13 +245,18 @@ def _make_portable(proto, static: tuple[int, int] | None) -> None:
         del node.metadata_props[:]
 
 
-def max_abs_error(model: nn.Module, onnx_path: str | Path, shape: tuple[int, ...] = VERIFY_SHAPE) -> float:
-    """Largest |onnxruntime - PyTorch| over a fixed random batch of `shape` (a blend of all styles, for several)."""
+def max_abs_error(
+    model: nn.Module, onnx_path: str | Path, shape: tuple[int, ...] = VERIFY_SHAPE, as_is: bool = False
+) -> float:
+    """Largest |onnxruntime - PyTorch| over a fixed random batch of `shape` (a blend of all styles, for several),
+    padded to the side multiple and cropped back as fst does, or `as_is`: fed to the graph unpadded."""
     images = torch.rand(shape, generator=torch.Generator().manual_seed(0))
     style, feeds = style_inputs(model)
     with torch.no_grad():
         expected = model(images, style).numpy()
-    got = run_onnx(onnx_session(onnx_path), images.numpy(), feeds)[0]
+    session = onnx_session(onnx_path)
+    batch = images.numpy()
+    got = session.run(None, {"image": batch, **feeds})[0] if as_is else run_onnx(session, batch, feeds)[0]
     if got.shape != expected.shape:
         return float("inf")
     return float(abs(got - expected).max())

@@ -19,6 +19,10 @@ IO_CONVENTION = (
     f"{SIDE_MULTIPLE} (pad other sizes by reflection on the right and bottom, crop the output back)"
 )
 STATIC_IO_CONVENTION = "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], of shape {shape}"
+PADDED_IO_CONVENTION = (
+    "input 'image' and output 'stylized': float32 NCHW RGB in [0, 1], any batch, any height and width of 8 or more "
+    "(the graph pads by reflection and crops back itself)"
+)
 
 
 def metadata_for(config: dict, step: int) -> dict[str, str]:

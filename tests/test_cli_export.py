@@ -1,4 +1,6 @@
+import numpy as np
 import onnx
+import onnxruntime
 import pytest
 import torch
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT, copy_of, tiny_config
@@ -28,6 +30,10 @@ def test_static_and_index_command_lines(tmp_path, capsys):
     assert main([str(checkpoint), "-o", str(out), "--static", "90x160"]) == 0
     dims = onnx.load(out).graph.input[0].type.tensor_type.shape.dim
     assert [d.dim_value for d in dims] == [1, 3, 90, 160]
+    padded = tmp_path / "out" / "padded.onnx"
+    assert main([str(checkpoint), "-o", str(padded), "--pad-inside"]) == 0
+    session = onnxruntime.InferenceSession(str(padded), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"image": np.zeros((1, 3, 37, 53), np.float32)})[0].shape == (1, 3, 37, 53)
     for bad in ("90", "90x", "4x160", "ninetyx160", "60000x60000"):
         with pytest.raises(FstError, match=f"--static {bad}: expected HEIGHTxWIDTH in pixels, each from 8 to 4096"):
             main([str(checkpoint), "-o", str(out), "--static", bad])

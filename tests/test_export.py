@@ -258,3 +258,38 @@ def test_a_full_disk_during_export_is_one_line_and_keeps_the_earlier_file(tmp_pa
     with pytest.raises(FstError, match=f"^cannot write {path} \\(No space left on device\\); nothing was written$"):
         export_onnx(TransformerNet(4, 0).eval(), path, {})
     assert path.read_bytes() == b"the earlier export" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+@pytest.mark.parametrize("architecture", ["johnson", "realtime"])
+def test_pad_inside_gives_any_runtime_the_inputs_size_back(tmp_path, architecture):
+    """--pad-inside: a 299x451 photo fed as it is to plain onnxruntime (and OpenVINO where installed) comes back
+    299x451, PyTorch's picture; the default export, fed the same, would answer 300x452."""
+    import importlib.util
+
+    torch.manual_seed(0)
+    model = TransformerNet(8, 1, architecture).eval()
+    export_onnx(model, tmp_path / "padded.onnx", {"style": "s"}, pad_inside=True)
+    export_onnx(model, tmp_path / "plain.onnx", {"style": "s"})
+    photo = np.random.default_rng(0).random((1, 3, 299, 451), dtype=np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(photo)).numpy()
+    session = onnxruntime.InferenceSession(str(tmp_path / "padded.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"image": photo})[0]
+    assert got.shape == (1, 3, 299, 451) and np.abs(got - expected).max() < 1e-4
+    plain = onnxruntime.InferenceSession(str(tmp_path / "plain.onnx"), providers=["CPUExecutionProvider"])
+    assert plain.run(None, {"image": photo})[0].shape == (1, 3, 300, 452)  # what --pad-inside is for
+    meta = {p.key: p.value for p in onnx.load(tmp_path / "padded.onnx").metadata_props}
+    assert "any height and width of 8 or more (the graph pads by reflection and crops back itself)" in meta["io"]
+    if importlib.util.find_spec("openvino") is not None:
+        import openvino
+
+        core = openvino.Core()
+        compiled = core.compile_model(str(tmp_path / "padded.onnx"), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        assert np.abs(compiled(photo)[0] - expected).max() < 1e-4
+
+
+def test_pad_inside_in_int8(trained, photos, tmp_path):
+    report = export_onnx(trained, tmp_path / "q.onnx", {"style": "s"}, "int8", photos, pad_inside=True)
+    assert report.psnr_db >= MIN_PSNR_DB
+    session = onnxruntime.InferenceSession(str(tmp_path / "q.onnx"), providers=["CPUExecutionProvider"])
+    assert session.run(None, {"image": np.random.rand(1, 3, 37, 53).astype(np.float32)})[0].shape == (1, 3, 37, 53)

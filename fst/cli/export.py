@@ -69,6 +69,11 @@ def parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--static", metavar="HxW", type=parse_size, help="fixed 1x3xHxW input, for runtimes that need fixed shapes"
     )
+    parser.add_argument(
+        "--pad-inside", action="store_true",
+        help="the graph pads any height and width and crops back itself, for runtimes that take the model as it is "
+        "(onnxruntime, OpenVINO, the browser); OpenCV's DNN rejects the shape arithmetic this takes",
+    )  # fmt: skip
     parser.add_argument("--index", metavar="DIR", help="write DIR/models.json listing the models in DIR, and stop")
     precision = parser.add_mutually_exclusive_group()
     precision.add_argument("--fp16", action="store_true", help="fp16 inside, for GPUs")
@@ -137,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             where = f"the training photos {folder} are not here" if folder else f"{args.checkpoint} names no photos"
             raise FstError(f"{where}; pass --photos DIR with a few sample photos")
         photos = calibration_photos(folder)
-    report = export_onnx(model, args.output, metadata, chosen, photos, static=args.static)
+    report = export_onnx(model, args.output, metadata, chosen, photos, static=args.static, pad_inside=args.pad_inside)
     print(report.summary())
     return 0
 
