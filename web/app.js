@@ -163,7 +163,8 @@ async function refresh() {
   if (!photo) return;  // the webcam loop picks up changes itself
   setStatus("painting…");
   try {
-    await stylize(photo.image, photo.image.naturalWidth, photo.image.naturalHeight, Number($("size").value));
+    const side = $("size").value === "auto" ? AUTO_SIDE : Number($("size").value);  // a still: no frame rate to keep
+    await stylize(photo.image, photo.image.naturalWidth, photo.image.naturalHeight, side);
     setStatus("done: pick another painting, network, strength or photo; drag across the picture to compare");
   } catch (e) {
     setStatus(`could not stylize: ${e.message || e}`, true);
@@ -180,19 +181,30 @@ function loadImage(url) {
 }
 
 // The webcam: each frame stylized as soon as the last is done, so the picture is the camera's newest frame (no
-// queue builds up); the caption shows frames per second, a moving average over the last frames.
+// queue builds up); the caption shows frames per second, a moving average over the last frames. With the long side
+// on "auto" the frames are stylized at the largest size that keeps LIVE_FPS on this device: smaller while the rate
+// is under it, larger again (up to AUTO_SIDE) while it is well over, checked every ADAPT_EVERY frames.
+const AUTO_SIDE = 512, MIN_SIDE = 192, LIVE_FPS = 10, ADAPT_EVERY = 8;
+
 async function webcamLoop() {
-  let last = null, interval = null;
+  let last = null, interval = null, side = AUTO_SIDE, frames = 0;
   while (video) {
     // A frame's work resolves as microtasks only: wait for the next paint, or no frame is shown and no click heard.
     await new Promise((resolve) => requestAnimationFrame(resolve));
     if (!video) break;
     if (video.readyState >= 2) {
-      await stylize(video, video.videoWidth, video.videoHeight, Number($("size").value));
+      const auto = $("size").value === "auto";
+      await stylize(video, video.videoWidth, video.videoHeight, auto ? side : Number($("size").value));
       const now = performance.now();
       if (last !== null) interval = interval === null ? now - last : 0.9 * interval + 0.1 * (now - last);
       last = now;
       if (interval) $("output-caption").textContent += `, ${(1000 / interval).toFixed(1)} frames/s`;
+      if (auto && interval && ++frames % ADAPT_EVERY === 0) {
+        const rate = 1000 / interval;
+        const smaller = Math.min(side - 32, Math.floor((side * Math.sqrt(rate / LIVE_FPS)) / 32) * 32);
+        if (rate < LIVE_FPS) side = Math.max(MIN_SIDE, smaller);  // the time a frame takes goes with its pixels
+        else if (rate > 1.5 * LIVE_FPS) side = Math.min(AUTO_SIDE, side + 32);
+      }
     } else {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
