@@ -10,6 +10,7 @@ statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -22,6 +23,26 @@ from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
 from fst.onnxwire import read_model
 
 Stats = list[tuple[np.ndarray, np.ndarray]]  # (mean, var) at each instance norm, shape (N, C, 1, 1)
+
+
+class Backend(Protocol):
+    """What every way of running a network provides, and all that Stylizer, tiling and video ask of one (a new
+    runtime implements these; fst.runtimes.load_backend is the one place that picks and makes a backend)."""
+
+    path: Path
+    styles: list[str]  # a network of several styles: their names, in the order of its weights; [] for one style
+
+    def use_style(self, weights: np.ndarray) -> None:
+        """Blend a network of several styles with these weights (fst.blend) for every image from now on."""
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """The network on float32 (N, 3, H, W) in [0, 1], any H and W: the same shape back."""
+
+    def norm_stats(self, images: np.ndarray) -> Stats:
+        """Each instance norm's (mean, var) on `images`: what tiles share so that they agree (fst.tiling)."""
+
+    def with_stats(self, images: np.ndarray, stats: Stats) -> np.ndarray:
+        """The network on `images` with these statistics in place of its own."""
 
 
 def onnx_session(model, providers: list[str] | None = None, arena: bool = True, runtime: str = "onnxruntime"):
@@ -104,6 +125,7 @@ class TorchBackend:
             ) from None
         from fst.checkpoint import load_model, network_for, onnx_network_weights
 
+        self.path = path
         if path.suffix == ".onnx":
             proto = read_onnx(path)  # read once, for the weights and the style names
             model = network_for(onnx_network_weights(proto, path), path).eval()

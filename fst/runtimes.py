@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fst.backends import OnnxBackend, TorchBackend, export_precision
+from fst.backends import Backend, OnnxBackend, TorchBackend, export_precision
 from fst.catalogue import int8_sibling
 from fst.devices import fast_int8, onnx_cuda, torch_cuda
 from fst.errors import FstError, UsageError
@@ -104,7 +104,7 @@ class Loaded:
     """A model file loaded for a device: the backend, the file that runs (an int8 copy may stand in for the one
     asked for), whether it runs on a GPU, which runtime runs it and why, and why another file runs (if one does)."""
 
-    backend: OnnxBackend | TorchBackend
+    backend: Backend
     path: Path
     cuda: bool
     runtime: str

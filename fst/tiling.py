@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image
 
 from fst.architectures import MIN_SIDE
-from fst.backends import OnnxBackend, TorchBackend
+from fst.backends import Backend
 from fst.devices import torch_cuda
 
 THUMBNAIL_TILES = 2  # the statistics pass sees the image at up to 2 x tile on its long side
@@ -124,7 +124,7 @@ def thumbnail(image: np.ndarray, long_side: int) -> np.ndarray:
     return np.clip(np.stack(channels)[None], 0, 1)
 
 
-def context_margin(backend: TorchBackend | OnnxBackend, probe: int = 192) -> int:
+def context_margin(backend: Backend, probe: int = 192) -> int:
     """The radius of the network's receptive field, rounded up to its stride of 4: the context a tile needs on
     each side for its core to come out as in the whole image. Measured, so that every architecture gets its own:
     one pixel changed at the centre of a probe image, under fixed norm statistics, changes the output this far."""
@@ -142,7 +142,7 @@ def context_margin(backend: TorchBackend | OnnxBackend, probe: int = 192) -> int
 
 
 def stylize_tiled(
-    backend: TorchBackend | OnnxBackend,
+    backend: Backend,
     image: np.ndarray,
     tile: int,
     overlap: int,

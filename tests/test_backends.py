@@ -171,3 +171,20 @@ def test_a_model_that_gives_nan_writes_nothing(models, tmp_path, monkeypatch):
     monkeypatch.setattr(OnnxBackend, "__call__", lambda self, images: np.full_like(images, np.nan))
     with pytest.raises(FstError, match=r"gave NaN or infinite values for a 40x30 image$"):
         Stylizer(models[1]).stylize(Image.new("RGB", (40, 30), "red"))
+
+
+def test_both_backends_provide_the_contract_stylizer_and_tiling_ask_for(models):
+    """fst.backends.Backend: every member it names is there, with the same signature, on both implementations."""
+    import inspect
+
+    from fst.backends import Backend, OnnxBackend, TorchBackend
+
+    members = [name for name in vars(Backend) if not name.startswith("_") or name == "__call__"]
+    assert set(members) >= {"use_style", "__call__", "norm_stats", "with_stats"}
+    for backend in (OnnxBackend(models[1], cuda=False), TorchBackend(models[0], "cpu")):
+        for name in members:
+            if callable(getattr(Backend, name)):
+                assert inspect.signature(getattr(type(backend), name)) == inspect.signature(getattr(Backend, name))
+        for name in Backend.__annotations__:
+            assert hasattr(backend, name), (type(backend).__name__, name)
+        assert backend.styles == [] and backend.path in models
