@@ -202,8 +202,8 @@ class OnnxBackend:
     """An exported model run by onnxruntime (CUDA provider first when asked for and available) or, on the CPU, by
     OpenVINO (runtime="openvino"; fst.runtimes says which measures faster)."""
 
-    def __init__(self, path: Path, cuda: bool, runtime: str = "onnxruntime") -> None:
-        self.path, self.providers, self.runtime = path, cuda_providers(cuda), runtime
+    def __init__(self, path: Path, cuda: bool, runtime: str = "onnxruntime", gpu: int = 0) -> None:
+        self.path, self.providers, self.runtime = path, cuda_providers(cuda, gpu), runtime
         try:
             metadata = proto_metadata(read_model(path, with_graph=False))
             self.session = onnx_session(path, self.providers, runtime=runtime)

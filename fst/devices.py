@@ -66,9 +66,27 @@ def onnx_cuda() -> bool:
     return "CUDAExecutionProvider" in onnxruntime.get_available_providers()
 
 
-def cuda_providers(cuda: bool) -> list[str]:
-    """onnxruntime's providers, CUDA first when asked for and present in this onnxruntime."""
-    return ["CUDAExecutionProvider", "CPUExecutionProvider"] if cuda and onnx_cuda() else ["CPUExecutionProvider"]
+def torch_mps() -> bool:
+    """Whether PyTorch is installed and sees an Apple GPU (Metal Performance Shaders)."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.backends.mps.is_available()
+
+
+def cuda_providers(cuda: bool, index: int = 0) -> list:
+    """onnxruntime's providers, CUDA first (on GPU `index`) when asked for and present in this onnxruntime."""
+    if not (cuda and onnx_cuda()):
+        return ["CPUExecutionProvider"]
+    return [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+
+
+def cuda_index(device: str) -> int | None:
+    """The GPU a device name means: 0 for cuda, N for cuda:N, None for any other name."""
+    if device == "cuda":
+        return 0
+    return int(device[5:]) if device.startswith("cuda:") and device[5:].isdigit() else None
 
 
 DEVICE_NAMES = "auto, cpu, cuda, cuda:N or mps"

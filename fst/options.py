@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fst.architectures import MIN_SIDE
+from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import UsageError
 
 STYLE_SCALE = 1280  # the default working size: 720p runs whole, larger photos at 1280 on the long side
@@ -42,8 +43,8 @@ class Options:
     painting: str | Path | None = None
 
     def __post_init__(self) -> None:
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise UsageError(f"device {self.device!r}: expected auto, cpu or cuda")
+        if not isinstance(self.device, str) or not is_device_name(self.device):
+            raise UsageError(f"device {self.device!r}: expected {DEVICE_NAMES}")
         for name in ("tile", "overlap", "style_scale"):
             value = getattr(self, name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):

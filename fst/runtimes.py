@@ -24,7 +24,7 @@ import numpy as np
 
 from fst.backends import Backend, OnnxBackend, TorchBackend, export_precision
 from fst.catalogue import int8_sibling
-from fst.devices import fast_int8, onnx_cuda, torch_cuda
+from fst.devices import cuda_index, fast_int8, onnx_cuda, torch_cuda, torch_mps
 from fst.errors import FstError, UsageError
 from fst.files import atomic_write, cache_folder
 
@@ -118,8 +118,13 @@ def load_backend(path: Path, asked: Path, device: str, int8: bool, runtime: str)
     OpenVINO, whichever measures faster (choose_runtime). `asked`: the file as the user named it."""
     if runtime not in ("auto", *RUNTIMES):
         raise UsageError(f"runtime {runtime!r}: expected auto, {' or '.join(RUNTIMES)}")
-    has_torch_cuda, has_onnx_cuda = device != "cpu" and torch_cuda(asked=device == "cuda"), onnx_cuda()
-    cuda = (has_onnx_cuda or has_torch_cuda) if device == "auto" else device == "cuda"
+    if device == "mps":
+        return load_on_mps(path, runtime)
+    gpu = cuda_index(device)  # cuda: 0; cuda:N: N
+    named = f"device {device}"
+    has_torch_cuda, has_onnx_cuda = device != "cpu" and torch_cuda(asked=gpu is not None), onnx_cuda()
+    cuda = (has_onnx_cuda or has_torch_cuda) if device == "auto" else gpu is not None
+    gpu, torch_device = gpu or 0, device if device.startswith("cuda:") else "cuda"
     if runtime != "auto" and cuda and path.suffix == ".onnx":
         raise UsageError(f"runtime {runtime} runs on the CPU: pass device cpu as well, or runtime auto for the GPU")
     if path.suffix == ".onnx" and cuda and not has_onnx_cuda and has_torch_cuda:
@@ -129,16 +134,17 @@ def load_backend(path: Path, asked: Path, device: str, int8: bool, runtime: str)
             raise FstError(f"{path} is an {precision} export, which this onnxruntime runs on the CPU only: name "
                            "the fp32 model to use the GPU, or pass --device cpu")  # fmt: skip
         choice = f"running {path} on the GPU with PyTorch (this onnxruntime has no CUDA provider)"
-        return Loaded(TorchBackend(path, "cuda"), path, True, "pytorch", "no CUDA provider in onnxruntime", choice)
+        backend = TorchBackend(path, torch_device)
+        return Loaded(backend, path, True, "pytorch", "no CUDA provider in onnxruntime", choice)
     if path.suffix != ".onnx":
         if runtime != "auto":
             raise UsageError(f"runtime {runtime} runs exported .onnx models; {path} is run by PyTorch: export it "
                              "(fst-export), or leave the runtime to auto")  # fmt: skip
-        if device == "cuda" and not has_torch_cuda:
-            raise FstError("device cuda: PyTorch sees no CUDA device here")
-        return Loaded(TorchBackend(path, "cuda" if cuda else "cpu"), path, cuda, "pytorch", "a checkpoint", "")
-    if device == "cuda" and not has_onnx_cuda:
-        raise FstError("device cuda: neither onnxruntime nor PyTorch has a CUDA device here")
+        if cuda and not has_torch_cuda:
+            raise FstError(f"{named}: PyTorch sees no CUDA device here")
+        return Loaded(TorchBackend(path, torch_device if cuda else "cpu"), path, cuda, "pytorch", "a checkpoint", "")
+    if cuda and not has_onnx_cuda:
+        raise FstError(f"{named}: neither onnxruntime nor PyTorch has a CUDA device here")
     choice = ""
     sibling, psnr, stale = int8_sibling(path) if int8 and not cuda else (None, math.nan, "")
     use_int8, why = fast_int8() if sibling is not None else (False, "")  # the CPU matters only given a copy
@@ -147,9 +153,21 @@ def load_backend(path: Path, asked: Path, device: str, int8: bool, runtime: str)
     elif path != asked or stale:
         choice = "; ".join(filter(None, [f"running {path}" if path != asked else "", stale]))
     if cuda:
-        return Loaded(OnnxBackend(path, True), path, True, "onnxruntime", "its CUDA provider", choice)
+        return Loaded(OnnxBackend(path, True, gpu=gpu), path, True, "onnxruntime", "its CUDA provider", choice)
     chosen, reason = choose_runtime(path, runtime)
     return Loaded(OnnxBackend(path, False, chosen), path, False, chosen, reason, choice)
+
+
+def load_on_mps(path: Path, runtime: str) -> Loaded:
+    """An Apple GPU: PyTorch alone runs there, a checkpoint or an fp32 export's weights."""
+    if runtime != "auto":
+        raise UsageError(f"runtime {runtime} runs on the CPU: pass device cpu as well, or runtime auto for the GPU")
+    if not torch_mps():
+        raise FstError("device mps: PyTorch sees no Apple GPU (MPS) here")
+    if path.suffix == ".onnx" and export_precision(path) != "fp32":
+        raise FstError(f"{path} is an {export_precision(path)} export, which runs on the CPU only: name the fp32 "
+                       "model to use the Apple GPU, or pass --device cpu")  # fmt: skip
+    return Loaded(TorchBackend(path, "mps"), path, False, "pytorch", "the Apple GPU (MPS)", "")
 
 
 def read_cache() -> dict:

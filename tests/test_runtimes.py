@@ -94,3 +94,32 @@ def test_versions_are_read_from_package_metadata_without_importing():
     before = "openvino" in sys.modules
     version_of("openvino")
     assert ("openvino" in sys.modules) == before  # read, not imported
+
+
+def test_one_device_vocabulary_for_inference_as_for_training(models, monkeypatch):
+    """auto, cpu, cuda, cuda:N and mps, as training takes them: cuda:N picks GPU N for onnxruntime's CUDA provider
+    and for PyTorch; where the device is not there, one line naming the device asked for."""
+    import fst.devices
+    import fst.runtimes
+    from fst.devices import cuda_index, cuda_providers
+    from fst.errors import FstError
+    from fst.runtimes import load_backend
+
+    assert [cuda_index(name) for name in ("cuda", "cuda:3", "cpu", "mps", "auto")] == [0, 3, None, None, None]
+    monkeypatch.setattr(fst.devices, "onnx_cuda", lambda: True)
+    assert cuda_providers(True, 2) == [("CUDAExecutionProvider", {"device_id": 2}), "CPUExecutionProvider"]
+    assert cuda_providers(False, 2) == ["CPUExecutionProvider"]
+    monkeypatch.undo()
+    monkeypatch.setattr(fst.runtimes, "torch_cuda", lambda asked=False: False)
+    monkeypatch.setattr(fst.runtimes, "onnx_cuda", lambda: False)
+    with pytest.raises(FstError, match=r"^device cuda:1: neither onnxruntime nor PyTorch has a CUDA device here$"):
+        load_backend(models[1], models[1], "cuda:1", True, "auto")
+    with pytest.raises(FstError, match=r"^device cuda:1: PyTorch sees no CUDA device here$"):
+        load_backend(models[0], models[0], "cuda:1", True, "auto")
+    monkeypatch.setattr(fst.runtimes, "torch_mps", lambda: False)
+    with pytest.raises(FstError, match=r"^device mps: PyTorch sees no Apple GPU \(MPS\) here$"):
+        load_backend(models[1], models[1], "mps", True, "auto")
+    monkeypatch.setattr(fst.runtimes, "torch_mps", lambda: True)  # PyTorch on "mps" as it would run there
+    monkeypatch.setattr(fst.runtimes, "TorchBackend", lambda path, device: ("torch", path, device))
+    loaded = load_backend(models[1], models[1], "mps", True, "auto")
+    assert loaded.backend == ("torch", models[1], "mps") and (loaded.runtime, loaded.cuda) == ("pytorch", False)

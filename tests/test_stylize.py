@@ -92,7 +92,8 @@ def test_shipped_style_moves_a_photo_towards_its_painting(style, steps, style_ra
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"device": "tpu"}, "device 'tpu': expected auto, cpu or cuda"),
+        ({"device": "tpu"}, "device 'tpu': expected auto, cpu, cuda, cuda:N or mps"),
+        ({"device": "cuda:x"}, "device 'cuda:x': expected auto, cpu, cuda, cuda:N or mps"),
         ({"tile": 31}, "tile 31: expected at least 32 pixels"),
         ({"tile": 64, "overlap": 32}, "tile 64: this network needs 24 pixels of context on each side of a tile (its "
          "receptive field) and 32 to blend: expected at least 116"),

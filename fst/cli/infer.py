@@ -15,6 +15,7 @@ from tqdm import tqdm
 from fst.catalogue import SHIPPED_TERMS, fast_sibling, find_model, shipped_models
 from fst.architectures import MIN_SIDE
 from fst.cli.outputs import TileBar, check_recording, check_size, keep_existing, report
+from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.images import resize_long_side
 from fst.media import (
@@ -85,7 +86,8 @@ def parser() -> argparse.ArgumentParser:
 
 def speed_flags(group: argparse._ArgumentGroup) -> None:
     """Where and how fast the model runs: device, runtime, tiles and memory, the fast, int8 and compiled paths."""
-    group.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: CUDA when available")
+    group.add_argument("--device", default="auto", metavar="DEVICE",
+                       help=f"{DEVICE_NAMES} (auto: CUDA when available)")  # fmt: skip
     group.add_argument(
         "--runtime", default="auto", choices=["auto", "onnxruntime", "openvino"],
         help="what runs an .onnx model on the CPU (auto: the faster on this CPU, measured once and remembered)",
@@ -234,6 +236,8 @@ def check_arguments(args: argparse.Namespace) -> list[str]:
     if not args.input:
         raise UsageError("--input is required (image or video files, folders, glob patterns, or webcam:N)")
     check_size(args.size)
+    if not is_device_name(args.device):
+        raise UsageError(f"--device {args.device}: expected {DEVICE_NAMES}")
     if args.max_memory is not None and not 0 < args.max_memory < math.inf:
         raise UsageError(f"--max-memory {args.max_memory:g}: expected a number of GB > 0")
     if args.model is None and args.painting is None:
