@@ -22,7 +22,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.checkpoint import load_network  # noqa: E402
 from fst.config import load_config  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.photos import find_images, split_holdout  # noqa: E402
@@ -78,8 +78,8 @@ def main() -> None:
             continue
         config = load_config(REPO / "configs" / "pretrained" / f"{style}.yaml", check_paths=False)
         loss_fn = perceptual_loss(config.loss, load_style_image(config.style_image, config.loss.style_size), "cpu")
-        full = network_for(network_weights(full_path), full_path).eval()
-        fast = network_for(network_weights(fast_path), fast_path).eval()
+        full = load_network(full_path)
+        fast = load_network(fast_path)
         default, fast_default = Stylizer(full_path, "cpu"), Stylizer(full_path, "cpu", fast=True)
         with torch.no_grad():
             references = [full(p) for p in photos]

@@ -31,7 +31,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
-from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.checkpoint import load_network  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.export import export_onnx  # noqa: E402
 from fst.quantize import calibration_photos, psnr  # noqa: E402
@@ -69,7 +69,7 @@ def shipped_default_path(repeats: int) -> list[dict]:
         if entry["precision"] != "fp32" or entry["file"].endswith("-fast.onnx"):
             continue
         path = REPO / "exports" / entry["file"]
-        network = network_for(network_weights(path), path).eval()
+        network = load_network(path)
 
         def eager(_images: torch.Tensor) -> None:
             with torch.no_grad():

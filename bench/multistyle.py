@@ -29,7 +29,7 @@ from PIL import Image, ImageDraw
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fst.blend import style_names  # noqa: E402
-from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.checkpoint import load_network  # noqa: E402
 from fst.config import LossConfig, load_config  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.photos import find_images  # noqa: E402
@@ -118,7 +118,7 @@ def main() -> None:
     names = style_names(args.model)
     if not names:
         sys.exit(f"{args.model} holds one style: this benchmark is for a model of several")
-    model = network_for(network_weights(args.model), args.model).eval()
+    model = load_network(args.model)
     paths = [p for n in args.photos for p in (find_images(n) if Path(n).is_dir() else [Path(n)])] \
         if args.photos else default_photos()  # fmt: skip
     photos = [to_tensor(resize_long_side(load_rgb(p), args.size))[None] for p in paths]
@@ -134,13 +134,13 @@ def main() -> None:
         several = mean_total(model, photos, losses[style], eye[i])
         row = {"several": round(several, 4)}
         if own_path is not None:
-            own = mean_total(network_for(network_weights(own_path), own_path).eval(), photos, losses[style])
+            own = mean_total(load_network(own_path), photos, losses[style])
             row |= {"own": round(own, 4), "ratio": round(several / own, 3)}
         summary["styles"][style] = row
         own_text = f"{row['own']:>9.4f} {row['ratio']:>7.3f}" if "own" in row else f"{'-':>9} {'-':>7}"
         print(f"{style:<14} {several:>9.4f} {own_text}", flush=True)
         for name, path in (c for c in compared if c[0] == style):
-            other = mean_total(network_for(network_weights(path), path).eval(), photos, losses[style])
+            other = mean_total(load_network(path), photos, losses[style])
             row.setdefault("compared", {})[path] = round(other, 4)
             ratio = f" ({other / row['own']:.3f}x own)" if "own" in row else ""
             print(f"  {path}: {other:.4f}{ratio}", flush=True)

@@ -33,7 +33,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.checkpoint import network_for, network_weights  # noqa: E402
+from fst.checkpoint import load_network  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
@@ -84,7 +84,7 @@ class EagerBaseline:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.network = network_for(network_weights(path), path).eval()
+        self.network = load_network(path)
 
     def video(self, temporal: bool):
         def stylize(image: Image.Image) -> Image.Image:

@@ -123,12 +123,12 @@ class TorchBackend:
                 f"{path} needs PyTorch, which is not installed (README, Install: PyTorch, then pip install "
                 "'.[train]'), or run an .onnx export"
             ) from None
-        from fst.checkpoint import load_model, network_for, onnx_network_weights
+        from fst.checkpoint import load_model, network_for, onnx_network_weights, recorded
 
         self.path = path
         if path.suffix == ".onnx":
             proto = read_onnx(path)  # read once, for the weights and the style names
-            model = network_for(onnx_network_weights(proto, path), path).eval()
+            model = network_for(onnx_network_weights(proto, path), path, recorded(proto_metadata(proto))).eval()
             self.styles = metadata_styles(proto_metadata(proto), path)[0]
         else:
             model, state = load_model(path)

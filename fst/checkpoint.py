@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from fst.architectures import TRANSFORMER_ARCHITECTURES
 from fst.errors import ConfigError, FstError
 from fst.files import atomic_write, load_torch_file
 from fst.onnxfile import digest, layer_weights, proto_metadata, read_onnx
@@ -130,6 +131,29 @@ def network_weights(path: str | Path) -> dict[str, torch.Tensor]:
     return onnx_network_weights(read_onnx(path), path)
 
 
+def load_network(path: str | Path) -> TransformerNet:
+    """The trained network in a checkpoint or an fp32 export, in eval mode, built from the arguments its file
+    records (a checkpoint's config.model; an export's metadata architecture, width and res_blocks); a file made
+    before they were recorded is read by the shape of its weights (network_for)."""
+    path = Path(path)
+    if path.suffix.lower() == ".onnx":
+        proto = read_onnx(path)
+        return network_for(onnx_network_weights(proto, path), path, recorded(proto_metadata(proto))).eval()
+    state = load_checkpoint(path)
+    return network_for(state["model"], path, recorded(state["config"].get("model") or {})).eval()
+
+
+def recorded(arguments: dict) -> tuple[str, int, int] | None:
+    """(architecture, width, res_blocks) of a transformation network as a config or an export's metadata records
+    them; None where they are not all there (files made before) or name another kind of network (a decoder)."""
+    architecture = arguments.get("architecture", "johnson")
+    try:
+        width, blocks = int(arguments["width"]), int(arguments["res_blocks"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    return (architecture, width, blocks) if architecture in TRANSFORMER_ARCHITECTURES else None
+
+
 def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
     """network_weights of an export already read (fst.onnxfile.read_onnx), for a caller that also wants its
     metadata."""
@@ -143,13 +167,16 @@ def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
     convs = [weights for op, weights in layers if op == "Conv"]
     if len(convs) < 6 or len(convs) % 2 or not convs[0]:
         raise FstError(f"{path} holds no fst transformation network")
-    # A grouped (depthwise) convolution marks the realtime architecture: 5 convolutions besides 4 per block.
-    grouped = any(a.name == "group" and a.i > 1 for n in proto.graph.node if n.op_type == "Conv" for a in n.attribute)
     styles = layers[0][1][0].shape[0] if layers[0][0] == "MatMul" else 1  # the style table's rows
-    if grouped:
-        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 5) // 4, "realtime", styles)
-    else:
-        skeleton = TransformerNet(convs[0][0].shape[0], (len(convs) - 6) // 2, styles=styles)
+    arguments = recorded(props)
+    if arguments is None:  # made before exports recorded them: a grouped (depthwise) convolution marks the
+        # realtime architecture, 5 convolutions besides 4 per block; the johnson one has 6 besides 2 per block
+        grouped = any(a.name == "group" and a.i > 1 for n in proto.graph.node if n.op_type == "Conv"
+                      for a in n.attribute)  # fmt: skip
+        blocks = (len(convs) - 5) // 4 if grouped else (len(convs) - 6) // 2
+        arguments = ("realtime" if grouped else "johnson", convs[0][0].shape[0], blocks)
+    architecture, width, blocks = arguments
+    skeleton = TransformerNet(width, blocks, architecture, styles)
     names = [name for name, _ in skeleton.state_dict().items()]
     arrays = [w for _, weights in layers for w in weights]
     if len(arrays) != len(names):
@@ -157,15 +184,22 @@ def onnx_network_weights(proto, path: str | Path) -> dict[str, torch.Tensor]:
     return {name: torch.from_numpy(array.copy()) for name, array in zip(names, arrays)}
 
 
-def network_for(weights: dict[str, torch.Tensor], path: str | Path) -> TransformerNet:
-    """A TransformerNet of the shape the weights have: the realtime architecture's first layer (net.0) folds
-    pixels and has no weights; width from the first convolution, blocks counted, styles from norm_table's rows."""
-    architecture = "realtime" if "net.1.1.weight" in weights and "net.0.1.weight" not in weights else "johnson"
-    try:
-        width = weights["net.1.1.weight" if architecture == "realtime" else "net.0.1.weight"].shape[0]
-        res_blocks = len({name.split(".")[1] for name in weights if ".body." in name})
-    except KeyError:
-        raise FstError(f"{path} holds no fst transformation network") from None
+def network_for(
+    weights: dict[str, torch.Tensor], path: str | Path, arguments: tuple[str, int, int] | None = None
+) -> TransformerNet:
+    """A TransformerNet holding `weights`, built from its recorded `arguments` (architecture, width, res_blocks:
+    fst.checkpoint.recorded), or for files made before, of the shape the weights have: the realtime architecture's
+    first layer (net.0) folds pixels and has no weights; width from the first convolution, blocks counted. Styles
+    from norm_table's rows."""
+    if arguments is not None:
+        architecture, width, res_blocks = arguments
+    else:
+        architecture = "realtime" if "net.1.1.weight" in weights and "net.0.1.weight" not in weights else "johnson"
+        try:
+            width = weights["net.1.1.weight" if architecture == "realtime" else "net.0.1.weight"].shape[0]
+            res_blocks = len({name.split(".")[1] for name in weights if ".body." in name})
+        except KeyError:
+            raise FstError(f"{path} holds no fst transformation network") from None
     styles = weights["norm_table"].shape[0] if "norm_table" in weights else 1
     model = TransformerNet(width, res_blocks, architecture, styles)
     try:
@@ -187,4 +221,4 @@ def weights_digest(model: torch.nn.Module) -> str:
 def load_model(path: str | Path) -> tuple[TransformerNet, dict[str, Any]]:
     """The trained network in eval mode, and the checkpoint it came from (config, step, ...)."""
     state = load_checkpoint(path)
-    return network_for(state["model"], path).eval(), state
+    return network_for(state["model"], path, recorded(state["config"].get("model") or {})).eval(), state

@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fst.checkpoint import clear_run, load_checkpoint, network_for, network_weights, save_checkpoint, weights_digest
+from fst.checkpoint import clear_run, load_checkpoint, load_network, save_checkpoint, weights_digest
 from fst.config import DistillConfig, TrainConfig
 from fst.data import PositionSampler, center_crop, load_croppable, to_tensor
 from fst.errors import FstError, Terminated
@@ -107,7 +107,7 @@ def load_teacher(path: str | Path) -> TransformerNet | OnnxTeacher:
     """A trained network (checkpoint or fp32 export), or a painting's model (fst.arbitrary) as an OnnxTeacher."""
     if Path(path).suffix.lower() == ".onnx" and onnx_metadata(path).get("kind") == "painting":
         return OnnxTeacher(path)
-    return network_for(network_weights(path), path).eval()
+    return load_network(path)
 
 
 class Distiller:

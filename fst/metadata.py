@@ -36,11 +36,14 @@ def metadata_for(config: dict, step: int) -> dict[str, str]:
         made_from = {"made_from": config["made_from"]} if "made_from" in config else {}
         source = {"style_image": Path(config["style_image"]).name, **made_from}
     temporal = config.get("loss", {}).get("temporal_weight", 0)  # trained stable for video (fst.catalogue)
+    model = config.get("model", {})
+    shape = {key: str(model[key]) for key in ("width", "res_blocks") if key in model}  # the network's arguments
     return {
         "style": config["name"],
         "image_size": str(config["data"]["image_size"]),
         "steps": str(step),
-        "architecture": config.get("model", {}).get("architecture", "johnson"),
+        "architecture": model.get("architecture", "johnson"),
+        **shape,
         **source,
         **({"temporal_weight": f"{temporal:g}"} if temporal else {}),
     }

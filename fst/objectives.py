@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from fst.catalogue import init_model
-from fst.checkpoint import network_for, network_weights
+from fst.checkpoint import load_network
 from fst.config import Config
 from fst.decoder import Decoder
 from fst.errors import ConfigError
@@ -34,7 +34,7 @@ class StyleObjective:
     def __init__(self, config: Config, device: torch.device) -> None:
         self.config = config
         self.init_from = init_model(config.train.init, Path(config.output.exports_dir))
-        init = network_for(network_weights(self.init_from), self.init_from) if self.init_from else None
+        init = load_network(self.init_from) if self.init_from else None
         self.styles = style_set(config, init, self.init_from)
         style_images = [load_style_image(image, config.loss.style_size) for image in self.styles.loss_images]
         self.loss_fn = perceptual_loss(config.loss, style_images, device, self.styles.loss_weights(config.loss))

@@ -96,3 +96,31 @@ def test_a_full_disk_is_one_line_naming_the_checkpoint_and_keeps_the_earlier_one
         signal.signal(signal.SIGXFSZ, previous)
     assert list_checkpoints(tmp_path) == [first] and load_checkpoint(tmp_path / "last.pt")["step"] == 1
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["step_0000001.pt"]  # no temp file left
+
+
+@pytest.mark.parametrize("architecture", ["johnson", "realtime"])
+def test_a_network_is_built_from_the_arguments_its_file_records(tmp_path, monkeypatch, architecture):
+    """A checkpoint records config.model and an export its metadata (architecture, width, res_blocks): the network
+    is built from those, not guessed from its weights; a file made before (no width recorded) is still read, by
+    the shape of its weights, to the same network."""
+    import fst.checkpoint
+    from fst.checkpoint import load_network, recorded
+    from fst.metadata import metadata_for
+    from fst.onnxfile import onnx_metadata
+
+    config = tiny_config(tmp_path, model={"width": 8, "res_blocks": 2, "architecture": architecture})
+    torch.manual_seed(0)
+    model = TransformerNet(8, 2, architecture).eval()
+    checkpoint = save_checkpoint(state_at(1, config, model), tmp_path / "run", keep_last=1)
+    export_onnx(model, tmp_path / "new.onnx", metadata_for(config.to_dict(), 1))
+    export_onnx(model, tmp_path / "old.onnx", {"style": "tiny", "image_size": "32"})  # as files made before
+    assert {k: onnx_metadata(tmp_path / "new.onnx")[k] for k in ("architecture", "width", "res_blocks")} == {
+        "architecture": architecture, "width": "8", "res_blocks": "2"}  # fmt: skip
+    built = []
+    original = fst.checkpoint.network_for
+    monkeypatch.setattr(fst.checkpoint, "network_for", lambda w, p, a=None: built.append(a) or original(w, p, a))
+    networks = [load_network(path) for path in (checkpoint, tmp_path / "new.onnx", tmp_path / "old.onnx")]
+    assert built == [(architecture, 8, 2), (architecture, 8, 2), None]  # recorded, recorded, guessed
+    assert len({weights_digest(network) for network in networks}) == 1 and networks[0].architecture == architecture
+    assert recorded({"architecture": "decoder", "width": "8", "res_blocks": "1"}) is None  # not a TransformerNet
+    assert recorded({"width": "x", "res_blocks": "1"}) is None

@@ -33,14 +33,14 @@ def parse_size(text: str) -> tuple[int, int]:
 def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]:
     """The network, its metadata and its training photos (None for an export) from a checkpoint or an fp32 .onnx:
     an export is a source too, so a shipped style's int8 or static copy needs no checkpoint."""
-    from fst.checkpoint import load_model, network_for, network_weights
+    from fst.checkpoint import load_model, load_network
 
     if path.suffix.lower() != ".onnx":
         model, state = load_model(path)
         root = state["config"]["data"].get("root")  # none for a network distilled from an export
         styles = {key: state[key] for key in ("styles", "style_images") if state.get(key)}  # a training run's
         return model, metadata_for(state["config"] | styles, state["step"]), root
-    model = network_for(network_weights(path), path).eval()  # refuses int8 and fp16 exports, naming them
+    model = load_network(path)  # refuses int8 and fp16 exports, naming them
     return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 
 
