@@ -12,6 +12,7 @@ let photo = null;     // the current still image {image, name}, or null while th
 let painting = null;  // for the model of any painting (kind "arbitrary"): {name, feeds} of the painting given
 let video = null;     // the webcam's <video> while it runs
 let result = null;    // the last picture's {style, name}, for the download's file name
+let frame = null;     // the output's pixels, an ImageData reused while the size stays
 
 function setStatus(text, error = false) {
   $("status").textContent = text;
@@ -149,14 +150,15 @@ async function stylize(source, sourceWidth, sourceHeight, longSide) {
   }
   const tensor = (await session.run(feeds, [index.io.output]))[index.io.output];
   const ms = performance.now() - start;
-  const { planes, rgba } = fromTensor(tensor, pixels, width, height, strength);
-  output.getContext("2d").putImageData(rgba, 0, 0);
+  if (!frame || frame.width !== width || frame.height !== height) frame = new ImageData(width, height);
+  const planes = fromTensor(tensor, pixels, width, height, strength, frame, params.has("test"));
+  output.getContext("2d").putImageData(frame, 0, 0);
   const style = model.kind === "arbitrary" ? painting.name : model.style;
   const time = ms >= 1 ? ` in ${ms.toFixed(0)} ms` : "";  // none under a test's virtual clock
   $("output-caption").textContent =
     `${spaced(style)} (${networkLabel(model)}): ${width}x${height}${time}, ${ort.env.wasm.numThreads} thread(s)`;
   result = { style, name: photo ? photo.name : "webcam" };
-  return { planes, rgba, ms, width, height };
+  return { planes, rgba: frame, ms, width, height };
 }
 
 async function refresh() {

@@ -33,37 +33,45 @@ export function sessionFor(url) {
 
 const reflect = (i, n) => (i < n ? i : 2 * (n - 1) - i);
 
-// RGBA pixels -> the model's input: float32 NCHW in [0, 1], sides padded to multiples of `multiple`.
+// RGBA pixels -> the model's input: float32 NCHW in [0, 1], sides padded to multiples of `multiple`. Rows and
+// columns inside the picture are copied straight; only the padding reflects.
 export function toTensor(pixels, width, height, multiple) {
   const pw = Math.ceil(width / multiple) * multiple, ph = Math.ceil(height / multiple) * multiple;
-  const data = new Float32Array(3 * ph * pw);
+  const plane = ph * pw, data = new Float32Array(3 * plane);
   for (let y = 0; y < ph; y++) {
     const row = reflect(y, height) * width;
     for (let x = 0; x < pw; x++) {
-      const src = 4 * (row + reflect(x, width)), dst = y * pw + x;
-      for (let c = 0; c < 3; c++) data[c * ph * pw + dst] = pixels[src + c] / 255;
+      const src = 4 * (row + (x < width ? x : reflect(x, width))), dst = y * pw + x;
+      data[dst] = pixels[src] / 255;
+      data[plane + dst] = pixels[src + 1] / 255;
+      data[2 * plane + dst] = pixels[src + 2] / 255;
     }
   }
   return new ort.Tensor("float32", data, [1, 3, ph, pw]);
 }
 
-// The model's output, cropped to width x height, as float32 RGB planes and as RGBA pixels blended with the photo.
-export function fromTensor(output, pixels, width, height, strength) {
+// The model's output, cropped to width x height, as RGBA pixels blended with the photo (into `rgba`, an ImageData
+// of that size, reused from frame to frame), and as float32 RGB planes where `planes` is asked for (tests).
+export function fromTensor(output, pixels, width, height, strength, rgba, planes = false) {
   const [, , ph, pw] = output.dims;
-  const out = output.data, planes = new Float32Array(3 * width * height);
-  const rgba = new ImageData(width, height);
+  const out = output.data, plane = ph * pw, copy = planes ? new Float32Array(3 * width * height) : null;
+  const target = rgba.data, keep = 255 * (1 - strength) / 255, scale = 255 * strength;
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      const i = y * width + x;
-      for (let c = 0; c < 3; c++) {
-        const value = out[c * ph * pw + y * pw + x];
-        planes[c * width * height + i] = value;
-        rgba.data[4 * i + c] = 255 * (strength * value + (1 - strength) * pixels[4 * i + c] / 255);
+      const i = y * width + x, src = y * pw + x;
+      const r = out[src], g = out[plane + src], b = out[2 * plane + src];
+      target[4 * i] = scale * r + keep * pixels[4 * i];
+      target[4 * i + 1] = scale * g + keep * pixels[4 * i + 1];
+      target[4 * i + 2] = scale * b + keep * pixels[4 * i + 2];
+      target[4 * i + 3] = 255;
+      if (copy) {
+        copy[i] = r;
+        copy[width * height + i] = g;
+        copy[2 * width * height + i] = b;
       }
-      rgba.data[4 * i + 3] = 255;
     }
   }
-  return { planes, rgba };
+  return copy;
 }
 
 // The model of any painting takes the painting's feature statistics at each level as inputs (fst.arbitrary); its
