@@ -28,7 +28,7 @@ def test_defaults_and_types(tmp_path):
     assert config.data.image_size == 256 and config.model.width == 32 and config.model.res_blocks == 5
     assert config.loss.content_layer == "relu2_2"
     assert list(config.loss.style_layers) == ["relu1_2", "relu2_2", "relu3_3", "relu4_3"]
-    assert (config.loss.style_weight, config.loss.tv_weight) == (5.0, 1.0)  # docs/loss-calibration.md
+    assert (config.loss.style_weight, config.loss.tv_weight) == (5.0, 1.0)  # docs/benchmarks.md, Loss calibration
     assert (config.train.precision, config.train.compile, config.train.init) == ("auto", "auto", "")
     assert (config.train.warmup_steps, config.train.lr_schedule) == (200, "cosine")
 
