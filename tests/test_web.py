@@ -137,7 +137,8 @@ def test_the_page_opens_on_a_painted_photo_as_a_user_sees_it(served, tmp_path):
 @no_web_runtime
 def test_a_user_picks_a_painting_blends_styles_and_downloads_the_result(served, tmp_path):
     """What a user clicks: the wave tile paints with wave's full network; the blend tile shows a slider per style;
-    Download saves the painted picture, at the photo's size, as a PNG named after the photo and the style."""
+    Download saves the painted picture, at the photo's size, as a PNG named after the photo and the style; the tile
+    of any painting asks for one (not an error)."""
     with Page(tmp_path / "profile") as page:
         page.open(served)
         page.wait_for(FINISHED)
@@ -154,7 +155,11 @@ def test_a_user_picks_a_painting_blends_styles_and_downloads_the_result(served, 
         page.evaluate("document.querySelector('.tile[data-style=four_styles]').click()")
         page.wait_for(f"{FINISHED} && {CAPTION}.startsWith('four styles')")
         sliders = page.evaluate("[...document.querySelectorAll('#blend label')].map((l) => l.textContent)")
+        page.evaluate("document.querySelector('.tile[data-style=arbitrary]').click()")  # no painting given yet
+        asked = page.wait_for(f"{STATUS}.startsWith('choose a painting') && {STATUS}")
+        status_class = page.evaluate("document.getElementById('status').className")
     assert sliders == ["starry night", "the scream", "wave", "udnie"]
+    assert asked.endswith("any painting, no training") and status_class == ""  # asked for, not an error
     painted = np.asarray(Image.open(saved).convert("RGB"), dtype=int)
     photo = np.asarray(Image.open(REPO / "web" / "chelsea.jpg").convert("RGB"), dtype=int)
     assert painted.shape == photo.shape and np.abs(painted - photo).mean() > 30

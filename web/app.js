@@ -161,8 +161,15 @@ async function stylize(source, sourceWidth, sourceHeight, longSide) {
   return { planes, rgba: frame, ms, width, height };
 }
 
+const NEEDS_PAINTING = "choose a painting above, or drop one on the grey box: any painting, no training";
+const waitingForPainting = () => chosen().kind === "arbitrary" && !painting;
+
 async function refresh() {
   if (!photo) return;  // the webcam loop picks up changes itself
+  if (waitingForPainting()) {
+    setStatus(NEEDS_PAINTING);
+    return;
+  }
   setStatus("painting…");
   try {
     const side = $("size").value === "auto" ? AUTO_SIDE : Number($("size").value);  // a still: no frame rate to keep
@@ -194,7 +201,10 @@ async function webcamLoop() {
     // A frame's work resolves as microtasks only: wait for the next paint, or no frame is shown and no click heard.
     await new Promise((resolve) => requestAnimationFrame(resolve));
     if (!video) break;
-    if (video.readyState >= 2) {
+    if (waitingForPainting()) {
+      setStatus(NEEDS_PAINTING);
+    } else if (video.readyState >= 2) {
+      if ($("status").textContent === NEEDS_PAINTING) setStatus("webcam: painting frame after frame");
       const auto = $("size").value === "auto";
       await stylize(video, video.videoWidth, video.videoHeight, auto ? side : Number($("size").value));
       const now = performance.now();
