@@ -9,6 +9,7 @@ statistics instead of its own: hooks in PyTorch, a rewritten copy of the graph i
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Protocol
 
@@ -123,12 +124,12 @@ class TorchBackend:
                 f"{path} needs PyTorch, which is not installed (README, Install: PyTorch, then pip install "
                 "'.[train]'), or run an .onnx export"
             ) from None
-        from fst.checkpoint import load_model, network_for, onnx_network_weights, recorded
+        from fst.checkpoint import load_model, onnx_network
 
         self.path = path
         if path.suffix == ".onnx":
             proto = read_onnx(path)  # read once, for the weights and the style names
-            model = network_for(onnx_network_weights(proto, path), path, recorded(proto_metadata(proto))).eval()
+            model = onnx_network(proto, path)
             self.styles = metadata_styles(proto_metadata(proto), path)[0]
         else:
             model, state = load_model(path)
@@ -244,12 +245,17 @@ class OnnxBackend:
             raise FstError(f"{self.path} gave NaN or infinite values for a {width}x{height} image")
         return out[0, :height, :width]
 
+    @functools.cached_property
+    def proto(self):
+        """The file as onnx reads it, which the tiling rewrites edit: read once, and only where a run tiles."""
+        import onnx
+
+        return onnx.load(str(self.path))
+
     def _rewritten(self, kind: str):
         """The session of a rewritten copy of the model, built on first use: most runs never tile."""
         if kind not in self._sessions:
-            import onnx  # the rewrites edit the graph with onnx: loaded only for them
-
-            rewritten = self._rewrites[kind](onnx.load(str(self.path)))
+            rewritten = self._rewrites[kind](self.proto)
             self._sessions[kind] = onnx_session(rewritten, self.providers, arena=False, runtime=self.runtime)
         return self._sessions[kind]
 

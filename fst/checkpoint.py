@@ -136,11 +136,13 @@ def load_network(path: str | Path) -> TransformerNet:
     records (a checkpoint's config.model; an export's metadata architecture, width and res_blocks); a file made
     before they were recorded is read by the shape of its weights (network_for)."""
     path = Path(path)
-    if path.suffix.lower() == ".onnx":
-        proto = read_onnx(path)
-        return network_for(onnx_network_weights(proto, path), path, recorded(proto_metadata(proto))).eval()
-    state = load_checkpoint(path)
-    return network_for(state["model"], path, recorded(state["config"].get("model") or {})).eval()
+    return onnx_network(read_onnx(path), path) if path.suffix.lower() == ".onnx" else load_model(path)[0]
+
+
+def onnx_network(proto, path: str | Path) -> TransformerNet:
+    """load_network of an fp32 export already read (fst.onnxfile.read_onnx), for a caller that also wants its
+    metadata."""
+    return network_for(onnx_network_weights(proto, path), path, recorded(proto_metadata(proto))).eval()
 
 
 def recorded(arguments: dict) -> tuple[str, int, int] | None:

@@ -137,7 +137,7 @@ class Stylizer:
             check_image_size(width, height)
             options = self.options
             plain = options.strength == 1 and not options.preserve_colors and channels == 3
-            plain = plain and (options.style_scale is None or max(height, width) <= options.style_scale)
+            plain = plain and not self.scales_down(width, height)
             if self.frames is not None and plain and min(height, width) >= MIN_SIDE and self.whole(width, height):
                 return self.frames(image)  # from uint8 to uint8, no PIL and no float copy on the way
             return np.asarray(self.stylize(Image.fromarray(image), on_tile))
@@ -177,14 +177,18 @@ class Stylizer:
 
     def render(self, photo: Image.Image, on_tile: Callable[[int, int], None] | None = None) -> Image.Image:
         """The network's picture of an RGB photo, at the photo's size (through the style scale when one is set)."""
-        long, short = max(photo.size), min(photo.size)
-        scale = self.options.style_scale
-        if scale is not None and long > scale and short * scale >= MIN_SIDE * long:
-            small = resize_long_side(photo, scale)
+        if self.scales_down(*photo.size):
+            small = resize_long_side(photo, self.options.style_scale)
             return guided_upsample(photo, small, self.network(small, on_tile))
         if self.frames is not None and self.whole(*photo.size):
             return Image.fromarray(self.frames(np.asarray(photo)))
         return from_array(self.network(photo, on_tile)[0])
+
+    def scales_down(self, width: int, height: int) -> bool:
+        """Whether the style scale runs the network on a smaller copy of a picture of this size: it is longer than
+        the scale, and its short side stays at least MIN_SIDE there."""
+        long, short, scale = max(width, height), min(width, height), self.options.style_scale
+        return scale is not None and long > scale and short * scale >= MIN_SIDE * long
 
     @functools.cached_property
     def margin(self) -> int:

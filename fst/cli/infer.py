@@ -6,15 +6,15 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 from PIL import Image
 from tqdm import tqdm
 
+from fst.architectures import MIN_SIDE
 from fst.catalogue import fast_sibling, find_model
 from fst.cli.listing import list_styles
-from fst.architectures import MIN_SIDE
 from fst.cli.outputs import TileBar, check_recording, check_size, keep_existing, report
 from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import FstError, UsageError, command_name, exit_with
