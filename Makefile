@@ -49,7 +49,7 @@ test-web: setup web
 	FST_SCREENSHOT=docs/web.jpg $(PY) -m pytest -s -rs tests/test_web.py
 
 serve: setup
-	$(PY) -m fst.serve
+	$(PY) serve.py
 
 # The quality benchmark at the budget the model cards in exports/ were measured with (about 15 min on a 2-core
 # CPU); QUALITY= runs bench/quality.py's own defaults (23 photos at 512 px, 50/100/300 iterations: hours on a CPU).

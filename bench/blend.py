@@ -24,11 +24,11 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.backends import onnx_session  # noqa: E402
 from fst.blend import presence, style_names  # noqa: E402
 from fst.catalogue import find_model  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.images import from_array, load_rgb, to_array  # noqa: E402
+from fst.onnxrun import onnx_session  # noqa: E402
 from fst.vgg import load_vgg16  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

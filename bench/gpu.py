@@ -41,8 +41,8 @@ from fst.backends import TorchBackend  # noqa: E402
 from fst.checkpoint import save_checkpoint  # noqa: E402
 from fst.config import config_from_dict  # noqa: E402
 from fst.data import PositionSampler, photo_loader  # noqa: E402
-from fst.photos import find_images  # noqa: E402
 from fst.gpu import FrameStylizer  # noqa: E402
+from fst.photos import find_images  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.trainer import Trainer  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402

@@ -34,9 +34,9 @@ from fst.backends import OnnxBackend, TorchBackend  # noqa: E402
 from fst.checkpoint import load_network  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
 from fst.export import export_onnx  # noqa: E402
-from fst.quantize import calibration_photos, psnr  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
+from fst.quantize import calibration_photos, psnr  # noqa: E402
 from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.transformer import TransformerNet  # noqa: E402

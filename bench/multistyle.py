@@ -32,12 +32,12 @@ from fst.blend import style_names  # noqa: E402
 from fst.checkpoint import load_network  # noqa: E402
 from fst.config import LossConfig, load_config  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
-from fst.photos import find_images  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import evaluate  # noqa: E402
+from fst.photos import find_images  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "data"

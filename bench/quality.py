@@ -29,12 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.checkpoint import load_checkpoint  # noqa: E402
 from fst.config import LossConfig, config_from_dict, load_config  # noqa: E402
 from fst.data import to_image, to_tensor  # noqa: E402
-from fst.photos import find_images, split_holdout  # noqa: E402
 from fst.grid import image_grid  # noqa: E402
 from fst.hardware import cpu_capability, resolve_device  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.optimize import evaluate, optimize_image  # noqa: E402
+from fst.photos import find_images, split_holdout  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

@@ -26,9 +26,9 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.backends import onnx_session, run_onnx  # noqa: E402
 from fst.export import export_onnx  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
+from fst.onnxrun import onnx_session, run_onnx  # noqa: E402
 from fst.transformer import ConvLayer, ResidualBlock, TransformerNet, UpsampleConv  # noqa: E402
 
 

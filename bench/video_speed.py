@@ -39,8 +39,8 @@ from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
 from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402
-from fst.video import transform_video  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
+from fst.video import transform_video  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 

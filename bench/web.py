@@ -29,9 +29,9 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from fst.backends import onnx_session  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb, to_array  # noqa: E402
+from fst.onnxrun import onnx_session  # noqa: E402
 from fst.serve import make_server  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent

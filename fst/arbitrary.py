@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fst.backends import onnx_session
 from fst.errors import FstError
 from fst.files import atomic_write, cache_folder
 from fst.images import load_rgb, resize_long_side, to_array
 from fst.onnxfile import is_arbitrary, load_onnx, onnx_metadata, proto_metadata
+from fst.onnxrun import onnx_session
 from fst.version import __version__
 
 PAINTING_SIDE = 512  # the painting's long side when its statistics are taken: the scale of its strokes

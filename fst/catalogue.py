@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import json
 import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from fst.errors import ConfigError, FstError
@@ -44,7 +45,7 @@ def shipped_models() -> list[dict]:
                 raise ValueError("an entry's file, style, variant, precision or styles")
     except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError, IndexError) as e:
         why = f"no {e}" if isinstance(e, KeyError) else str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise FstError(f"{index} is damaged ({why}): python -m fst.export --index {folder} writes it anew") from None
+        raise FstError(f"{index} is damaged ({why}): python export.py --index {folder} writes it anew") from None
     return [{**m, "bytes": (folder / m["file"]).stat().st_size} for m in models if (folder / m["file"]).is_file()]
 
 
@@ -94,17 +95,71 @@ def find_model(model: str | Path) -> Path:
                    f"{', '.join(shipped_styles()) or 'none shipped here'}){hint}")  # fmt: skip
 
 
-# Each copy beside NAME.onnx (by the end of its name) and what it is made from: an int8 copy from its network, a
-# fast variant distilled from NAME, a stable variant fine-tuned from NAME (or from the fast one). Sources first.
-COPIES = {"-int8": "", "-fast": "", "-stable": "", "-fast-int8": "-fast", "-fast-stable": "-fast",
-          "-stable-int8": "-stable", "-fast-stable-int8": "-fast-stable"}  # fmt: skip
+@dataclass(frozen=True)
+class ModelName:
+    """What a model file's name says, NAME[-fast][-stable][-int8].onnx: the style (NAME: the joined names of a
+    network of several), whether it is the fast variant (the realtime network distilled from NAME.onnx), the
+    stable one (fine-tuned for video: of NAME, or of NAME-fast) and an int8 copy. Every rule about the ends of a
+    model's name is here; what a name cannot say (the architecture, the styles of several) is in its metadata."""
+
+    style: str
+    fast: bool = False
+    stable: bool = False
+    int8: bool = False
+
+    @classmethod
+    def parse(cls, path: str | Path) -> ModelName:
+        stem = Path(path).stem
+        int8, stem = stem.endswith("-int8"), stem.removesuffix("-int8")
+        stable, stem = stem.endswith("-stable"), stem.removesuffix("-stable")
+        fast, stem = stem.endswith("-fast"), stem.removesuffix("-fast")
+        return cls(stem, fast, stable, int8)
+
+    @property
+    def file(self) -> str:
+        return f"{self.style}{'-fast' * self.fast}{'-stable' * self.stable}{'-int8' * self.int8}.onnx"
+
+    @property
+    def variant(self) -> str:
+        """full, fast, stable or fast-stable: which network, whatever its precision (models.json's `variant`)."""
+        return "-".join(["fast"] * self.fast + ["stable"] * self.stable) or "full"
+
+    @property
+    def source(self) -> ModelName | None:
+        """What this copy is made from: an int8 copy from its network, a stable variant fine-tuned from the
+        network it steadies, a fast one distilled from NAME; None for NAME itself."""
+        if self.int8:
+            return replace(self, int8=False)
+        if self.stable:
+            return replace(self, stable=False)
+        return replace(self, fast=False) if self.fast else None
+
+    def copies(self) -> list[ModelName]:
+        """Every copy that may stand beside this network, each after the one it is made from."""
+        return [ModelName(self.style, fast, stable, int8) for fast in (False, True) for stable in (False, True)
+                for int8 in (False, True) if fast or stable or int8]  # fmt: skip
 
 
-def variant(path: Path) -> str:
-    """What a model file is, by its name: NAME-fast.onnx the faster network distilled from NAME, NAME-stable.onnx NAME
-    fine-tuned for video, anything else a full network (each also as an int8 copy, NAME[-kind]-int8.onnx)."""
-    stem = path.stem.removesuffix("-int8")
-    return next((kind for kind in ("fast", "stable") if stem.endswith(f"-{kind}")), "full")
+def has_fast_variant(asked: str | Path) -> bool:
+    """Whether what was asked has a fast variant made from it, which resolve(asked, fast=True) runs."""
+    try:
+        resolve(asked, fast=True)
+    except FstError:
+        return False
+    return True
+
+
+def resolve(asked: str | Path, fast: bool = False, video: bool = False) -> tuple[Path, str]:
+    """The file that runs for what was asked (a path or a style's name, find_model): its fast variant for `fast`
+    (fast_sibling: an error where there is none), then for `video` a stable variant of that where one was made
+    from it (stable_sibling). Returns the file and why it is not the one named ("" when it is). An int8 copy is
+    the device's choice, made when the file is loaded (fst.runtimes, int8_sibling)."""
+    named = find_model(asked)
+    path = fast_sibling(named) if fast else named
+    stable = stable_sibling(path) if video else None
+    why = [f"{path.name}, the realtime network distilled from {named.name}" if path != named else "",
+           f"{stable.name}, fine-tuned for video from {path.name}" if stable else ""]  # fmt: skip
+    return stable or path, "; ".join(filter(None, why))
 
 
 def made_from(copy: Path, network: Path) -> bool:
@@ -130,8 +185,8 @@ def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
     """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
     INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
     said only when it was made from another network, since the other refusals are by design)."""
-    sibling = path.with_name(f"{path.stem}-int8.onnx")
-    if path.suffix != ".onnx" or path.stem.endswith("-int8") or not sibling.is_file():
+    sibling = path.with_name(replace(ModelName.parse(path), int8=True).file)
+    if path.suffix != ".onnx" or ModelName.parse(path).int8 or not sibling.is_file():
         return None, math.nan, ""
     try:
         props = onnx_metadata(sibling)
@@ -143,22 +198,22 @@ def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
     if not made_from(sibling, path):
         return None, psnr, (
             f"not running {sibling}: it was made from another network than {path} "
-            f"(remake it: python -m fst.export {path} -o {sibling} --int8 --photos DIR)"
+            f"(remake it: python export.py {path} -o {sibling} --int8 --photos DIR)"
         )
     return sibling, psnr, ""
 
 
 def fast_sibling(path: Path) -> Path:
-    """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the narrower network distilled from NAME (distill.py),
-    about 3x fewer operations for a small loss of fidelity. FstError when there is none, or when it was distilled
+    """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the faster network distilled from NAME (distill.py;
+    the shipped ones are realtime networks, about 9x faster on a CPU). FstError when there is none, or when it was distilled
     from another network than the NAME.onnx now there."""
     if path.suffix != ".onnx":
         raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
-    stem = path.stem.removesuffix("-int8")
-    fast = path if variant(path) == "fast" else path.with_name(f"{stem}-fast.onnx")
+    name = ModelName.parse(path)
+    fast = path if name.fast and not name.stable else path.with_name(ModelName(name.style, fast=True).file)
     if not fast.is_file():
-        raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {stem}.onnx)")
-    network = path.with_name(f"{stem}.onnx")
+        raise FstError(f"fast: no {fast} beside {path} (distill.py makes one from {name.style}.onnx)")
+    network = path.with_name(f"{name.style}.onnx")
     if fast != path and not made_from(fast, network):
         raise FstError(
             f"fast: {fast} was distilled from another network than {network}: distill it again from "
@@ -173,10 +228,10 @@ def stable_sibling(path: Path) -> Path | None:
     (Stylizer.video); NAME may be a fast variant (NAME-fast-stable.onnx beside NAME-fast.onnx). None when there is
     none, when `path` is a stable variant itself, or when it was made from another network than the NAME.onnx now
     there."""
-    stem = path.stem.removesuffix("-int8")
-    if path.suffix != ".onnx" or variant(path) == "stable":
+    name = replace(ModelName.parse(path), int8=False)
+    if path.suffix != ".onnx" or name.stable:
         return None
-    stable, network = path.with_name(f"{stem}-stable.onnx"), path.with_name(f"{stem}.onnx")
+    stable, network = path.with_name(replace(name, stable=True).file), path.with_name(name.file)
     return stable if stable.is_file() and made_from(stable, network) else None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fst.architectures import ARCHITECTURES, ENCODER_LAYERS
+from fst.architectures import ARCHITECTURES, BUNDLED_VGG_LAYERS, ENCODER_LAYERS, VGG_LAYERS
 from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import ConfigError, FstError
 from fst.fields import NAME_PATTERN, fill, get_dotted
@@ -85,6 +85,16 @@ class TrainConfig:
 class OutputConfig:
     runs_dir: str = "runs"
     exports_dir: str = "exports"
+    run_dir: str = ""  # the run's own folder: <runs_dir>/<name> unless given
+
+
+@dataclass
+class DistillConfig:
+    """Distillation (fst.distill): the networks whose output the student learns; none for a training run."""
+
+    teachers: list[str] = field(default_factory=list)  # checkpoints or fp32 exports, one per style; a painting's model
+    # kept in memory with the teachers' outputs: about 0.6 MB each at 256 px
+    max_photos: int = field(default=2000, metadata={"min": 1})
 
 
 @dataclass
@@ -98,51 +108,27 @@ class Config:
     loss: LossConfig = field(default_factory=LossConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
 
-@dataclass
-class DistillConfig:
-    """What fst-distill runs (fst.distill.Distiller): a teacher, the photos, the student and its schedule."""
-
-    teacher: str | list[str]  # a training checkpoint (.pt) or an fp32 export (.onnx); several for several styles
-    photos: str  # a folder of photos, searched at any depth
-    run_dir: str
-    width: int = 16
-    res_blocks: int = 5
-    steps: int = 2000
-    batch_size: int = 4
-    image_size: int = 256
-    lr: float = 2e-3
-    warmup_steps: int = 50
-    holdout: int = 8  # the last photos of the folder, for the PSNR the result is judged by
-    max_photos: int = 2000  # kept in memory with the teacher's outputs: about 0.6 MB each at 256 px
-    save_every: int = 100
-    seed: int = 0
-    architecture: str = "johnson"  # or "realtime" (fst.transformer)
-    device: str = "auto"  # a CUDA GPU where there is one: the teacher's outputs and every step run there
+# What fst-distill runs when not told otherwise (fst.distill.distill_config): the realtime network the shipped fast
+# variants are (width 32, 5 blocks), on a short schedule.
+DISTILL_DEFAULTS = {"width": 32, "res_blocks": 5, "steps": 2000, "batch_size": 4, "image_size": 256, "lr": 2e-3,
+                    "warmup_steps": 50, "holdout": 8, "max_photos": 2000, "save_every": 100, "log_every": 50, "seed": 0,
+                    "architecture": "realtime", "device": "auto"}  # fmt: skip
 
 
 REQUIRED = ("name", "style_image", "data.root")
-# One path component and never "." or "..": the name becomes a folder that --restart deletes.
-# The VGG16 layers a loss may name, shallow to deep (fst.vgg builds the network); the bundled weights end at relu4_3.
-VGG_LAYERS = (
-    "relu1_1", "relu1_2",
-    "relu2_1", "relu2_2",
-    "relu3_1", "relu3_2", "relu3_3",
-    "relu4_1", "relu4_2", "relu4_3",
-    "relu5_1", "relu5_2", "relu5_3",
-)  # fmt: skip
-BUNDLED_VGG_LAYERS = VGG_LAYERS[: VGG_LAYERS.index("relu4_3") + 1]
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 LR_SCHEDULES = ("cosine", "constant")
 
 
 def load_config(path: str | Path, overrides: list[str] = (), check_paths: bool = True) -> Config:
     """Read `path`, apply `key.sub=value` overrides, validate everything, return a Config."""
-    import yaml  # here, not above: fst-distill takes DistillConfig from this module for --help, without PyYAML
+    import yaml  # here, not above: fst-distill takes DISTILL_DEFAULTS from this module for --help, without PyYAML
 
     path = Path(path)
     try:
@@ -180,8 +166,9 @@ def config_from_dict(
     if decoder and (config.style_image or config.styles):
         raise ConfigError(f"{source}: model.architecture = 'decoder' learns from photos alone: remove style_image "
                           "and styles (the painting is given when stylizing)")  # fmt: skip
+    taught = bool(config.distill.teachers)  # the teachers' output is the target, whatever their paintings
     for key in REQUIRED:
-        if get_dotted(config, key) == "" and not (key == "style_image" and (config.styles or decoder)):
+        if get_dotted(config, key) == "" and not (key == "style_image" and (config.styles or decoder or taught)):
             raise ConfigError(f"{source}: missing required key '{key}' (or styles, for several)")
     _check_semantics(config, source)
     if check_paths:
@@ -192,7 +179,7 @@ def config_from_dict(
 def check_config_paths(config: Config, source: str = "config") -> None:
     """The style images must be files, the data root a folder and train.init a model; checked before any work."""
     images = {f"styles.{name}": image for name, image in config.styles.items()} or {"style_image": config.style_image}
-    if config.model.architecture == "decoder":
+    if config.model.architecture == "decoder" or config.distill.teachers:  # no painting: photos or teachers
         images = {}
     for key, image in images.items():
         if not Path(image).is_file():
@@ -208,9 +195,6 @@ def check_config_paths(config: Config, source: str = "config") -> None:
         raise ConfigError(
             f"{source}: loss.vgg_weights: file not found: {vgg} (expected bundled, torchvision or a path)"
         )
-    from fst.catalogue import init_model  # the model files, read only where a config names one
-
-    init_model(config.train.init, Path(config.output.exports_dir), source)
 
 
 def save_config(config: Config, path: Path) -> None:

@@ -1,4 +1,5 @@
-"""Distillation: a narrower network trained to give the output of a trained one, for CPUs that need speed.
+"""Distillation: a network trained to give the output of trained ones, for CPUs that need speed; an objective and a
+data source of the one Trainer (fst.trainer), which brings its schedule, checkpoints, resume and signals.
 
 A width-16 network does a third of the arithmetic of the width-32 one. Trained from scratch against VGG it would
 cost what the full network cost; trained to reproduce the full network's output it needs no VGG at all: the loss
@@ -12,18 +13,15 @@ style its own instance-norm scales and shifts): each photo of a batch is given t
 style's teacher. Where the student has the first teacher's shape it starts from the first teacher's weights, every
 style from its norms: the shared convolutions then start from a trained network rather than from noise.
 
-The result is an ordinary checkpoint (the teacher's config with the student's width), which fst.export, infer.py
-and train.init take as they take any other. Like the trainer's, the data order is a pure function of the seed and
-the step, so a resumed run ends bit-identical to one that never stopped.
+The result is an ordinary checkpoint (the teacher's style with the student's network), which export.py, infer.py
+and train.init take as they take any other.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,27 +29,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from fst.checkpoint import clear_run, load_checkpoint, load_network, save_checkpoint, weights_digest
-from fst.config import DistillConfig, TrainConfig
+from fst.checkpoint import load_checkpoint, load_network, weights_digest
+from fst.config import DISTILL_DEFAULTS, Config, config_from_dict
 from fst.data import PositionSampler, center_crop, load_croppable, to_tensor
-from fst.errors import FstError, Terminated
-from fst.files import lock, unlock
-from fst.hardware import resolve_device
+from fst.errors import FstError
 from fst.images import load_rgb, resize_long_side
 from fst.onnxfile import onnx_metadata
-from fst.photos import find_images, split_holdout
+from fst.onnxrun import onnx_session, run_onnx
 from fst.quantize import psnr
-from fst.schedule import learning_rate
 from fst.transformer import TransformerNet
-
-
-@dataclass
-class DistillProgress:
-    step: int
-    steps: int
-    loss: float
-    images_per_second: float
-    eta_seconds: float
 
 
 def teacher_config(path: str | Path) -> dict[str, Any]:
@@ -92,14 +78,10 @@ class OnnxTeacher(torch.nn.Module):
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
-        from fst.backends import onnx_session
-
         self.session = onnx_session(path)
         self.digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()  # what a student was made from
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        from fst.backends import run_onnx
-
         return torch.from_numpy(run_onnx(self.session, image.detach().float().cpu().numpy())[0]).to(image.device)
 
 
@@ -110,62 +92,70 @@ def load_teacher(path: str | Path) -> TransformerNet | OnnxTeacher:
     return load_network(path)
 
 
-class Distiller:
-    """Trains a TransformerNet of `config.width` to reproduce the teacher's output; resumes from run_dir/last.pt."""
+def distill_config(teachers: list[str], photos: str | Path, run_dir: str | Path, name: str = "",
+                   exports_dir: str | Path = "exports", **settings: Any) -> Config:  # fmt: skip
+    """The training config of a distillation (fst.trainer.Trainer runs it): the student's network and schedule,
+    `settings` over DISTILL_DEFAULTS, in `run_dir`; named after its teacher's style, the teachers' styles joined
+    for several, unless `name`. A checkpoint teacher's temporal weight is kept: a stable teacher's student is too."""
+    s = {**DISTILL_DEFAULTS, **settings}
+    configs = [teacher_config(path) for path in teachers]
+    names = [c["name"] for c in configs]
+    if len(set(names)) < len(names):
+        raise FstError(f"two teachers have the same style name ({', '.join(names)}): one teacher a style")
+    temporal = configs[0].get("loss", {}).get("temporal_weight", 0) if len(teachers) == 1 else 0
+    raw = {
+        "name": name or "-".join(names),
+        "style_image": configs[0].get("style_image", "") if len(teachers) == 1 else "",
+        "data": {"root": str(photos), "image_size": s["image_size"], "batch_size": s["batch_size"],
+                 "holdout": s["holdout"], "workers": 0},
+        "model": {"width": s["width"], "res_blocks": s["res_blocks"], "architecture": s["architecture"]},
+        "loss": {"temporal_weight": temporal},
+        "train": {"steps": s["steps"], "lr": s["lr"], "warmup_steps": s["warmup_steps"], "seed": s["seed"],
+                  "device": s["device"], "checkpoint_every": s["save_every"], "sample_every": s["save_every"],
+                  "log_every": s["log_every"], "keep_last": 2, "precision": "fp32"},
+        "output": {"runs_dir": str(Path(run_dir).parent), "run_dir": str(run_dir), "exports_dir": str(exports_dir)},
+        "distill": {"teachers": [str(path) for path in teachers], "max_photos": s["max_photos"]},
+    }  # fmt: skip
+    return config_from_dict(raw, source="distillation", check_paths=False)
 
-    def __init__(self, config: DistillConfig, restart: bool = False) -> None:
-        self.config = config
-        self.run_dir = Path(config.run_dir)
-        self.device = resolve_device(config.device, key="--device")
-        sources = [config.teacher] if isinstance(config.teacher, str) else list(config.teacher)
-        self.teachers = [load_teacher(path).to(self.device) for path in sources]
+
+class DistillObjective:
+    """A student TransformerNet under the mean squared error to its teachers' outputs on fixed crops (above), with
+    its own data source (`loader`): the crops, each with its teacher's output and, for several, its style."""
+
+    loss_network = None  # no VGG: the teachers' outputs are the targets
+    terms = ("total",)
+
+    def __init__(self, config: Config, device: torch.device, paths: list[Path]) -> None:
+        self.config, self.device = config, device
+        sources = config.distill.teachers
+        self.teachers = [load_teacher(path).to(device) for path in sources]
         for path, teacher in zip(sources, self.teachers):
             if teacher.styles > 1:  # it would teach its first style alone, under the name of all of them
                 raise FstError(f"--teacher {path} holds {teacher.styles} styles: give each style's own network as a "
                                "--teacher of its own (several teachers make a network of several styles)")  # fmt: skip
         self.teacher = self.teachers[0]
         configs = [teacher_config(path) for path in sources]
-        names = [c["name"] for c in configs]
-        if len(set(names)) < len(names):
-            raise FstError(f"two teachers have the same style name ({', '.join(names)}): one teacher a style")
-        student = {"width": config.width, "res_blocks": config.res_blocks, "architecture": config.architecture}
         if len(sources) == 1:
-            made_from = getattr(self.teacher, "digest", None) or weights_digest(self.teacher)
-            self.teacher_config = {**configs[0], "made_from": made_from}
-            # the student's own training config, as its checkpoints and export carry it
-            self.student_config = {**self.teacher_config, "model": student, "distilled_from": str(sources[0])}
+            self.fields = {"made_from": getattr(self.teacher, "digest", None) or weights_digest(self.teacher)}
         else:
-            self.teacher_config = {**configs[0], "name": "-".join(names)}
-            self.student_config = {
-                **self.teacher_config, "model": student, "styles": names,
-                "style_images": [c["style_image"] for c in configs], "distilled_from": [str(p) for p in sources],
-            }  # fmt: skip
-        paths, self.holdout_paths = split_holdout(find_images(config.photos), config.holdout)
-        self.paths = paths[:: max(1, -(-len(paths) // config.max_photos))]
-        torch.manual_seed(config.seed)
-        self.student = TransformerNet(config.width, config.res_blocks, config.architecture, len(sources))
-        same_shape = (self.teacher.architecture, self.teacher.width, self.teacher.res_blocks) == (
-            config.architecture, config.width, config.res_blocks)  # fmt: skip
-        if len(sources) > 1 and same_shape:
-            rows = self.teacher.norm_rows().repeat(len(sources), 1)
-            self.student.load_state_dict(self.teacher.with_styles(rows).state_dict())
-        self.student.to(self.device)
-        self.optimizer = torch.optim.Adam(self.student.parameters(), lr=config.lr)
-        self.schedule = TrainConfig(steps=config.steps, lr=config.lr, warmup_steps=config.warmup_steps)
-        self.step = 0
-        self.lock_path = self.run_dir.parent / f".{self.run_dir.name}.lock"  # held until run() ends
-        lock(self.lock_path, f"the run {self.run_dir}")
-        if restart:
-            clear_run(self.run_dir, "distillation")
-        self.resumed = (self.run_dir / "last.pt").is_file()
-        if self.resumed:
-            self._restore(self.run_dir / "last.pt")
-        self.photos = self.targets = None
+            self.fields = {"styles": [c["name"] for c in configs], "style_images": [c["style_image"] for c in configs]}
+        self.paths = paths[:: max(1, -(-len(paths) // config.distill.max_photos))]
+        model = config.model
+        torch.manual_seed(config.train.seed)
+        self.model = TransformerNet(model.width, model.res_blocks, model.architecture, len(sources))
+        shape = (model.architecture, model.width, model.res_blocks)
+        if len(sources) > 1 and (self.teacher.architecture, self.teacher.width, self.teacher.res_blocks) == shape:
+            self.model.load_state_dict(self.teacher.with_styles(self.teacher.norm_rows().repeat(len(sources), 1))
+                                       .state_dict())  # fmt: skip
+        self.model.to(device)
+        self.photos: torch.Tensor | None = None
+        self.targets: torch.Tensor | None = None
         self.skipped: list[str] = []
 
     def prepare(self, on_photo: Callable[[int, int], None] = lambda done, total: None) -> None:
         """Crop the photos and run each teacher on each once (on_photo(done, total) after each photo)."""
-        photos, self.skipped = load_crops(self.paths, self.config.image_size)
+        photos, self.skipped = load_crops(self.paths, self.config.data.image_size)
         self.photos = photos.to(self.device)
         targets = []  # (teachers, photos, 3, size, size) in fp16: 0.4 MB a photo and teacher at 256 px
         with torch.no_grad():
@@ -174,95 +164,60 @@ class Distiller:
                 on_photo(i + 1, len(self.photos))
         self.targets = torch.stack(targets, 1)
 
-    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Indices of the photos of `step`, in the trainer's data order (fst.data.PositionSampler): each epoch a
-        permutation drawn from the seed and the epoch number; and the style each is distilled for, in turn."""
-        start = step * self.config.batch_size
-        positions = iter(PositionSampler(len(self.photos), self.config.seed, start=start))
-        indices = torch.tensor([next(positions)[0] for _ in range(self.config.batch_size)])
-        return indices, torch.arange(start, start + self.config.batch_size) % len(self.teachers)
-
-    def train_step(self) -> float:
-        """One optimizer step on the batch of the current step; returns its loss."""
-        indices, styles = self.batch(self.step)
-        photos, targets = self.photos[indices].float() / 255, self.targets[styles, indices].float()
-        for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(self.step, self.schedule)
-        weights = F.one_hot(styles, len(self.teachers)).float().to(self.device) if len(self.teachers) > 1 else None
-        loss = F.mse_loss(self.student(photos, weights), targets)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        self.optimizer.step()
-        self.step += 1
-        return float(loss.detach())
-
-    def run(self, on_progress: Callable[[DistillProgress], None] = lambda progress: None) -> Path | None:
-        """Train to config.steps, saving every save_every steps, at the end, and on Ctrl-C or SIGTERM (then the
-        interruption goes on up); returns the last checkpoint."""
+    def loader(self, start: int, rank: int, world_size: int) -> Iterator[tuple[tuple[torch.Tensor, ...], list[str]]]:
+        """What the trainer draws from in place of photo files, from data position `start`: each step's crops in
+        fst.data.PositionSampler's order, with each one's teacher output and, for several styles, its style
+        weights (each data position the next style in turn); no file is read, so none is unreadable."""
         if self.photos is None:
             self.prepare()
-        self.student.train()
-        started, start_step, saved = time.perf_counter(), self.step, None
-        try:
-            while self.step < self.config.steps:
-                loss = self.train_step()
-                rate = (self.step - start_step) * self.config.batch_size / (time.perf_counter() - started)
-                eta = (self.config.steps - self.step) * self.config.batch_size / rate
-                on_progress(DistillProgress(self.step, self.config.steps, loss, rate, eta))
-                if self.step % self.config.save_every == 0 or self.step == self.config.steps:
-                    saved = self.save()
-        except (KeyboardInterrupt, Terminated):
-            if self.step > start_step and (saved is None or f"{self.step:07d}" not in saved.name):
-                self.save()  # the steps since the last save are kept; the same command continues from here
-            raise
-        self.student.eval()
-        unlock(self.lock_path)
-        return saved
+        size, count = self.config.data.batch_size, len(self.teachers)
+        drawn = iter(PositionSampler(len(self.photos), self.config.train.seed, start, rank, world_size))
+        position = start + rank
+        while True:
+            indices = torch.tensor([next(drawn)[0] for _ in range(size)])
+            styles = (position + world_size * torch.arange(size)) % count
+            position += world_size * size
+            weights = (F.one_hot(styles, count).float().to(self.device),) if count > 1 else ()
+            yield (self.photos[indices].float() / 255, self.targets[styles, indices].float(), *weights), []
 
-    def save(self) -> Path:
-        state = {
-            "step": self.step,
-            "config": self.student_config,
-            "model": self.student.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "distill": asdict(self.config),
-        }
-        return save_checkpoint(state, self.run_dir, keep_last=2)
+    def parameters(self) -> list[torch.nn.Parameter]:
+        return list(self.model.parameters())
 
-    def _restore(self, path: Path) -> None:
-        state = load_checkpoint(path)
-        saved = state.get("distill")
-        if saved is None:
-            raise FstError(f"{path} is a training checkpoint, not a distillation: pick another run folder")
-        taught = len(saved["teacher"]) if isinstance(saved.get("teacher"), list) else 1
-        if taught != len(self.teachers):
-            raise FstError(f"{path} was distilled from {taught} teacher(s), not {len(self.teachers)}: give the same "
-                           "teachers, or --restart")  # fmt: skip
-        for key in ("width", "res_blocks", "architecture", "image_size", "batch_size", "seed"):
-            if saved.get(key, "johnson") != getattr(self.config, key):
-                raise FstError(
-                    f"{path} was distilled with {key} = {saved[key]}, not {getattr(self.config, key)}: "
-                    f"use the same settings, or --restart"
-                )
-        self.student.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.step = state["step"]
+    def inputs(self, step: int, rank: int, position: int, photos: torch.Tensor) -> tuple[Any, ...]:
+        return ()
+
+    def losses(self, network: torch.nn.Module, photos: torch.Tensor, targets: torch.Tensor,
+               weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:  # fmt: skip
+        return {"total": F.mse_loss(network(photos, weights).float(), targets)}
+
+    def after_backward(self) -> None:
+        pass
+
+    def checkpoint_fields(self) -> dict[str, Any]:
+        """`distill` marks a distillation's checkpoints (fst.checkpoint.clear_run); the teacher's digest, or the
+        styles of several, go into the export's metadata (fst.metadata.metadata_for)."""
+        return {"distill": {"teachers": list(self.config.distill.teachers)}, **self.fields}
+
+    def sample_rows(self, previews: torch.Tensor) -> list[torch.Tensor]:
+        """The student's versions of the preview photos, a row for each style."""
+        count = len(self.teachers)
+        return [self.model(previews, style) for style in (torch.eye(count, device=previews.device) if count > 1
+                                                          else [None])]  # fmt: skip
 
     @torch.no_grad()
-    def evaluate(self, long_side: int = 512) -> float:
+    def evaluate(self, holdout: list[Path], long_side: int = 512) -> float:
         """PSNR of the student against the teacher (each teacher, for its style) on the held-out photos, whole,
         long side `long_side`."""
         photos = []
-        for path in self.holdout_paths:
+        for path in holdout:
             try:
-                photos.append(to_tensor(resize_long_side(load_rgb(path), long_side))[None])
+                photos.append(to_tensor(resize_long_side(load_rgb(path), long_side))[None].to(self.device))
             except (OSError, ValueError, Image.DecompressionBombError):
                 continue
         if not photos:
-            raise FstError(f"none of the {len(self.holdout_paths)} held-out photos could be read")
-        self.student.eval()
+            raise FstError(f"none of the {len(holdout)} held-out photos could be read")
+        self.model.eval()
         count = len(self.teachers)
         styles = [F.one_hot(torch.tensor(i, device=self.device), count).float() if count > 1 else None
                   for i in range(count)]  # fmt: skip
-        photos = [p.to(self.device) for p in photos]
-        return psnr((self.student(p, styles[i]), teacher(p)) for i, teacher in enumerate(self.teachers) for p in photos)
+        return psnr((self.model(p, styles[i]), teacher(p)) for i, teacher in enumerate(self.teachers) for p in photos)

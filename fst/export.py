@@ -13,27 +13,21 @@ Everything a runtime needs to know is in the model's metadata_props: style, trai
 precision and the I/O convention; `--index DIR` writes the same for every model in DIR to DIR/models.json
 (fst.metadata), for JavaScript, whose onnxruntime API does not read metadata.
 
-    python -m fst.export runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
-    python -m fst.export runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
-    python -m fst.export runs/wave/last.pt -o exports/wave-int8.onnx --int8 # for CPUs: PSNR >= 30 dB
-    python -m fst.export runs/wave/last.pt -o wave-720p.onnx --static 720x1280
-    python -m fst.export --index exports                                    # exports/models.json
+    python export.py runs/wave/last.pt -o exports/wave.onnx            # fp32: max abs error <= 1e-4
+    python export.py runs/wave/last.pt -o exports/wave-fp16.onnx --fp16 # for GPUs: PSNR >= 30 dB
+    python export.py runs/wave/last.pt -o exports/wave-int8.onnx --int8 # for CPUs: PSNR >= 30 dB
+    python export.py runs/wave/last.pt -o wave-720p.onnx --static 720x1280
+    python export.py --index exports                                    # exports/models.json
 
 (that command line is fst.cli.export's; this module is the library part).
 """
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m fst.export`: the command line, loaded under its Ctrl-C guard before torch
-    from fst.cli.entry import run
-
-    run("export")
-    raise SystemExit(0)
+if __name__ == "__main__":  # the library run as a script: one line to the command, nothing loaded
+    raise SystemExit("error: fst.export is the library; the command is python export.py (or fst-export)")
 
 import copy
-import io
-import tempfile
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,17 +35,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fst.backends import onnx_session, run_onnx
 from fst.checkpoint import weights_digest
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.metadata import IO_CONVENTION, PADDED_IO_CONVENTION, STATIC_IO_CONVENTION
+from fst.onnxrun import onnx_session, run_onnx
+from fst.onnxtrace import make_portable, trace_graph
 from fst.quantize import psnr, quantize
 from fst.transformer import TransformerNet
 from fst.version import __version__
 
-OPSET = 18
-IR_VERSION = 8  # the lowest IR version opset 18 allows
 MAX_ABS_ERROR = 1e-4
 MIN_PSNR_DB = 30.0
 TRACE_SHAPE = (1, 3, 64, 64)
@@ -146,7 +139,7 @@ def export_onnx(
     io = PADDED_IO_CONVENTION if pad_inside and not static else io
     if model.styles > 1:
         io += f"; input 'style': float32 of shape ({model.styles},), a weight per style (metadata styles), summing to 1"
-    _make_portable(proto, static)
+    make_portable(proto, static)
     props = {"fst_version": __version__, "io": io, "precision": precision, **metadata}
     if precision != "fp32":  # a copy of `model` in another precision stands in for it and says so
         props["made_from"] = weights_digest(reference)
@@ -199,50 +192,7 @@ def _trace(module: nn.Module, static: tuple[int, int] | None, style: torch.Tenso
     names = ("image", "stylized")
     dynamic = None if static else {name: {0: "batch", 2: "height", 3: "width"} for name in names}
     inputs = (torch.rand((1, 3, *static) if static else shape),) + ((style,) if style is not None else ())
-    return _trace_graph(module, inputs, ["image", "style"][: len(inputs)], ["stylized"], dynamic)
-
-
-def _trace_graph(module: nn.Module, inputs: tuple[torch.Tensor, ...], input_names, output_names, dynamic):
-    """The graph of `module` from PyTorch's TorchScript-based exporter (under a second; the dynamo-based one takes
-    40), with onnxruntime's basic, provider-independent optimizations applied offline: they fold the exporter's
-    shape arithmetic around each padding into constants, leaving plain standard operators. The callers verify the
-    result against PyTorch either way."""
-    import onnx
-    import onnxruntime
-
-    buffer = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter's deprecation notices and instance-norm training-mode notes
-        torch.onnx.export(
-            module, inputs, buffer, input_names=list(input_names), output_names=list(output_names),
-            dynamic_axes=dynamic, opset_version=OPSET, dynamo=False,
-        )  # fmt: skip
-    options = onnxruntime.SessionOptions()
-    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_BASIC
-    with tempfile.TemporaryDirectory() as folder:
-        options.optimized_model_filepath = str(Path(folder) / "optimized.onnx")
-        onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
-        return onnx.load(options.optimized_model_filepath)
-
-
-def _make_portable(proto, static: tuple[int, int] | None) -> None:
-    """Lowest IR version; only the opsets the nodes use (the quantizer adds a dozen, one of which onnxruntime 1.16
-    refuses); input and output dims named batch/height/width rather than the exporter's shape formulas, which
-    JavaScript runtimes show as they are; no per-node trace notes (they hold source paths)."""
-    proto.ir_version = IR_VERSION
-    used = {node.domain for node in proto.graph.node}
-    kept = [opset for opset in proto.opset_import if opset.domain in used or opset.domain in ("", "ai.onnx")]
-    del proto.opset_import[:]
-    proto.opset_import.extend(kept)
-    if not static:
-        for value in (proto.graph.input[0], proto.graph.output[0]):
-            dims = value.type.tensor_type.shape.dim
-            for index, name in ((0, "batch"), (2, "height"), (3, "width")):
-                dims[index].Clear()
-                dims[index].dim_param = name
-    del proto.graph.value_info[:]
-    for node in proto.graph.node:
-        del node.metadata_props[:]
+    return trace_graph(module, inputs, ["image", "style"][: len(inputs)], ["stylized"], dynamic)
 
 
 def max_abs_error(

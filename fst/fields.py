@@ -72,6 +72,10 @@ def _coerce(obj: Any, f: dataclasses.Field, value: Any, dotted: str, source: str
             if not isinstance(v, str) or not v:
                 raise ConfigError(f"{source}: {dotted}.{k} = {v!r}: expected the path of a style image")
         return dict(value)
+    if kind == list[str]:  # distill.teachers: model files
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise ConfigError(bad + "a list of model files")
+        return list(value)
     if typing.get_origin(kind) is dict:
         if not isinstance(value, dict) or (not value and f.name == "style_layers"):
             raise ConfigError(bad + "a non-empty mapping of name to weight, e.g. {relu2_2: 1.0}")

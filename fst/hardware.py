@@ -1,4 +1,5 @@
-"""What this machine runs fast: the training device, and the precision and compilation that pay on it.
+"""What this machine runs fast: the training device (under torchrun, each process's), and the precision and
+compilation that pay on it.
 
 bf16 halves the memory traffic of every convolution, but only hardware with bf16 arithmetic gains from it: CUDA
 GPUs of compute capability 8.0 and up, and CPUs with AVX512-BF16 or AMX. Elsewhere (AVX2-only CPUs: most laptops
@@ -8,6 +9,7 @@ and many cloud machines) oneDNN emulates it, and a training step becomes many ti
 
 from __future__ import annotations
 
+import os
 import warnings
 
 import torch
@@ -17,6 +19,12 @@ from fst.errors import ConfigError
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 COMPILE_MIN_STEPS = 500
+
+
+def distributed_rank() -> tuple[int, int, int]:
+    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) for a plain `python train.py`."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    return int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0"))
 
 
 def resolve_device(name: str, local_rank: int = 0, key: str = "train.device") -> torch.device:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from fst.arbitrary import is_painting_input
 from fst.architectures import SIDE_MULTIPLE
-from fst.catalogue import variant
+from fst.catalogue import ModelName
 from fst.errors import FstError
 from fst.files import atomic_write
 from fst.onnxfile import onnx_metadata, proto_metadata
@@ -63,7 +63,7 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
 
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (fst.catalogue.variant) and architecture (johnson, or realtime: the network built for CPUs and the
+    variant (fst.catalogue.ModelName: full, fast, stable or fast-stable) and architecture (johnson, or realtime: the network built for CPUs and the
     browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), `kind: arbitrary` for the model that takes any
     painting (fst.arbitrary), and the I/O convention they share.
@@ -95,7 +95,7 @@ def model_index(folder: str | Path) -> dict:
                 "file": path.name,
                 "style": props["style"],
                 "precision": props.get("precision", "fp32"),
-                "variant": variant(path),
+                "variant": ModelName.parse(path).variant,
                 "architecture": props.get("architecture", "johnson"),  # realtime: built for CPUs and the browser
                 "image_size": int(props.get("image_size", "0")),
                 "input_shape": [d.dim_value or d.dim_param for d in proto.graph.input[0].type.tensor_type.shape.dim],

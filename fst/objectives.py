@@ -6,7 +6,9 @@ logs (`terms`, "total" first). The trainer owns the rest: data, optimizer, preci
 - StyleObjective: a transformation network under the perceptual loss of one style or several (content, style,
   total variation), with the temporal term when loss.temporal_weight > 0;
 - ReconstructionObjective: the arbitrary-style decoder (fst.decoder), which learns to turn VGG16 features back
-  into the photo: pixel error plus feature error at loss.feature_layers. It sees no painting.
+  into the photo: pixel error plus feature error at loss.feature_layers. It sees no painting;
+- fst.distill.DistillObjective: a network under the mean squared error to trained networks' outputs, which also
+  brings its own data (a `loader` of fixed crops with their targets, in place of the photo files).
 """
 
 from __future__ import annotations
@@ -152,11 +154,3 @@ class ReconstructionObjective:
         """The photos as the whole decoder rebuilds them from their deepest features."""
         features = self.loss_network(previews, (self.levels[-1],))[self.levels[-1]]
         return [self.model(features).clamp(0, 1)]
-
-
-def objective_for(config: Config, device: torch.device) -> StyleObjective | ReconstructionObjective:
-    """The objective model.architecture calls for."""
-    if config.model.architecture == "decoder":
-        return ReconstructionObjective(config, device)
-    return StyleObjective(config, device)
-

@@ -5,18 +5,15 @@ It serves two folders of the repository, the page in web/ and the models in expo
 only, to requests for 127.0.0.1 or localhost only (docs/security.md), and, when given `on_result`, takes the JSON
 a page POSTs to RESULT_PATH: how tests read back what the browser computed.
 
-    python -m fst.serve            # then open http://127.0.0.1:8000/web/
+    python serve.py            # then open http://127.0.0.1:8000/web/
 
 (that command line is fst.cli.serve's; this module is the library part).
 """
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m fst.serve`: the command line, loaded under its Ctrl-C guard
-    from fst.cli.entry import run
-
-    run("serve")
-    raise SystemExit(0)
+if __name__ == "__main__":  # the library run as a script: one line to the command, nothing loaded
+    raise SystemExit("error: fst.serve is the library; the command is python serve.py (or fst-serve)")
 
 import json
 import socket

@@ -23,7 +23,7 @@ from PIL import Image
 from fst.arbitrary import model_to_run
 from fst.architectures import MIN_SIDE
 from fst.blend import style_weights
-from fst.catalogue import fast_sibling, find_model, stable_sibling, trained_stable
+from fst.catalogue import resolve, trained_stable
 from fst.errors import FstError, UsageError
 from fst.guided import guided_upsample
 from fst.images import check_image_size, finish, from_array, open_image, resize_long_side, split_alpha, to_array
@@ -53,7 +53,7 @@ class Stylizer:
         STYLE_SCALE (1280) by default, None for full resolution (strokes as fine as on a 256-pixel crop).
     preserve_colors: keep the photo's colours, take only the luminance from the style.
     strength: 1 is the network's output, 0 the photo, in between a linear blend.
-    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.catalogue.fast_sibling), in its place.
+    fast: run the fast variant, NAME-fast.onnx beside NAME.onnx (fst.catalogue.resolve), in its place.
     int8: on a CPU whose int8 arithmetic is fast (fst.devices.fast_int8), run NAME-int8.onnx in place of
         NAME.onnx when it stays within 35 dB PSNR of it (fst.catalogue.int8_sibling); `self.choice` says which.
     compile: on a GPU through PyTorch, compile the network once per image size (fst.gpu): about a minute each,
@@ -89,8 +89,8 @@ class Stylizer:
                           compile, style, runtime, painting)  # fmt: skip
         if model is None and painting is None:
             raise UsageError("model: expected an .onnx file, a checkpoint or a style's name (or a painting)")
-        path = find_model("arbitrary" if model is None else model)
-        path = model_to_run(fast_sibling(path) if fast else path, painting, strength)
+        path, _ = resolve("arbitrary" if model is None else model, fast)  # load_backend says what runs and why
+        path = model_to_run(path, painting, strength)
         if painting is not None:  # the strength is in the painting's model, which runs whole
             options = dataclasses.replace(options, strength=1.0, style_scale=style_scale or PAINTING_WORKING_SIDE)
         self.options = options
@@ -170,8 +170,8 @@ class Stylizer:
     def stabilized(self) -> tuple[Stylizer | None, float | None]:
         """What a stabilized video runs, decided once for all the videos of this stylizer: the stable variant (with
         this one's options) and no filter, else (None) this network, filtered unless it was trained stable."""
-        stable = stable_sibling(self.model_file)
-        if stable is not None:  # self.model_file is already the fast variant where one was asked for
+        stable, _ = resolve(self.model_file, video=True)
+        if stable != self.model_file:  # self.model_file is already the fast variant where one was asked for
             return Stylizer(stable, **dataclasses.asdict(dataclasses.replace(self.options, fast=False))), None
         return None, None if trained_stable(self.model_file) else BLEND
 

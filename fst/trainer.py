@@ -12,68 +12,49 @@ of the seed and the step (see fst.data), so N steps + resume + M steps equals N 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
-from fst.checkpoint import checkpoint_to_resume, clear_run, list_checkpoints, load_checkpoint, save_checkpoint
-from fst.config import Config, ModelConfig, save_config
-from fst.data import BadFileLog, PositionSampler, photo_loader, preview_photos, to_image
+from fst.checkpoint import checkpoint_to_resume, clear_run, save_checkpoint
+from fst.config import Config, save_config
+from fst.data import BadFileLog, PositionSampler, photo_loader, preview_photos
+from fst.distill import DistillObjective
 from fst.errors import ConfigError, FstError
 from fst.files import check_writable, lock, unlock
-from fst.grid import image_grid
-from fst.hardware import choose_compile, choose_precision, resolve_device
-from fst.objectives import objective_for
-from fst.schedule import learning_rate
-from fst.version import __version__
+from fst.hardware import choose_compile, choose_precision, distributed_rank, resolve_device
+from fst.objectives import ReconstructionObjective, StyleObjective
 from fst.photos import find_images, split_holdout
+from fst.runstate import (
+    Progress,
+    TrainingInterrupted,
+    TrainResult,
+    log_scalars,
+    not_finite,
+    resume_from,
+    run_kind,
+    save_samples,
+    training_state,
+)
+from fst.schedule import learning_rate
+
+Objective = StyleObjective | ReconstructionObjective | DistillObjective
 
 
-class TrainingInterrupted(FstError):
-    """SIGINT or SIGTERM arrived; a checkpoint was saved. Exit code 128 + signal number, as shells expect."""
-
-    def __init__(self, message: str, signum: int) -> None:
-        super().__init__(message)
-        self.exit_code = 128 + signum
-        self.label = ""
-
-
-@dataclass
-class Progress:
-    """What `Trainer.run` tells its callback after every step (on rank 0)."""
-
-    step: int
-    steps: int
-    losses: dict[str, float] | None  # means over the steps since the last log, at log steps only
-    images_per_second: float | None  # over the same steps
-    eta_seconds: float | None
-    skipped: list[str]  # unreadable files first met in this step's batch
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    step: int
-    checkpoint: Path | None
-    images_per_second: float
-    skipped_files: int
-
-
-def distributed_rank() -> tuple[int, int, int]:
-    """(rank, world size, local rank) from torchrun's environment; (0, 1, 0) for a plain `python train.py`."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    return int(os.environ.get("RANK", "0")), world_size, int(os.environ.get("LOCAL_RANK", "0"))
+def objective_for(config: Config, device: torch.device, paths: list[Path]) -> Objective:
+    """What the config trains: a distillation where it names teachers, else what model.architecture calls for."""
+    if config.distill.teachers:
+        return DistillObjective(config, device, paths)
+    if config.model.architecture == "decoder":
+        return ReconstructionObjective(config, device)
+    return StyleObjective(config, device)
 
 
 class Trainer:
@@ -89,14 +70,15 @@ class Trainer:
         cfg = config.train
         self.rank, self.world_size, local_rank = distributed_rank()
         self.is_main = self.rank == 0
-        self.run_dir = Path(config.output.runs_dir) / config.name
+        self.run_dir = Path(config.output.run_dir or Path(config.output.runs_dir) / config.name)
+        self.kind = run_kind(config)
         for key, folder in (("runs_dir", self.run_dir), ("exports_dir", Path(config.output.exports_dir))):
             try:
                 check_writable(folder, f"output.{key}")
             except FstError as e:
                 raise ConfigError(str(e)) from None
         # Beside the run folder, not in it, so --restart does not delete it; held until run() ends.
-        self.lock_path = Path(config.output.runs_dir) / f".{config.name}.lock"
+        self.lock_path = self.run_dir.parent / f".{self.run_dir.name}.lock"
         if self.is_main:
             lock(self.lock_path, f"the run {self.run_dir}")
         self.device = resolve_device(cfg.device, local_rank)
@@ -105,9 +87,9 @@ class Trainer:
             raise ConfigError(f"train.precision = 'fp16' needs a CUDA device (training on {self.device}); use bf16")
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        self.paths, _ = split_holdout(find_images(config.data.root), config.data.holdout)
+        self.paths, self.holdout_paths = split_holdout(find_images(config.data.root), config.data.holdout)
         self.previews = preview_photos(self.paths, config.data.image_size).to(self.device)
-        self.objective = objective_for(config, self.device)
+        self.objective = objective_for(config, self.device, self.paths)
         self.model = self.objective.model
         self.optimizer = torch.optim.Adam(self.objective.parameters(), lr=cfg.lr)
         # fp16 gradients underflow without loss scaling; bf16 has fp32's range and needs none.
@@ -115,11 +97,13 @@ class Trainer:
         self.step = 0
         self.samples_seen = 0  # the data sampler's position, over all processes
         if restart and self.is_main:  # after every other check, so that a bad config deletes nothing
-            clear_run(self.run_dir, "training")
+            clear_run(self.run_dir, self.kind)
         self.skipped_checkpoints: list[str] = []  # damaged ones that --resume auto passed over, for the CLI to say
         self.resumed_from = None if restart else checkpoint_to_resume(self.run_dir, resume, self.skipped_checkpoints)
         if self.resumed_from is not None:
-            self._restore(self.resumed_from)
+            self.step, self.samples_seen = resume_from(
+                self.resumed_from, config, self.model, self.optimizer, self.scaler
+            )
         self.compile, self.compile_reason = choose_compile(cfg.compile, self.device, cfg.steps - self.step)
         self.channels_last = self.precision != "fp32"  # measured: +7% with bf16 on CPU, nothing in fp32
         self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
@@ -131,19 +115,22 @@ class Trainer:
         # checkpoint, sample and stop steps; on a CPU reading is free, and ranks of a torchrun job agree every step.
         self.sync_every_step = self.device.type != "cuda" or self.world_size > 1
 
-    def train_step(self, photos: torch.Tensor) -> torch.Tensor:
-        """One optimizer step on a batch; returns the mean (total, content, style, tv[, temporal]) loss over all
+    def train_step(self, batch: torch.Tensor | tuple[torch.Tensor, ...]) -> torch.Tensor:
+        """One optimizer step on a batch of photos (with what else the objective's own data source gives for them:
+        the targets of a distillation); returns the mean (total, content, style, tv[, temporal]) loss over all
         processes and a stop flag (> 0 when any process got SIGINT or SIGTERM), on the device: reading it back is
         a wait for the GPU, which _steps does only where it must (see sync_every_step).
 
         One small all-reduce a step lets every rank see the same losses and stop request, so all of them stop, or
         refuse a non-finite loss, at the same step.
         """
-        photos = photos.to(self.device, non_blocking=True)
+        photos, *given = (
+            t.to(self.device, non_blocking=True) for t in (batch if isinstance(batch, tuple) else (batch,))
+        )
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(self.step, self.config.train)
         position = self.samples_seen + self.rank * photos.shape[0]
-        losses = self.losses_of(photos, *self.objective.inputs(self.step, self.rank, position, photos))
+        losses = self.losses_of(photos, *given, *self.objective.inputs(self.step, self.rank, position, photos))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(losses["total"]).backward()
         self.objective.after_backward()
@@ -152,14 +139,14 @@ class Trainer:
             dist.all_reduce(shared)
             shared[: len(self.objective.terms)] /= self.world_size
         if self.sync_every_step and not torch.isfinite(shared[0]):  # a non-finite step is never taken
-            raise self._not_finite(self.step + 1, dict(zip(self.objective.terms, shared.tolist())))
+            raise not_finite(self.run_dir, self.config, self.step + 1, dict(zip(self.objective.terms, shared.tolist())))
         self.scaler.step(self.optimizer)
         self.scaler.update()
         return shared
 
     def forward(self, photos: torch.Tensor, *inputs: Any) -> dict[str, torch.Tensor]:
         """The objective's losses on a batch, in the chosen precision and memory layout; `inputs`, what the
-        objective drew for this step (Objective.inputs)."""
+        data source gave beside the photos, then what the objective drew for this step (Objective.inputs)."""
         if self.channels_last:
             photos = photos.contiguous(memory_format=torch.channels_last)
         autocast = torch.autocast(self.device.type, dtype=self.autocast_dtype) if self.autocast_dtype else None
@@ -184,7 +171,12 @@ class Trainer:
         checkpoint = self.resumed_from
         try:
             if self.step < cfg.steps:
-                checkpoint = self._train_loop(writer, on_progress or (lambda _: None))
+                self.network = self._network()
+                batches = iter(self.loader())
+                try:
+                    checkpoint = self._steps(batches, writer, on_progress or (lambda _: None))
+                finally:  # workers ignore SIGTERM (fst.data.photo_loader): an exit's terminate() would wait forever
+                    getattr(batches, "_shutdown_workers", lambda: None)()  # on them, so they are told to finish
         finally:
             for s, handler in previous.items():
                 signal.signal(s, handler)
@@ -197,14 +189,6 @@ class Trainer:
         rate = (self.step - start_step) * self.config.data.batch_size * self.world_size / max(elapsed, 1e-9)
         return TrainResult(self.run_dir, self.step, checkpoint, rate, len(self.bad_files.seen))
 
-    def _train_loop(self, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
-        self.network = self._network()
-        batches = iter(self.loader())
-        try:
-            return self._steps(batches, writer, on_progress)
-        finally:  # workers ignore SIGTERM (fst.data.photo_loader): an exit's terminate() would wait on them forever,
-            getattr(batches, "_shutdown_workers", lambda: None)()  # so they are told to finish, however it ended
-
     def _steps(self, batches: Iterator, writer: Any, on_progress: Callable[[Progress], None]) -> Path | None:
         cfg = self.config.train
         global_batch = self.config.data.batch_size * self.world_size
@@ -214,12 +198,12 @@ class Trainer:
         self.model.train()
         while self.step < cfg.steps:
             try:
-                photos, bad = next(batches)
+                batch, bad = next(batches)
             except Exception as e:  # raised again from a worker: its traceback text, whose last line says what
                 what = [line for line in str(e).splitlines() if line.strip()][-1:] or [type(e).__name__]
                 raise FstError(f"loading the photos of step {self.step + 1} failed: {what[0].strip()}") from None
             skipped = self.bad_files.new(bad)
-            pending.append(self.train_step(photos))
+            pending.append(self.train_step(batch))
             self.step += 1
             self.samples_seen += global_batch
             window_steps += 1
@@ -238,7 +222,7 @@ class Trainer:
                     progress.losses = dict(zip(self.objective.terms, (sums / window_steps).tolist()))
                     progress.images_per_second = rate
                     progress.eta_seconds = (cfg.steps - self.step) * global_batch / max(rate, 1e-9)
-                    self._log(writer, progress.losses, rate)
+                    log_scalars(writer, self.step, progress.losses, self.optimizer.param_groups[0]["lr"], rate)
                     sums.zero_()
                     window_start, window_steps = time.perf_counter(), 0
                 if self.step % cfg.sample_every == 0 or last:
@@ -249,7 +233,8 @@ class Trainer:
                 checkpoint = self._save()
             if stop:
                 name = signal.Signals(self.stop_signal).name if self.stop_signal else "a signal to another rank"
-                message = f"stopped by {name} at step {self.step}; saved {checkpoint}; continue with --resume auto"
+                again = "--resume auto" if self.kind == "training" else "the same command"
+                message = f"stopped by {name} at step {self.step}; saved {checkpoint}; continue with {again}"
                 raise TrainingInterrupted(message if self.is_main else "", self.stop_signal or signal.SIGTERM)
         return checkpoint
 
@@ -258,54 +243,29 @@ class Trainer:
         the process group, so this waits for run())."""
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-            self.objective.loss_network.to(memory_format=torch.channels_last)
+            if self.objective.loss_network is not None:
+                self.objective.loss_network.to(memory_format=torch.channels_last)
         if self.world_size == 1:
             return self.model
         return DistributedDataParallel(
             self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None
         )
 
-    def loader(self) -> DataLoader:
-        """Batches of (photos, unreadable file names) from the sampler's current position."""
+    def loader(self) -> DataLoader | Iterator:
+        """Batches of (photos, unreadable file names) from the sampler's current position; from the objective's own
+        data source where it has one (a distillation's crops and targets)."""
+        if isinstance(self.objective, DistillObjective):
+            return self.objective.loader(self.samples_seen, self.rank, self.world_size)
         seed = self.config.train.seed
         sampler = PositionSampler(len(self.paths), seed, self.samples_seen, self.rank, self.world_size)
         return photo_loader(self.paths, self.config.data, sampler, pin_memory=self.device.type == "cuda")
-
-    def _restore(self, path: Path) -> None:
-        state = load_checkpoint(path)
-        if any(key not in state for key in ("optimizer", "samples_seen", "rng")):
-            raise FstError(f"cannot resume from {path}: it holds a network but no training state")
-        current = dataclasses.asdict(self.config.model)
-        saved_model = dataclasses.asdict(ModelConfig()) | state["config"]["model"]  # keys added since: defaults
-        if saved_model != current:
-            diffs = ", ".join(
-                f"model.{k}: {saved_model.get(k)} -> {v}" for k, v in current.items() if saved_model.get(k) != v
-            )
-            raise ConfigError(f"cannot resume from {path}: the config changes the network ({diffs})")
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        if "scaler" in state and self.scaler.is_enabled():
-            self.scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if state["rng"]["cuda"] and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-        self.step, self.samples_seen = state["step"], state["samples_seen"]
 
     def _save(self) -> Path:
         """Rank 0 writes the checkpoint; every rank returns its path."""
         if not self.is_main:
             return self.run_dir / "checkpoints" / f"step_{self.step:07d}.pt"
-        state = {
-            "fst_version": __version__,
-            "step": self.step,
-            "samples_seen": self.samples_seen,
-            "config": self.config.to_dict(),
-            "model": self.model.state_dict(),
-            **self.objective.checkpoint_fields(),
-            "optimizer": self.optimizer.state_dict(),
-            "scaler": self.scaler.state_dict(),
-            "rng": {"torch": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all()},
-        }
+        state = training_state(self.config, self.step, self.samples_seen, self.model, self.optimizer, self.scaler,
+                               self.objective.checkpoint_fields())  # fmt: skip
         return save_checkpoint(state, self.run_dir, self.config.train.keep_last)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
@@ -313,12 +273,6 @@ class Trainer:
 
     def _stop_flag(self) -> torch.Tensor:
         return torch.tensor(float(self.stop_signal is not None), device=self.device)
-
-    def _log(self, writer: Any, means: dict[str, float], rate: float) -> None:
-        for k, v in means.items():
-            writer.add_scalar(f"loss/{k}", v, self.step)
-        writer.add_scalar("lr", self.optimizer.param_groups[0]["lr"], self.step)
-        writer.add_scalar("images_per_second", rate, self.step)
 
     def _read_back(self, pending: list[torch.Tensor]) -> torch.Tensor:
         """The losses and stop flags of the steps since the last read, (steps, terms + 1) on the CPU; emptied.
@@ -328,29 +282,15 @@ class Trainer:
         pending.clear()
         bad = (~torch.isfinite(shared[:, 0])).nonzero().flatten().tolist()
         if bad:
-            raise self._not_finite(first + bad[0], dict(zip(self.objective.terms, shared[bad[0]].tolist())))
+            raise not_finite(
+                self.run_dir, self.config, first + bad[0], dict(zip(self.objective.terms, shared[bad[0]].tolist()))
+            )
         return shared
 
-    def _not_finite(self, step: int, losses: dict[str, float]) -> FstError:
-        terms = ", ".join(f"{k} {v:.4g}" for k, v in losses.items())
-        existing = list_checkpoints(self.run_dir)
-        kept = f"the last good checkpoint is {existing[-1]}" if existing else "no checkpoint had been written yet"
-        return FstError(
-            f"the loss is not finite at step {step} ({terms}); {kept}; "
-            f"try a lower train.lr (now {self.config.train.lr:g}) or smaller loss weights"
-        )
-
     def _write_samples(self, writer: Any) -> None:
-        """The preview photos on the top row, the network's versions below (Objective.sample_rows): in TensorBoard
-        and samples/."""
+        """The preview photos on the top row, the network's versions below (Objective.sample_rows)."""
         self.model.eval()
-        rows = [[to_image(p) for p in self.previews.cpu()]]
         with torch.no_grad():
-            for row in self.objective.sample_rows(self.previews):
-                rows.append([to_image(image) for image in row.float().cpu()])
+            rows = [self.previews, *self.objective.sample_rows(self.previews)]
         self.model.train()
-        grid = image_grid(rows)
-        writer.add_image("samples", np.asarray(grid), self.step, dataformats="HWC")
-        folder = self.run_dir / "samples"
-        folder.mkdir(exist_ok=True)
-        grid.save(folder / f"step_{self.step:07d}.png")
+        save_samples(writer, self.run_dir, self.step, rows)

@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from fst.config import VGG_LAYERS
+from fst.architectures import VGG_LAYERS
 from fst.errors import ConfigError
 from fst.files import load_torch_file
 

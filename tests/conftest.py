@@ -96,7 +96,8 @@ def copy_of(source: Path, target: Path, made_from: Path | None = None, **props: 
 @pytest.fixture(scope="session")
 def arbitrary_model(tmp_path_factory):
     """A small arbitrary-style model (fst.decoder): VGG16 to relu2_1, an untrained decoder of width 8, exported."""
-    from fst.decoder import Decoder, export_arbitrary
+    from fst.decoder import Decoder
+    from fst.export_arbitrary import export_arbitrary
 
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("arbitrary") / "arbitrary.onnx"

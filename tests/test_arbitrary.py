@@ -19,9 +19,9 @@ from fst.arbitrary import (
     private_temp,
     texture,
 )
-from fst.backends import onnx_session
 from fst.errors import FstError
 from fst.onnxfile import onnx_metadata
+from fst.onnxrun import onnx_session
 from fst.stylize import Stylizer
 
 WAVE = REPO / "data" / "styles" / "wave.jpg"

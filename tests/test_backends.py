@@ -8,7 +8,7 @@ import torch
 from conftest import copy_of
 from PIL import Image
 
-from fst.backends import OnnxBackend
+from fst.backends import OnnxBackend, TorchBackend
 from fst.errors import FstError
 from fst.export import export_onnx
 from fst.stylize import Stylizer
@@ -34,7 +34,6 @@ def test_a_model_exported_with_padding_inside_its_graph_still_runs(tmp_path):
     """Earlier exports padded inside the graph (with runtime Shape ops); the caller's padding is a no-op for them."""
     import warnings
 
-    from fst.backends import OnnxBackend
     from fst.transformer import TransformerNet
 
     torch.manual_seed(0)
@@ -101,7 +100,7 @@ def test_an_export_runs_on_the_gpu_through_pytorch_where_onnxruntime_has_no_cuda
     run by PyTorch there instead, and the user is told; never the CPU without a word."""
     import onnxruntime
 
-    from fst.backends import OnnxBackend, TorchBackend
+    from fst.backends import OnnxBackend
 
     _, onnx_path = models
     images = np.random.default_rng(0).random((1, 3, 36, 44), dtype=np.float32)
@@ -177,7 +176,7 @@ def test_both_backends_provide_the_contract_stylizer_and_tiling_ask_for(models):
     """fst.backends.Backend: every member it names is there, with the same signature, on both implementations."""
     import inspect
 
-    from fst.backends import Backend, OnnxBackend, TorchBackend
+    from fst.backends import Backend, OnnxBackend
 
     members = [name for name in vars(Backend) if not name.startswith("_") or name == "__call__"]
     assert set(members) >= {"use_style", "__call__", "norm_stats", "with_stats"}

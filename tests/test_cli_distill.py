@@ -19,7 +19,7 @@ def test_distill_command_line_trains_resumes_and_exports(models, tmp_path, capsy
     assert main([*common, "--steps", "2", "--export", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     device = "cuda:0" if torch.cuda.is_available() else "cpu"  # --device auto
-    assert f"into a johnson network of width 4 on 5 photos, {device}, from scratch" in printed
+    assert f"into a realtime network of width 4 on 5 photos, {device}, from scratch" in printed  # the default
     assert "done: step 2; " in printed and f"dB PSNR against the teacher on 2 held-out photos; ONNX {out}" in printed
     meta = {p.key: p.value for p in onnx.load(out).metadata_props}
     assert meta["style"] == "tiny" and meta["steps"] == "2" and meta["teacher"] == checkpoint.name

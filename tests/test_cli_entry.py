@@ -103,10 +103,19 @@ def test_every_commands_help_needs_no_torch(command):
     assert done.returncode == 0 and done.stdout.startswith("usage: "), done.stderr
 
 
-def test_python_m_fst_export_index_needs_no_torch(tmp_path):
+def test_export_index_needs_no_torch(tmp_path):
     shutil.copy(REPO / "exports" / "wave-fast.onnx", tmp_path)
-    code = NO_TORCH + f"import runpy\nsys.argv = ['x', '--index', r'{tmp_path}']\n" + (
-        "runpy.run_module('fst.export', run_name='__main__')\n"
+    code = NO_TORCH + f"import runpy\nsys.argv = ['export.py', '--index', r'{tmp_path}']\n" + (
+        "runpy.run_path('export.py', run_name='__main__')\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0 and done.stdout == f"wrote {tmp_path / 'models.json'}\n", done.stderr
+
+
+@pytest.mark.parametrize("command", ["export", "serve"])
+def test_each_command_runs_from_its_script_and_the_library_module_points_there(command):
+    helped = subprocess.run([sys.executable, f"{command}.py", "--help"], capture_output=True, text=True, cwd=REPO)
+    assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {command}.py"), helped.stderr
+    library = subprocess.run([sys.executable, "-m", f"fst.{command}"], capture_output=True, text=True, cwd=REPO)
+    assert library.returncode == 1 and library.stdout == ""
+    assert library.stderr == f"error: fst.{command} is the library; the command is python {command}.py (or fst-{command})\n"

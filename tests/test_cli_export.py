@@ -9,6 +9,7 @@ from fst.blend import model_styles
 from fst.checkpoint import save_checkpoint
 from fst.cli.export import main
 from fst.errors import FstError
+from fst.onnxrun import onnx_session
 from fst.transformer import TransformerNet
 
 
@@ -121,16 +122,16 @@ def test_an_output_that_is_a_folder_is_refused(models, tmp_path):
 
 
 def test_a_distilled_checkpoint_exports_its_int8_copy_naming_the_student(models, tmp_path):
-    """A student distilled from an .onnx teacher has no data.root: its int8 copy takes --photos, and names the
-    student's weights as what it was made from, the fp32 export the teacher's."""
+    """A student distilled from an .onnx teacher: its int8 copy names the student's weights as what it was made
+    from, the fp32 export the teacher's."""
     from fst.checkpoint import load_model, network_for, network_weights, weights_digest
-    from fst.config import DistillConfig
-    from fst.distill import Distiller
+    from fst.distill import distill_config
+    from fst.trainer import Trainer
 
     _, onnx_path = models
     teacher = copy_of(onnx_path, tmp_path / "wave.onnx", style="wave", style_image="wave.jpg", image_size="32")
     settings = dict(width=4, res_blocks=1, steps=2, batch_size=2, image_size=32, holdout=2, save_every=2)
-    saved = Distiller(DistillConfig(str(teacher), str(DEMO_PHOTOS), str(tmp_path / "run"), **settings)).run()
+    saved = Trainer(distill_config([str(teacher)], DEMO_PHOTOS, tmp_path / "run", **settings)).run().checkpoint
     fp32, int8 = tmp_path / "wave-fast.onnx", tmp_path / "wave-fast-int8.onnx"
     assert main([str(saved), "-o", str(fp32)]) == 0
     assert main([str(saved), "-o", str(int8), "--int8", "--photos", str(DEMO_PHOTOS)]) == 0
@@ -160,7 +161,6 @@ def test_a_checkpoint_of_several_styles_exports_with_their_names(tmp_path):
 
 
 def test_a_decoder_checkpoint_exports_the_arbitrary_model_and_a_painting_builds_in(tmp_path, capsys):
-    from fst.backends import onnx_session
     from fst.decoder import Decoder
     from fst.errors import UsageError
     from fst.metadata import model_index

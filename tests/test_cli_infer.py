@@ -203,8 +203,8 @@ def decoded_frames(path) -> list[np.ndarray]:
 
 
 def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(models, tmp_path):
-    from fst.video import transform_video
     from fst.stylize import Stylizer
+    from fst.video import transform_video
 
     _, onnx_path = models
     clip = tmp_path / "clip.mp4"
@@ -222,8 +222,8 @@ def test_no_temporal_gives_the_per_frame_video_and_the_default_is_stabilized(mod
 def test_a_video_runs_the_stable_variant_beside_the_model_and_says_so(models, tmp_path, capsys):
     from test_stable import stable_pair
 
-    from fst.video import transform_video
     from fst.stylize import Stylizer
+    from fst.video import transform_video
 
     _, onnx_path = models
     plain, stable = stable_pair(onnx_path, tmp_path)
@@ -496,7 +496,7 @@ def test_a_damaged_model_list_is_one_line_and_unknown_names_still_are(tmp_path, 
 
     (tmp_path / "models.json").write_bytes(content)
     monkeypatch.setattr(fst.catalogue, "SHIPPED_FOLDERS", (tmp_path,))
-    with pytest.raises(FstError, match=rf"^{tmp_path / 'models.json'} is damaged \(.+\): python -m fst.export "
+    with pytest.raises(FstError, match=rf"^{tmp_path / 'models.json'} is damaged \(.+\): python export.py "
                                        rf"--index {tmp_path} writes it anew$"):  # fmt: skip
         main(["--list"])
     with pytest.raises(FstError, match=r"model not found: nowhere \(.*or a style: none shipped here\)$"):

@@ -32,6 +32,16 @@ def test_train_command_line_trains_exports_and_reports(tmp_path, capsys):
         main(["--config", str(tmp_path / "tiny.yaml"), "--resume", "auto", "--restart"])
 
 
+def test_an_init_that_names_no_model_is_one_line_before_anything_loads(tmp_path):
+    config = tiny_config(tmp_path)
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(config.to_dict()))
+    with pytest.raises(ConfigError) as info:
+        main(["--config", str(path), "--set", "train.init=rain"])
+    assert str(info.value).startswith(f"{path}: train.init = 'rain': expected a checkpoint, an .onnx file or a style")
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "exports").exists()
+
+
 @pytest.mark.parametrize(("signum", "whole_group"), [(signal.SIGINT, False), (signal.SIGTERM, True)])
 def test_a_stop_signal_saves_a_loadable_checkpoint(tmp_path, signum, whole_group):
     """SIGINT to the trainer, and SIGTERM to its whole process group (data workers included, as `kill -- -PGID`
@@ -126,7 +136,7 @@ def test_retraining_over_an_export_says_which_copies_beside_it_are_now_stale(tmp
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("replaced")]
     assert said == [
         f"replaced the earlier {network}; tiny-int8.onnx beside it were made from the earlier network and are no "
-        f"longer used: remake them (python -m fst.export {network} -o NAME-int8.onnx --int8; distill.py --teacher "
+        f"longer used: remake them (python export.py {network} -o NAME-int8.onnx --int8; distill.py --teacher "
         f"{network})"
     ]
 

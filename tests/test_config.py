@@ -7,7 +7,6 @@ import yaml
 from conftest import DEMO_PHOTOS, REPO, STARRY_NIGHT
 from PIL import Image
 
-from fst.catalogue import init_model
 from fst.config import config_from_dict, load_config
 from fst.errors import ConfigError
 
@@ -56,7 +55,8 @@ def test_overrides_are_typed(tmp_path):
          "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
          "sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, compile"),
         (BASE + "colour: red\n", [],
-         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, styles, data, model, loss, train, output"),
+         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, styles, data, model, loss, train, output, "
+           "distill"),
         (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
         (BASE + "train: {steps: 0}\n", [], "c.yaml: train.steps = 0: expected an integer >= 1"),
         (BASE + "train: {steps: 2.5}\n", [], "c.yaml: train.steps = 2.5: expected an integer >= 1"),
@@ -112,21 +112,9 @@ def test_shipped_configs_are_valid():
         load_config(path, check_paths=False)
 
 
-def test_init_names_a_file_or_a_shipped_style(tmp_path):
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    (exports / "mosaic.onnx").write_bytes(b"")
-    (exports / "candy.onnx").write_bytes(b"")
-    (exports / "candy-int8.onnx").write_bytes(b"")  # a CPU copy of candy, not a style of its own
-    base = write(tmp_path, BASE + f"output: {{exports_dir: {exports}}}\n")
-    assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"
-    assert init_model("udnie", exports) == REPO / "exports" / "udnie.onnx"  # a shipped style
-    with pytest.raises(ConfigError) as info:
-        load_config(base, ["train.init=rain"])
-    assert str(info.value) == (
-        f"{base}: train.init = 'rain': expected a checkpoint, an .onnx file or a style in {exports}/ (candy, mosaic) "
-        "or shipped (arbitrary, four_styles, starry_night, the_scream, udnie, wave)"
-    )
+def test_init_is_taken_as_written_its_model_found_by_the_catalogue(tmp_path):
+    base = write(tmp_path, BASE)
+    assert load_config(base, ["train.init=mosaic"]).train.init == "mosaic"  # fst.catalogue.init_model finds it
 
 
 def test_cli_prints_one_line_and_exits_2(tmp_path):
@@ -236,3 +224,11 @@ def test_a_decoder_learns_from_photos_alone(tmp_path):
             load_config(write(tmp_path, text))
     overridden = load_config(write(tmp_path, decoder), ["loss.feature_layers.relu1_1=0.5"])
     assert overridden.loss.feature_layers["relu1_1"] == 0.5 and overridden.loss.feature_layers["relu4_1"] == 1.0
+
+
+def test_a_distillation_names_its_teachers_and_needs_no_style_image(tmp_path):
+    text = f"name: fast\ndata: {{root: {DEMO_PHOTOS}}}\ndistill: {{teachers: [a.onnx, b.pt]}}\n"
+    config = load_config(write(tmp_path, text))
+    assert config.distill.teachers == ["a.onnx", "b.pt"] and config.style_image == ""
+    with pytest.raises(ConfigError, match="distill.teachers = 'a.onnx': expected a list of model files"):
+        load_config(write(tmp_path, text.replace("[a.onnx, b.pt]", "a.onnx")))

@@ -1,6 +1,5 @@
 import io
 from itertools import islice
-from pathlib import Path
 
 import pytest
 import torch
@@ -15,9 +14,8 @@ from fst.data import (
     to_image,
     to_tensor,
 )
-from fst.errors import FstError
-from fst.photos import find_images
 from fst.images import load_rgb
+from fst.photos import find_images
 
 
 def gradient(width=40, height=30):

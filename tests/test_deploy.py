@@ -11,7 +11,7 @@ import torch
 from conftest import DEMO_PHOTOS, REPO
 from PIL import Image
 
-from fst.backends import onnx_session, run_onnx
+from fst.onnxrun import onnx_session, run_onnx
 
 MODEL = REPO / "exports" / "starry_night.onnx"
 PHOTO = DEMO_PHOTOS / "chelsea.jpg"  # 451x300: both sides need padding

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from fst.backends import TorchBackend
 from fst.gpu import FrameStylizer
 from fst.images import from_array
 from fst.transformer import TransformerNet
@@ -64,7 +65,6 @@ def test_on_a_gpu_the_stylizer_sends_whole_pictures_through_the_uint8_path(model
     PIL image or a blend by way of render); tiles and style scales keep the float path. Here "cuda" is the CPU
     underneath."""
     import fst.gpu
-    from fst.backends import TorchBackend
     from fst.stylize import Stylizer
 
     class CpuUnderneath(TorchBackend):

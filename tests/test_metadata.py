@@ -58,14 +58,15 @@ def test_a_network_fine_tuned_from_a_fast_variant_keeps_what_it_stands_in_for(tm
 def test_model_index_tells_the_variants_and_a_realtime_fast_variant_from_a_narrower_johnson_one(tmp_path):
     """The browser demo starts on a realtime network where one is shipped, so the index says which is which; a
     stable variant (for video) is named as one, in int8 too."""
-    names = (("a-fast.onnx", "johnson"), ("b-fast.onnx", "realtime"), ("c-stable.onnx", "johnson"),
-             ("c-stable-int8.onnx", "johnson"), ("c.onnx", "johnson"))  # fmt: skip
+    names = (("a-fast.onnx", "johnson"), ("b-fast-stable.onnx", "realtime"), ("b-fast.onnx", "realtime"),
+             ("c-stable.onnx", "johnson"), ("c-stable-int8.onnx", "johnson"), ("c.onnx", "johnson"))  # fmt: skip
     for name, architecture in names:
         net = TransformerNet(width=4, res_blocks=1, architecture=architecture).eval()
         export_onnx(net, tmp_path / name, metadata_for({**CONFIG, "model": {"architecture": architecture}}, 1))
     index = json.loads(write_model_index(tmp_path).read_text())
     assert [(m["file"], m["variant"], m["architecture"]) for m in index["models"]] == [
-        ("a-fast.onnx", "fast", "johnson"), ("b-fast.onnx", "fast", "realtime"), ("c-stable-int8.onnx", "stable", "johnson"),
+        ("a-fast.onnx", "fast", "johnson"), ("b-fast-stable.onnx", "fast-stable", "realtime"),
+        ("b-fast.onnx", "fast", "realtime"), ("c-stable-int8.onnx", "stable", "johnson"),
         ("c-stable.onnx", "stable", "johnson"), ("c.onnx", "full", "johnson")]  # fmt: skip
 
 

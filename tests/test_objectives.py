@@ -6,8 +6,8 @@ from conftest import tiny_config
 
 from fst.checkpoint import load_checkpoint
 from fst.losses import content_loss
-from fst.objectives import ReconstructionObjective, StyleObjective, objective_for
-from fst.trainer import Trainer
+from fst.objectives import ReconstructionObjective, StyleObjective
+from fst.trainer import Trainer, objective_for
 
 DECODER = {"model": {"architecture": "decoder", "encoder_layer": "relu2_1", "width": 8}}
 
@@ -17,11 +17,11 @@ def decoder_config(tmp_path, steps=4, **loss):
 
 
 def test_each_architecture_gets_its_objective(tmp_path):
-    style = objective_for(tiny_config(tmp_path), torch.device("cpu"))
+    style = objective_for(tiny_config(tmp_path), torch.device("cpu"), [])
     assert isinstance(style, StyleObjective) and style.terms == ("total", "content", "style", "tv")
-    stable = objective_for(tiny_config(tmp_path, loss={"temporal_weight": 1.0}), torch.device("cpu"))
+    stable = objective_for(tiny_config(tmp_path, loss={"temporal_weight": 1.0}), torch.device("cpu"), [])
     assert stable.terms[-1] == "temporal"
-    decoder = objective_for(decoder_config(tmp_path), torch.device("cpu"))
+    decoder = objective_for(decoder_config(tmp_path), torch.device("cpu"), [])
     assert isinstance(decoder, ReconstructionObjective) and decoder.terms == ("total", "blocks", "pixel", "feature")
 
 

@@ -3,8 +3,8 @@ import onnx
 import pytest
 from onnx import helper, numpy_helper
 
-from fst.backends import onnx_session
 from fst.errors import FstError
+from fst.onnxrun import onnx_session
 from fst.onnxstats import with_norm_stat_inputs, with_norm_stat_outputs
 
 

@@ -7,7 +7,7 @@ import torch
 from conftest import DEMO_PHOTOS, REPO, copy_of
 from PIL import Image
 
-from fst.backends import TorchBackend, onnx_session
+from fst.backends import TorchBackend
 from fst.checkpoint import save_checkpoint
 from fst.config import LossConfig, load_config
 from fst.data import to_tensor
@@ -17,6 +17,7 @@ from fst.images import load_rgb, resize_long_side
 from fst.losses import load_style_image, perceptual_loss
 from fst.metadata import metadata_for, model_index
 from fst.onnxfile import onnx_metadata
+from fst.onnxrun import onnx_session
 from fst.optimize import evaluate
 from fst.stylize import Stylizer
 from fst.transformer import TransformerNet
@@ -192,7 +193,7 @@ def test_an_int8_copy_of_another_network_is_never_run_in_its_place(models, tmp_p
     assert stylizer.path == model
     assert stylizer.choice == (
         f"not running {sibling}: it was made from another network than {model} "
-        f"(remake it: python -m fst.export {model} -o {sibling} --int8 --photos DIR)"
+        f"(remake it: python export.py {model} -o {sibling} --int8 --photos DIR)"
     )
     copy_of(onnx_path, sibling, precision="int8", psnr_db="36.5")  # a copy that names no network
     assert Stylizer(model, "cpu").path == model

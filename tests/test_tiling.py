@@ -6,6 +6,7 @@ from conftest import DEMO_PHOTOS
 from PIL import Image
 
 import fst.stylize
+from fst.backends import OnnxBackend
 from fst.errors import UsageError
 from fst.stylize import Stylizer
 from fst.tiling import (
@@ -70,7 +71,6 @@ def test_tiles_cover_the_image_on_the_network_stride():
 
 def test_the_statistics_come_from_a_thumbnail_of_twice_the_tile(models):
     """Above 2 tiles the statistics pass sees a thumbnail, long side 2 x tile, and only that pass."""
-    from fst.backends import OnnxBackend
 
     backend = OnnxBackend(models[1], cuda=False)
     seen = []

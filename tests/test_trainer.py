@@ -11,11 +11,11 @@ from PIL import Image
 from fst.checkpoint import list_checkpoints, load_checkpoint, load_model, network_weights
 from fst.config import LossConfig
 from fst.data import PhotoDataset
-from fst.photos import find_images
 from fst.errors import ConfigError, FstError
 from fst.export import export_onnx
 from fst.losses import PerceptualLoss, load_style_image
 from fst.metadata import metadata_for
+from fst.photos import find_images
 from fst.trainer import Trainer
 from fst.transformer import TransformerNet
 from fst.vgg import load_vgg16
@@ -279,13 +279,12 @@ def test_compiled_training_takes_the_same_steps(tmp_path):
 
 
 def test_restart_refuses_a_distillation_a_link_and_a_folder_it_did_not_make(models, tmp_path):
-    from fst.config import DistillConfig
-    from fst.distill import Distiller
+    from fst.distill import distill_config
 
     checkpoint, _ = models
     runs = tmp_path / "runs"
-    Distiller(DistillConfig(str(checkpoint), str(DEMO_PHOTOS), str(runs / "tiny"), width=4, res_blocks=1, steps=1,
-                            image_size=32, holdout=1)).run()  # fmt: skip
+    Trainer(distill_config([str(checkpoint)], DEMO_PHOTOS, runs / "tiny", width=4, res_blocks=1, steps=1,
+                           image_size=32, holdout=1)).run()  # fmt: skip
     with pytest.raises(FstError, match=f"--restart: {runs / 'tiny'} holds a distillation run, not a training"):
         Trainer(tiny_config(tmp_path), restart=True)
     assert (runs / "tiny" / "last.pt").is_file()

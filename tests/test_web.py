@@ -19,9 +19,9 @@ from chromium import Page, chromium
 from conftest import DEMO_PHOTOS, REPO
 from PIL import Image
 
-from fst.backends import onnx_session, run_onnx
 from fst.data import to_tensor
 from fst.images import to_array
+from fst.onnxrun import onnx_session, run_onnx
 from fst.serve import make_server
 
 WEB_RUNTIME = REPO / "web" / "vendor" / "onnxruntime-web"
@@ -209,7 +209,7 @@ def test_the_page_runs_a_stable_realtime_network_by_default_and_its_frame_rate_a
     Image.open(DEMO_PHOTOS / "astronaut.jpg").convert("RGB").resize((640, 360)).save(frame)
     result = run_page(frame, tmp_path, "runs=6")
     index = {m["file"]: m for m in json.loads((REPO / "exports" / "models.json").read_text())["models"]}
-    assert (index[result["style"]]["variant"], index[result["style"]]["architecture"]) == ("stable", "realtime")
+    assert (index[result["style"]]["variant"], index[result["style"]]["architecture"]) == ("fast-stable", "realtime")
     assert (result["width"], result["height"]) == (640, 360)
     expected = run_onnx(onnx_session(REPO / "exports" / result["style"]), to_array(Image.open(frame)))[0][0]
     output = np.frombuffer(base64.b64decode(result["output"]), dtype=np.float32).reshape(3, 360, 640)

@@ -34,11 +34,13 @@ function groups() {
   return [...byStyle.values()].sort((a, b) => rank(a) - rank(b));
 }
 
-const isFast = (model) => model.architecture === "realtime" || model.variant === "fast";
+// models.json's variant: full, fast, stable or fast-stable (fst.catalogue.ModelName), whatever the precision.
+const isFast = (model) => model.variant.startsWith("fast");
+const isStable = (model) => model.variant.endsWith("stable");
 
 function networkLabel(model) {
   const parts = [isFast(model) ? "fast" : "full"];
-  if (model.variant === "stable") parts.push("steady for video");
+  if (isStable(model)) parts.push("steady for video");
   if (model.precision !== "fp32") parts.push(model.precision);
   return parts.join(", ");
 }
@@ -47,8 +49,8 @@ function networkLabel(model) {
 // trained for), for the webcam the fastest, steady from frame to frame where shipped (docs/video.md).
 function preferred(models, live) {
   const score = (m) => live
-    ? 4 * isFast(m) + 2 * (m.variant === "stable") + (m.precision === "int8")
-    : 4 * !isFast(m) + 2 * (m.variant !== "stable") + (m.precision === "fp32");
+    ? 4 * isFast(m) + 2 * isStable(m) + (m.precision === "int8")
+    : 4 * !isFast(m) + 2 * !isStable(m) + (m.precision === "fp32");
   return models.reduce((best, m) => (score(m) > score(best) ? m : best));
 }
 

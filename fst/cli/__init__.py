@@ -1,5 +1,5 @@
 """The command lines: fst-train (train.py), fst-distill (distill.py), fst-infer (infer.py), fst-export
-(python -m fst.export) and fst-serve (python -m fst.serve).
+(python export.py) and fst-serve (python serve.py).
 
 They parse arguments, print progress and call the library; nothing in the library imports them.
 """

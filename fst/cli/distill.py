@@ -10,21 +10,22 @@ from typing import TYPE_CHECKING
 from tqdm import tqdm
 
 from fst.architectures import TRANSFORMER_ARCHITECTURES
-from fst.catalogue import find_model
-from fst.config import DistillConfig
+from fst.catalogue import ModelName, find_model
+from fst.config import DISTILL_DEFAULTS
 from fst.devices import DEVICE_NAMES, is_device_name
 from fst.errors import FstError, UsageError, command_name, exit_with
 from fst.files import check_writable
 
 if TYPE_CHECKING:
-    from fst.distill import DistillProgress
+    from fst.trainer import Progress
 
 
 def parser() -> argparse.ArgumentParser:
-    defaults = DistillConfig("", "", "")
+    defaults = DISTILL_DEFAULTS
     parser = argparse.ArgumentParser(
         prog=command_name("distill.py"),
-        description="Distill a trained style network into a narrower one (width 16: about 3x fewer operations).",
+        description="Distill a trained style network into a faster one: by default the realtime network the shipped "
+        "fast variants are (about 9x faster on a CPU), exported as STYLE-fast.onnx, which --fast runs.",
     )
     parser.add_argument(
         "--teacher", action="append",
@@ -44,13 +45,16 @@ def parser() -> argparse.ArgumentParser:
         "after the file)",
     )  # fmt: skip
     for name in ("width", "res_blocks", "steps", "batch_size", "image_size", "holdout", "max_photos", "seed"):
-        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=getattr(defaults, name))
+        parser.add_argument(f"--{name.replace('_', '-')}", type=int, default=defaults[name])
     parser.add_argument(
-        "--architecture", choices=TRANSFORMER_ARCHITECTURES, default=defaults.architecture,
-        help="johnson: the teacher's layers, narrower; realtime: the CPU and browser network (fst.transformer)",
+        "--architecture", choices=TRANSFORMER_ARCHITECTURES, default=defaults["architecture"],
+        help="realtime: the CPU and browser network the shipped fast variants are (fst.transformer); johnson: the "
+        "teacher's layers, narrower",
     )  # fmt: skip
-    parser.add_argument("--lr", type=float, default=defaults.lr)
-    parser.add_argument("--device", default=defaults.device, help="auto: a CUDA GPU where there is one, else the CPU")
+    parser.add_argument("--lr", type=float, default=defaults["lr"])
+    parser.add_argument(
+        "--device", default=defaults["device"], help="auto: a CUDA GPU where there is one, else the CPU"
+    )
     parser.add_argument("--no-progress", action="store_true", help="a line every 50 steps instead of a bar")
     return parser
 
@@ -82,58 +86,65 @@ def check_arguments(args: argparse.Namespace) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python distill.py --teacher T --photos DIR --run-dir R [--width 16] [--steps N] [--export PATH]`."""
+    """`python distill.py --teacher T --photos DIR --run-dir R [--width 32] [--steps N] [--export PATH]`: the
+    Trainer under fst.distill's objective; an existing run in R is continued."""
     args = parser().parse_args(argv)
     export = check_arguments(args)
-    from fst.distill import Distiller  # PyTorch: once the arguments are checked, so --help answers at once
+    from fst.distill import distill_config  # PyTorch: once the arguments are checked, so --help answers at once
     from fst.export import export_onnx
+    from fst.hardware import resolve_device
     from fst.metadata import metadata_for
+    from fst.trainer import Trainer
 
+    resolve_device(args.device, key="--device")  # an unavailable device, named as the flag it came from
     if args.painting:  # its statistics built into the arbitrary-style model (fst.arbitrary), cached
         from fst.arbitrary import painting_model
 
         teachers = [str(painting_model(find_model("arbitrary"), args.painting))]
     else:
         teachers = [str(find_model(teacher)) for teacher in args.teacher]  # a style's name: its shipped network
-    config = DistillConfig(
-        teachers[0] if len(teachers) == 1 else teachers, args.photos, args.run_dir, args.width, args.res_blocks,
-        args.steps, args.batch_size, args.image_size, args.lr, holdout=args.holdout, max_photos=args.max_photos,
-        seed=args.seed, architecture=args.architecture, device=args.device,
-    )  # fmt: skip
-    distiller = Distiller(config, restart=args.restart)
-    if len(teachers) > 1 and args.export:  # a network of several styles is named after its file
-        distiller.student_config["name"] = export.stem
-    where = f"resuming at step {distiller.step}" if distiller.resumed else "from scratch"
+    settings = {key: getattr(args, key) for key in DISTILL_DEFAULTS if hasattr(args, key)}
+    name = export.stem if len(teachers) > 1 and args.export else ""  # a network of several is named after its file
+    config = distill_config(teachers, args.photos, args.run_dir, name, export.parent, **settings)
+    trainer = Trainer(config, resume=None if args.restart else "auto", restart=args.restart)
+    objective = trainer.objective
+    where = f"resuming at step {trainer.step}" if trainer.resumed_from else "from scratch"
     student = f"a {args.architecture} network of width {args.width}"
-    print(f"distilling {', '.join(teachers)} into {student} on {len(distiller.paths)} photos, {distiller.device}, "
+    print(f"distilling {', '.join(teachers)} into {student} on {len(objective.paths)} photos, {trainer.device}, "
           f"{where}")  # fmt: skip
-    with tqdm(total=len(distiller.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
-        distiller.prepare(lambda done, total: bar.update(1))
-    for name in distiller.skipped:
-        print(f"warning: skipped unreadable image {name}")
-    with tqdm(total=args.steps, initial=distiller.step, unit="step", disable=args.no_progress) as bar:
-        distiller.run(lambda progress: show(progress, bar, args.no_progress))
-    quality = distiller.evaluate()
+    with tqdm(total=len(objective.paths), unit="photo", desc="teacher", disable=args.no_progress) as bar:
+        objective.prepare(lambda done, total: bar.update(1))
+    for skipped in objective.skipped:
+        print(f"warning: skipped unreadable image {skipped}")
+    with tqdm(total=args.steps, initial=trainer.step, unit="step", disable=args.no_progress) as bar:
+        trainer.run(lambda progress: show(progress, bar, args.no_progress))
+    quality = objective.evaluate(trainer.holdout_paths)
     # Several styles: a network of its own; a painting's: named as one, never as the fast variant of a network
     # of the same name (exports/wave-fast.onnx is wave.onnx's).
-    suffix = "" if len(teachers) > 1 else "-painting" if args.painting else "-fast"
-    path = Path(args.export or f"exports/{distiller.student_config['name']}{suffix}.onnx")
+    name = ModelName(
+        f"{config.name}-painting" if args.painting else config.name, fast=len(teachers) == 1 and not args.painting
+    )
+    path = Path(args.export or Path("exports") / name.file)
     names = ", ".join(Path(teacher).name for teacher in teachers)
-    metadata = {**metadata_for(distiller.student_config, distiller.step), "teacher": names,
+    metadata = {**metadata_for(config.to_dict() | objective.checkpoint_fields(), trainer.step), "teacher": names,
                 "teacher_psnr_db": f"{quality:.2f}"}  # fmt: skip
-    export_onnx(distiller.student, path, metadata)
-    print(f"done: step {distiller.step}; {quality:.2f} dB PSNR against the teacher on "
-          f"{len(distiller.holdout_paths)} held-out photos; ONNX {path}")  # fmt: skip
+    export_onnx(objective.model, path, metadata)
+    print(f"done: step {trainer.step}; {quality:.2f} dB PSNR against the teacher on "
+          f"{len(trainer.holdout_paths)} held-out photos; ONNX {path}")  # fmt: skip
     return 0
 
 
-def show(progress: DistillProgress, bar: tqdm, lines: bool) -> None:
-    bar.update(1)
-    summary = f"loss {progress.loss:.3g} ({-10 * math.log10(max(progress.loss, 1e-12)):.1f} dB)"
-    bar.set_postfix_str(f"{summary}, {progress.images_per_second:.1f} img/s")
-    if lines and progress.step % 50 == 0:
-        print(f"step {progress.step}/{progress.steps} {summary}, {progress.images_per_second:.1f} img/s, "
-              f"eta {progress.eta_seconds / 60:.1f} min", flush=True)  # fmt: skip
+def show(progress: Progress, bar: tqdm, lines: bool) -> None:
+    """One step on the bar; at log steps the loss (as PSNR against the teacher) and speed, as a line of its own
+    when there is no bar."""
+    bar.update(progress.step - bar.n)
+    if progress.losses is None:
+        return
+    loss = progress.losses["total"]
+    summary = f"loss {loss:.3g} ({-10 * math.log10(max(loss, 1e-12)):.1f} dB), {progress.images_per_second:.1f} img/s"
+    bar.set_postfix_str(summary)
+    if lines:
+        print(f"step {progress.step}/{progress.steps} {summary}, eta {progress.eta_seconds / 60:.1f} min", flush=True)
 
 
 def cli() -> None:

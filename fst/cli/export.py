@@ -1,4 +1,4 @@
-"""`python -m fst.export` / `fst-export`: export a training checkpoint (or re-export an fp32 .onnx) to a verified ONNX
+"""`python export.py` / `fst-export`: export a training checkpoint (or re-export an fp32 .onnx) to a verified ONNX
 file."""
 
 from __future__ import annotations
@@ -37,16 +37,18 @@ def load_source(path: Path) -> tuple[TransformerNet, dict[str, str], str | None]
 
     if path.suffix.lower() != ".onnx":
         model, state = load_model(path)
-        root = state["config"]["data"].get("root")  # none for a network distilled from an export
-        styles = {key: state[key] for key in ("styles", "style_images") if state.get(key)}  # a training run's
-        return model, metadata_for(state["config"] | styles, state["step"]), root
+        root = state["config"]["data"].get("root")  # none for a network distilled by an earlier version
+        # what the objective saved beside the config (fst.trainer): the styles of several, a teacher's digest
+        saved = {key: state[key] for key in ("styles", "style_images", "made_from") if state.get(key)}
+        return model, metadata_for(state["config"] | saved, state["step"]), root
     model = load_network(path)  # refuses int8 and fp16 exports, naming them
     return model, {k: v for k, v in onnx_metadata(path).items() if k not in DERIVED_METADATA}, None
 
 
 def export_decoder(path: Path, state: dict, output: Path, args: argparse.Namespace) -> int:
     """The arbitrary-style model from a decoder run's checkpoint (`state`, read from `path`): fp32, any size."""
-    from fst.decoder import decoder_from, export_arbitrary
+    from fst.decoder import decoder_from
+    from fst.export_arbitrary import export_arbitrary
 
     if args.fp16 or args.int8 or args.static:
         raise UsageError(f"{path} is a decoder: its model is exported in fp32 for any size (drop --fp16, --int8, "
@@ -60,7 +62,7 @@ def export_decoder(path: Path, state: dict, output: Path, args: argparse.Namespa
 
 def parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=command_name("python -m fst.export"), description="Export a checkpoint to ONNX."
+        prog=command_name("export.py"), description="Export a checkpoint to ONNX."
     )
     parser.add_argument(
         "checkpoint", nargs="?", help="training checkpoint (runs/demo/last.pt), fp32 .onnx or a shipped style's name"
@@ -89,8 +91,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m fst.export CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--static HxW] [--photos DIR]`, or
-    `python -m fst.export --index DIR`."""
+    """`python export.py CHECKPOINT -o OUT.onnx [--fp16 | --int8] [--static HxW] [--photos DIR]`, or
+    `python export.py --index DIR`."""
     args = parser().parse_args(argv)
     if args.index:
         if not Path(args.index).is_dir():
@@ -148,5 +150,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli() -> None:
-    """Console-script entry point (`fst-export`), also `python -m fst.export`."""
+    """Console-script entry point (`fst-export`), also `python export.py`."""
     exit_with(main)

@@ -13,7 +13,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from fst.architectures import MIN_SIDE
-from fst.catalogue import fast_sibling, find_model
+from fst.catalogue import ModelName, has_fast_variant
 from fst.cli.listing import list_styles
 from fst.cli.outputs import TileBar, check_recording, check_size, keep_existing, report
 from fst.devices import DEVICE_NAMES, is_device_name
@@ -106,8 +106,8 @@ def speed_flags(group: argparse._ArgumentGroup) -> None:
     speed = group.add_mutually_exclusive_group()
     speed.add_argument(
         "--fast", action="store_true",
-        help="run NAME-fast.onnx, the realtime network distilled from NAME.onnx: several times faster on a CPU, "
-        "a slightly coarser picture (docs/benchmarks.md) "
+        help="run NAME-fast.onnx, the realtime network distilled from NAME.onnx: about 9x faster on a CPU than "
+        "the full network, a slightly coarser picture (docs/benchmarks.md) "
         "(the default for webcam:N where there is one)",
     )  # fmt: skip
     speed.add_argument("--no-fast", action="store_true", help="run the full network, also for webcam:N")
@@ -209,18 +209,15 @@ def stylize_videos(jobs: list[Job], frames_transform, overwrite: bool) -> tuple[
 def what_runs(stylizer: Stylizer, painting: str | None) -> str:
     """One line of what runs, by name: the style (or the painting), the network's variant, int8 where the copy runs,
     and the runtime, e.g. `wave: the realtime stable network, int8, in openvino`; --verbose says why each was
-    chosen. The variant is read from the file name's ends (-fast, -stable, -int8), both where both are there."""
-    stem = stylizer.path.stem
-    int8, stem = stem.endswith("-int8"), stem.removesuffix("-int8")
-    stable, stem = stem.endswith("-stable"), stem.removesuffix("-stable")
-    fast, stem = stem.endswith("-fast"), stem.removesuffix("-fast")
+    chosen. The variant is what the file's name says (fst.catalogue.ModelName)."""
+    name = ModelName.parse(stylizer.path)
     if painting:
-        name, kind = f"the painting {Path(painting).name}", "the arbitrary-style model"
+        style, kind = f"the painting {Path(painting).name}", "the arbitrary-style model"
     elif stylizer.path.suffix != ".onnx":
-        name, kind = stem, "a training checkpoint"
+        style, kind = stylizer.path.stem, "a training checkpoint"
     else:
-        name, kind = stem, f"the {'realtime' if fast else 'full'} {'stable ' * stable}network"
-    return f"{name}: {kind}{', int8' * int8}, in {stylizer.runtime}"
+        style, kind = name.style, f"the {'realtime' if name.fast else 'full'} {'stable ' * name.stable}network"
+    return f"{style}: {kind}{', int8' * name.int8}, in {stylizer.runtime}"
 
 
 def style_scale(text: str) -> int | None:
@@ -291,15 +288,6 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
                 tqdm.write(f"error: {job.source}: {e}; skipped", file=sys.stderr)
                 failed += 1
     return failed, kept
-
-
-def has_fast_variant(model: str) -> bool:
-    """Whether `model` has a fast variant made from it (fst.catalogue.fast_sibling would take it)."""
-    try:
-        fast_sibling(find_model(model))
-    except FstError:
-        return False
-    return True
 
 
 def cli() -> None:

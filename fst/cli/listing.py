@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fst.catalogue import SHIPPED_TERMS, shipped_models
+from fst.catalogue import SHIPPED_TERMS, ModelName, shipped_models
 
 FILE_KINDS = ("full", "int8", "fast", "stable", "stable-int8", "fast-stable")  # the columns of --list, in order
 
@@ -16,7 +16,8 @@ def list_styles() -> int:
     sizes: dict[str, dict[str, float]] = {}
     notes: dict[str, str] = {}
     for m in models:
-        kind = m["file"].removesuffix(".onnx").removeprefix(m["style"]).lstrip("-") or "full"
+        name = ModelName.parse(m["file"])
+        kind = "int8" if name.variant == "full" and name.int8 else name.variant + "-int8" * name.int8
         sizes.setdefault(m["style"], {})[kind] = m["bytes"] / 2**20
         if "styles" in m:
             notes[m["style"]] = f"{len(m['styles'])} styles ({', '.join(m['styles'])}): --style NAME=WEIGHT,..."

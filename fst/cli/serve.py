@@ -1,4 +1,4 @@
-"""`python -m fst.serve` / `fst-serve`: serve the browser demo (web/) and the models (exports/) on this machine."""
+"""`python serve.py` / `fst-serve`: serve the browser demo (web/) and the models (exports/) on this machine."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ def default_root() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m fst.serve [--port N] [--root DIR]`: serves until Ctrl-C."""
+    """`python serve.py [--port N] [--root DIR]`: serves until Ctrl-C."""
     parser = argparse.ArgumentParser(
-        prog=command_name("python -m fst.serve"),
+        prog=command_name("serve.py"),
         description="Serve the browser demo on 127.0.0.1, cross-origin isolated for multi-threaded WebAssembly.",
     )
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000)")
@@ -55,5 +55,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def cli() -> None:
-    """Console-script entry point (`fst-serve`), also `python -m fst.serve`."""
+    """Console-script entry point (`fst-serve`), also `python serve.py`."""
     exit_with(main)

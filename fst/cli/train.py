@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from fst.catalogue import COPIES, made_from
+from fst.catalogue import ModelName, init_model, made_from
 from fst.config import load_config
 from fst.errors import ConfigError, command_name, exit_with
 from fst.metadata import inherited_metadata, metadata_for
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ConfigError("--resume and --restart contradict each other: pick one")
 
     config = load_config(args.config, args.overrides)
+    init_model(config.train.init, Path(config.output.exports_dir), str(args.config))  # the model it names is there
     from fst.export import export_onnx  # PyTorch: loaded once the arguments and the config are checked
     from fst.trainer import Trainer
 
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     # several styles: their names
     metadata = metadata_for(config.to_dict() | trainer.objective.checkpoint_fields(), trainer.step)
     if config.model.architecture == "decoder":
-        from fst.decoder import export_arbitrary
+        from fst.export_arbitrary import export_arbitrary
 
         export_arbitrary(trainer.model, config.loss.vgg_weights, onnx_path, metadata)
     else:
@@ -87,18 +88,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def stale_copies(network: Path) -> str:
-    """What to say of the copies beside a network just replaced (COPIES): made from the earlier one, or from a
-    copy that was, they are no longer run in its place (fst.catalogue.made_from), and how to make them anew."""
-    stale: set[str] = set()
-    for suffix, source in COPIES.items():  # sources come before the copies made from them
-        copy, made_of = (network.with_name(f"{network.stem}{end}.onnx") for end in (suffix, source))
-        if copy.is_file() and (source in stale or not made_from(copy, made_of)):
-            stale.add(suffix)
-    copies = [f"{network.stem}{suffix}.onnx" for suffix in COPIES if suffix in stale]
+    """What to say of the copies beside a network just replaced (ModelName.copies): made from the earlier one, or
+    from a copy that was, they are no longer run in its place (fst.catalogue.made_from), and how to make them anew."""
+    stale: set[ModelName] = set()
+    for copy in ModelName.parse(network).copies():  # sources come before the copies made from them
+        source = copy.source
+        path, made_of = network.with_name(copy.file), network.with_name(source.file)
+        if path.is_file() and (source in stale or not made_from(path, made_of)):
+            stale.add(copy)
+    copies = [copy.file for copy in ModelName.parse(network).copies() if copy in stale]
     if not copies:
         return ""
     return (f"; {', '.join(copies)} beside it were made from the earlier network and are no longer used: remake them "
-            f"(python -m fst.export {network} -o NAME-int8.onnx --int8; distill.py --teacher {network})")  # fmt: skip
+            f"(python export.py {network} -o NAME-int8.onnx --int8; distill.py --teacher {network})")  # fmt: skip
 
 
 def show(progress: Progress, bar: tqdm, lines: bool) -> None:
