@@ -1,7 +1,8 @@
 """Training: Adam over photo batches under an objective (fst.objectives: one style, several, or the
-arbitrary-style decoder), logged to TensorBoard, checkpointed, resumable.
+arbitrary-style decoder; fst.distill: a distillation, which brings its own data), logged to TensorBoard,
+checkpointed, resumable.
 
-A run lives in `<runs_dir>/<name>/`: config.yaml (the resolved config), TensorBoard events, samples/*.png (fixed
+A run lives in `<runs_dir>/<name>/` (or output.run_dir): config.yaml (the resolved config), TensorBoard events, samples/*.png (fixed
 photos stylized as training goes), checkpoints/ and last.pt. Exporting the result and printing progress are the
 command line's (fst.cli.train); `Trainer.run` reports each step to a callback instead.
 
