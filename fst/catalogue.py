@@ -185,8 +185,9 @@ def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
     """NAME-int8.onnx beside NAME.onnx when it may run in its place: made from NAME.onnx's weights and within
     INT8_MIN_PSNR_DB of it by its metadata. Returns (the copy or None, its PSNR, why a copy there is not used:
     said only when it was made from another network, since the other refusals are by design)."""
-    sibling = path.with_name(replace(ModelName.parse(path), int8=True).file)
-    if path.suffix != ".onnx" or ModelName.parse(path).int8 or not sibling.is_file():
+    name = ModelName.parse(path)
+    sibling = path.with_name(replace(name, int8=True).file)
+    if path.suffix != ".onnx" or name.int8 or not sibling.is_file():
         return None, math.nan, ""
     try:
         props = onnx_metadata(sibling)
@@ -205,8 +206,8 @@ def int8_sibling(path: Path) -> tuple[Path | None, float, str]:
 
 def fast_sibling(path: Path) -> Path:
     """NAME-fast.onnx beside NAME.onnx (or NAME-int8.onnx): the faster network distilled from NAME (distill.py;
-    the shipped ones are realtime networks, about 9x faster on a CPU). FstError when there is none, or when it was distilled
-    from another network than the NAME.onnx now there."""
+    the shipped ones are realtime networks, about 9x faster on a CPU). FstError when there is none, or when it was
+    distilled from another network than the NAME.onnx now there."""
     if path.suffix != ".onnx":
         raise FstError(f"fast: {path} is a checkpoint; the fast variant is an export, NAME-fast.onnx beside NAME.onnx")
     name = ModelName.parse(path)

@@ -135,10 +135,10 @@ class DistillObjective:
                 raise FstError(f"--teacher {path} holds {teacher.styles} styles: give each style's own network as a "
                                "--teacher of its own (several teachers make a network of several styles)")  # fmt: skip
         self.teacher = self.teachers[0]
-        configs = [teacher_config(path) for path in sources]
         if len(sources) == 1:
             self.fields = {"made_from": getattr(self.teacher, "digest", None) or weights_digest(self.teacher)}
-        else:
+        else:  # the names and paintings the export's `style` input is fed by, in the teachers' order
+            configs = [teacher_config(path) for path in sources]
             self.fields = {"styles": [c["name"] for c in configs], "style_images": [c["style_image"] for c in configs]}
         self.paths = paths[:: max(1, -(-len(paths) // config.distill.max_photos))]
         model = config.model

@@ -63,8 +63,8 @@ def inherited_metadata(init: Path | None, style_image: str) -> dict[str, str]:
 
 def model_index(folder: str | Path) -> dict:
     """What a JavaScript page needs to offer the models in `folder`: each model's file, style, precision and
-    variant (fst.catalogue.ModelName: full, fast, stable or fast-stable) and architecture (johnson, or realtime: the network built for CPUs and the
-    browser) from its metadata and name, the styles of a model of several
+    variant (fst.catalogue.ModelName: full, fast, stable or fast-stable) and architecture (johnson, or realtime:
+    the network built for CPUs and the browser) from its metadata and name, the styles of a model of several
     (fed as the weights of its input `style`, in that order), `kind: arbitrary` for the model that takes any
     painting (fst.arbitrary), and the I/O convention they share.
     Written to folder/models.json by `--index`."""

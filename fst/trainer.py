@@ -2,9 +2,9 @@
 arbitrary-style decoder; fst.distill: a distillation, which brings its own data), logged to TensorBoard,
 checkpointed, resumable.
 
-A run lives in `<runs_dir>/<name>/` (or output.run_dir): config.yaml (the resolved config), TensorBoard events, samples/*.png (fixed
-photos stylized as training goes), checkpoints/ and last.pt. Exporting the result and printing progress are the
-command line's (fst.cli.train); `Trainer.run` reports each step to a callback instead.
+A run lives in `<runs_dir>/<name>/` (or output.run_dir): config.yaml (the resolved config), TensorBoard events,
+samples/*.png (fixed photos stylized as training goes), checkpoints/ and last.pt. Exporting the result and printing
+progress are the command line's (fst.cli.train); `Trainer.run` reports each step to a callback instead.
 
 Resuming is exact: the checkpoint holds the network, Adam's state and the step, and the data order is a function
 of the seed and the step (see fst.data), so N steps + resume + M steps equals N + M steps, bit for bit on a CPU.

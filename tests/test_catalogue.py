@@ -101,7 +101,8 @@ def test_init_names_a_file_or_a_style_here_or_shipped(tmp_path):
 @pytest.mark.parametrize(
     ("file", "style", "fast", "stable", "int8", "variant"),
     [("wave.onnx", "wave", False, False, False, "full"), ("wave-int8.onnx", "wave", False, False, True, "full"),
-     ("wave-fast.onnx", "wave", True, False, False, "fast"), ("wave-stable-int8.onnx", "wave", False, True, True, "stable"),
+     ("wave-fast.onnx", "wave", True, False, False, "fast"),
+     ("wave-stable-int8.onnx", "wave", False, True, True, "stable"),
      ("wave-fast-stable.onnx", "wave", True, True, False, "fast-stable"),
      ("four_styles-fast-stable-int8.onnx", "four_styles", True, True, True, "fast-stable"),
      ("a-b-c.onnx", "a-b-c", False, False, False, "full")],
@@ -116,8 +117,9 @@ def test_a_models_name_says_its_style_variant_and_precision_and_is_written_back_
 
 def test_every_copy_comes_after_what_it_is_made_from():
     copies = ModelName("wave").copies()
-    assert [c.file for c in copies] == ["wave-int8.onnx", "wave-stable.onnx", "wave-stable-int8.onnx", "wave-fast.onnx",
-                                        "wave-fast-int8.onnx", "wave-fast-stable.onnx", "wave-fast-stable-int8.onnx"]  # fmt: skip
+    assert [c.file for c in copies] == [
+        "wave-int8.onnx", "wave-stable.onnx", "wave-stable-int8.onnx", "wave-fast.onnx", "wave-fast-int8.onnx",
+        "wave-fast-stable.onnx", "wave-fast-stable-int8.onnx"]  # fmt: skip
     assert [c.source.file for c in copies] == ["wave.onnx", "wave.onnx", "wave-stable.onnx", "wave.onnx",
                                                "wave-fast.onnx", "wave-fast.onnx", "wave-fast-stable.onnx"]  # fmt: skip
     assert all(copies.index(c.source) < i for i, c in enumerate(copies) if c.source in copies)

@@ -118,4 +118,5 @@ def test_each_command_runs_from_its_script_and_the_library_module_points_there(c
     assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {command}.py"), helped.stderr
     library = subprocess.run([sys.executable, "-m", f"fst.{command}"], capture_output=True, text=True, cwd=REPO)
     assert library.returncode == 1 and library.stdout == ""
-    assert library.stderr == f"error: fst.{command} is the library; the command is python {command}.py (or fst-{command})\n"
+    assert library.stderr == (
+        f"error: fst.{command} is the library; the command is python {command}.py (or fst-{command})\n")

@@ -55,8 +55,8 @@ def test_overrides_are_typed(tmp_path):
          "c.yaml: unknown key 'train.stepz'; valid keys in 'train': steps, lr, seed, device, log_every, "
          "sample_every, checkpoint_every, keep_last, warmup_steps, lr_schedule, init, precision, compile"),
         (BASE + "colour: red\n", [],
-         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, styles, data, model, loss, train, output, "
-           "distill"),
+         "c.yaml: unknown key 'colour'; valid keys in the top level: name, style_image, styles, data, model, loss, "
+         "train, output, distill"),
         (BASE + "train: {steps: many}\n", [], "c.yaml: train.steps = 'many': expected an integer >= 1"),
         (BASE + "train: {steps: 0}\n", [], "c.yaml: train.steps = 0: expected an integer >= 1"),
         (BASE + "train: {steps: 2.5}\n", [], "c.yaml: train.steps = 2.5: expected an integer >= 1"),

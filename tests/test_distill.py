@@ -181,8 +181,8 @@ def test_several_teachers_make_one_network_of_their_styles(three_teachers, tmp_p
     several = dict(steps=40, batch_size=3, save_every=20)
     trainer = distillation(three_teachers, tmp_path / "run", **several)
     objective = trainer.objective
-    assert objective.model.styles == 3 and objective.fields == {"styles": ["a", "b", "c"],
-                                                                "style_images": ["a.jpg", "b.jpg", "c.jpg"]}  # fmt: skip
+    assert objective.model.styles == 3
+    assert objective.fields == {"styles": ["a", "b", "c"], "style_images": ["a.jpg", "b.jpg", "c.jpg"]}
     assert trainer.config.name == "a-b-c"
     objective.prepare()
     batches = objective.loader(0, 0, 1)

@@ -48,13 +48,15 @@ def test_a_static_model_takes_its_one_size_and_a_failure_is_one_line():
 
     with pytest.raises(FstError) as info:
         run_onnx(fake_session(["batch", 3, "height", "width"], fails), np.zeros((1, 3, 21, 30), np.float32))
-    assert str(info.value) == "the model failed on a 30x21 image (Non-zero status code returned while running Conv node.)"
+    assert str(info.value) == (
+        "the model failed on a 30x21 image (Non-zero status code returned while running Conv node.)")
 
 
 def test_what_is_not_an_fst_network_is_named_on_load(tmp_path):
     path = tmp_path / "m.onnx"
     check_fst_model(fake_session(["batch", 3, "height", "width"]), path)  # an fst network: no error
-    with pytest.raises(FstError, match=r"m.onnx is not an fst model: expected one input 'image' .*shape \[1, 1, 28, 28\]"):
+    not_fst = r"m.onnx is not an fst model: expected one input 'image' .*shape \[1, 1, 28, 28\]"
+    with pytest.raises(FstError, match=not_fst):
         check_fst_model(fake_session([1, 1, 28, 28]), path)
     with pytest.raises(FstError, match=r"it changes the picture's size \(height 64 in, 256 out\)"):
         check_fst_model(fake_session([1, 3, 64, 64], outputs=[1, 3, 256, 256]), path)
