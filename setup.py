@@ -11,7 +11,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-WEB_PAGE = ["web/index.html", "web/app.js", "web/model.js", "web/chelsea.jpg"]
+WEB_PAGE = ["web/index.html", "web/app.js", "web/model.js", "web/guided.js", "web/guided.onnx", "web/chelsea.jpg"]
 WEB_FOLDERS = ["web/paintings", "web/vendor"]  # the tiles' thumbnails; onnxruntime-web with its licence
 
 

@@ -3,9 +3,12 @@
     python bench/realtime.py [--size 640x360] [--repeats 15]
 
 Each row changes one thing from the row above, starting at the width-16 Johnson network (distill.py --width 16),
-ending at fst.transformer's realtime architecture; built from fst.transformer's own layers, random weights (the
-time does not depend on them), exported with fst.export, run by onnxruntime fp32 on this CPU with all its cores,
-median of --repeats runs after warm-up, batch 1. Then the realtime network's time split by operator (onnxruntime's
+ending at fst.transformer's realtime architecture, then variants of it (fewer blocks, wider, and the levers a
+retraining would need: zero padding inside the network with one reflection pad at the input, instance norm as a
+fixed scale and shift, as statistics held over a shot would give); built from fst.transformer's own layers, random
+weights (the time does not depend on them), exported with fst.export, run in fp32 on this CPU with all its cores
+by onnxruntime and by OpenVINO where it is installed (a column each), the runs of the rows taking turns, median of
+--repeats runs after warm-up, batch 1. Then the realtime network's time split by operator (onnxruntime's
 profiler). The CPU's capability is printed: the figures are for this CPU only.
 """
 
@@ -29,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fst.export import export_onnx  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.onnxrun import onnx_session, run_onnx  # noqa: E402
+from fst.runtimes import openvino_installed  # noqa: E402
 from fst.transformer import ConvLayer, ResidualBlock, TransformerNet, UpsampleConv  # noqa: E402
 
 
@@ -62,6 +66,44 @@ def folded(width: int, blocks: int, separable_blocks: bool, half_size_block: boo
     ])  # fmt: skip
 
 
+class ZeroPadded(TransformerNet):
+    """The realtime network with zero padding inside (folded into each convolution by the runtimes) and one
+    reflection pad of `margin` pixels around the input, cropped off the output."""
+
+    def __init__(self, margin: int = 4) -> None:
+        super().__init__(architecture="realtime")
+        self.margin = margin
+        for module in list(self.modules()):
+            for name, child in module.named_children():
+                if isinstance(child, nn.ReflectionPad2d):
+                    setattr(module, name, nn.ZeroPad2d(child.padding))
+
+    def stylize_padded(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        m = self.margin
+        return super().stylize_padded(nn.functional.pad(image, (m, m, m, m), mode="reflect"), style)[..., m:-m, m:-m]
+
+
+class HeldNorms(TransformerNet):
+    """The realtime network with each instance norm a fixed scale and shift per channel: what statistics held over
+    a shot, built into the graph, would run."""
+
+    def __init__(self) -> None:
+        super().__init__(architecture="realtime")
+        for module in list(self.modules()):
+            for name, child in module.named_children():
+                if isinstance(child, nn.InstanceNorm2d):
+                    setattr(module, name, FixedNorm(child.num_features))
+
+
+class FixedNorm(nn.Module):
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.scale, self.shift = nn.Parameter(torch.rand(1, channels, 1, 1)), nn.Parameter(torch.rand(1, channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.shift
+
+
 STEPS = [
     ("Johnson, width 16", lambda: johnson(16, 5, 9, False, False)),
     ("3x3 in place of the 9x9 first and last", lambda: johnson(16, 5, 3, False, False)),
@@ -72,6 +114,8 @@ STEPS = [
     ("realtime with 3 blocks in place of 5", lambda: TransformerNet(32, 3, "realtime")),
     ("realtime at width 48", lambda: TransformerNet(48, 5, "realtime")),
     ("realtime with a block at half size", lambda: folded(32, 5, True, half_size_block=True)),
+    ("realtime, zero padding inside, reflection at input", ZeroPadded),
+    ("realtime, instance norms as fixed scale and shift", HeldNorms),
 ]
 
 
@@ -83,27 +127,34 @@ def main() -> None:
     width, height = map(int, args.size.split("x"))
     frame = np.random.default_rng(0).random((1, 3, height, width), dtype=np.float32)
     folder = Path(tempfile.mkdtemp(prefix="fst-realtime-"))
-    print(f"CPU: {cpu_capability()}; onnxruntime fp32, {args.size}, batch 1")
-    print(f"{'network':<48} {'weights':>8} {'ms':>8} {'frames/s':>9} {'x first':>8}")
-    rows, first = [], None
-    for i, (name, build) in enumerate(STEPS):
+    runtimes = ["onnxruntime", "openvino"] if openvino_installed() else ["onnxruntime"]
+    print(f"CPU: {cpu_capability()}; fp32, {args.size}, batch 1; ms in {' and '.join(runtimes)}")
+    sessions, weights = [], []
+    for i, (_, build) in enumerate(STEPS):
         torch.manual_seed(0)
         network = build().eval()
         path = folder / f"{i}.onnx"
         export_onnx(network, path, {})
-        session = onnx_session(path)
-        for _ in range(3):
-            run_onnx(session, frame)
-        times = []
-        for _ in range(args.repeats):
-            start = time.perf_counter()
-            run_onnx(session, frame)
-            times.append(time.perf_counter() - start)
-        ms = statistics.median(times) * 1000
-        first = first or ms
-        weights = sum(p.numel() for p in network.parameters())
-        rows.append({"network": name, "weights": weights, "ms": round(ms, 1)})
-        print(f"{name:<48} {weights:>8,} {ms:>8.1f} {1000 / ms:>9.1f} {first / ms:>7.1f}x", flush=True)
+        sessions.append([onnx_session(path, runtime=runtime) for runtime in runtimes])
+        weights.append(sum(p.numel() for p in network.parameters()))
+    times = collections.defaultdict(list)
+    for _ in range(3):  # warm-up
+        for row in sessions:
+            for session in row:
+                run_onnx(session, frame)
+    for _ in range(args.repeats):  # the rows take turns, so a busy moment falls on all of them
+        for i, row in enumerate(sessions):
+            for runtime, session in zip(runtimes, row):
+                start = time.perf_counter()
+                run_onnx(session, frame)
+                times[i, runtime].append(time.perf_counter() - start)
+    print(f"{'network':<52} {'weights':>8} " + " ".join(f"{r + ' ms':>15} {'x first':>8}" for r in runtimes))
+    rows = []
+    for i, (name, _) in enumerate(STEPS):
+        ms = {runtime: statistics.median(times[i, runtime]) * 1000 for runtime in runtimes}
+        first = {runtime: statistics.median(times[0, runtime]) * 1000 for runtime in runtimes}
+        rows.append({"network": name, "weights": weights[i], **{f"{r}_ms": round(ms[r], 1) for r in runtimes}})
+        print(f"{name:<52} {weights[i]:>8,} " + " ".join(f"{ms[r]:>15.1f} {first[r] / ms[r]:>7.1f}x" for r in runtimes))
     profile_operators(folder / "5.onnx", frame)
     print(json.dumps({"benchmark": "realtime", "cpu": cpu_capability(), "size": args.size, "rows": rows}))
 

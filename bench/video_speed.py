@@ -2,7 +2,7 @@
 
     python bench/video_speed.py [--models the_scream starry_night] [--sizes 640x360 1280x720] [--frames 24]
         [--no-temporal | --temporal] [--files wave=runs/wave-rt/last.pt ...] [--style-scale 640]
-        [--runtimes onnxruntime openvino]
+        [--runtimes onnxruntime openvino] [--compare-streams]
 
 The clip is a pan over a demo photo, encoded with PyAV at each size. Each shipped style runs as infer.py runs it
 (fst.video.transform_video on Stylizer(exports/<style>.onnx).video()), by default and with --fast where a fast
@@ -13,15 +13,18 @@ the baseline, run in the same process on the same clip, is the full network in P
 --style-scale N runs fst's networks as `infer.py --style-scale N` does: on a copy N pixels on the long side, brought
 to the frame's size by guided upsampling (fst.guided); the baseline stays at full size. Each of fst's networks runs
 in each CPU runtime (fst.runtimes: onnxruntime and OpenVINO where it is installed), a row each.
-Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone, timed inside the same
-run, as frames per second; and the ratio of the two, which is 1.0 when decoding and encoding hide entirely behind
-the stylizing (fst.media.pipeline runs them in threads of their own). The CPU's capability is printed with every
-figure.
+A video frame by frame in OpenVINO runs several frames at once on its streams, as infer.py does ("at once";
+--compare-streams adds a row with one frame at a time on every core).
+Columns: end-to-end frames per second and its ratio to the baseline's; the stylizing alone (the same frames decoded
+beforehand, stylized with nothing else running) as frames per second; and the ratio of the two, which is 1.0 when
+decoding and encoding cost the stylizing nothing (fst.media.pipeline runs them in threads of their own, on the
+same cores). The CPU's capability is printed with every figure.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 import time
@@ -38,6 +41,7 @@ from fst.data import to_image, to_tensor  # noqa: E402
 from fst.errors import FstError  # noqa: E402
 from fst.hardware import cpu_capability  # noqa: E402
 from fst.images import load_rgb  # noqa: E402
+from fst.media import in_order  # noqa: E402
 from fst.runtimes import RUNTIMES, openvino_installed  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
 from fst.video import transform_video  # noqa: E402
@@ -62,21 +66,31 @@ def pan_clip(path: Path, size: tuple[int, int], frames: int) -> None:
         container.mux(stream.encode())
 
 
-def measure(stylizer: Stylizer, clip: Path, out: Path, temporal: bool) -> tuple[float, float, str]:
-    """(end-to-end frames per second, stylizing-only frames per second, the file that ran) for one run over `clip`:
-    a video may run another network than the stylizer's own (its stable variant)."""
-    video, stylizing = stylizer.video(temporal), [0.0]
-
-    def timed(image: Image.Image) -> Image.Image:
-        start = time.perf_counter()
-        result = video.stylize(image)
-        stylizing[0] += time.perf_counter() - start
-        return result
-
+def measure(
+    stylizer: Stylizer, clip: Path, out: Path, temporal: bool, parallel: bool = True
+) -> tuple[float, float, str, int]:
+    """(end-to-end frames per second, stylizing-alone frames per second, the file that ran, frames at once) for
+    `clip`, as infer.py runs a video: a video may run another network than the stylizer's own (its stable variant),
+    several frames at a time where the runtime has streams (unless not `parallel`). The stylizing alone runs on
+    the clip's frames decoded beforehand, nothing else running beside it."""
+    video = stylizer.video(temporal, parallel)
     start = time.perf_counter()
-    frames = transform_video(clip, out, timed, lambda: None)
-    total = time.perf_counter() - start
-    return frames / total, frames / stylizing[0], Path(getattr(video, "stylizer", stylizer).path).name
+    frames = transform_video(clip, out, video.stylize, lambda: None, workers=video.parallel)
+    end_to_end = frames / (time.perf_counter() - start)
+    decoded = decode(clip)
+    video = stylizer.video(temporal, parallel)  # afresh: the filter starts again at the first frame
+    start = time.perf_counter()
+    for _ in in_order(decoded, video.stylize, video.parallel):
+        pass
+    alone = len(decoded) / (time.perf_counter() - start)
+    return end_to_end, alone, Path(getattr(video, "stylizer", stylizer).path).name, video.parallel
+
+
+def decode(clip: Path) -> list[Image.Image]:
+    import av
+
+    with av.open(str(clip)) as container:
+        return [frame.to_image() for frame in container.decode(video=0)]
 
 
 class EagerBaseline:
@@ -86,12 +100,12 @@ class EagerBaseline:
         self.path = path
         self.network = load_network(path)
 
-    def video(self, temporal: bool):
+    def video(self, temporal: bool, parallel: bool):
         def stylize(image: Image.Image) -> Image.Image:
             with torch.no_grad():
                 return to_image(self.network(to_tensor(image)[None])[0])
 
-        return type("Frames", (), {"stylize": staticmethod(stylize)})
+        return type("Frames", (), {"stylize": staticmethod(stylize), "parallel": 1})
 
 
 def main() -> None:
@@ -109,14 +123,16 @@ def main() -> None:
     installed = [r for r in RUNTIMES if r != "openvino" or openvino_installed()]
     parser.add_argument("--runtimes", nargs="+", choices=RUNTIMES, default=installed, help="default: each installed")
     only = parser.add_mutually_exclusive_group()
+    parser.add_argument("--compare-streams", action="store_true",
+                        help="in OpenVINO, also one frame at a time (without its streams), a row each")
     only.add_argument("--no-temporal", action="store_true", help="only frame by frame, as infer.py --no-temporal")
     only.add_argument("--temporal", action="store_true", help="only stabilized over time, as infer.py by default")
     args = parser.parse_args()
     temporal_modes = [False] if args.no_temporal else [True] if args.temporal else [True, False]
     folder = Path(tempfile.mkdtemp(prefix="fst-video-"))
     capability = cpu_capability()
-    print(f"{'model':<14} {'path':<30} {'runtime':<11} {'temporal':<8} {'size':>9} {'frames/s':>9} {'x eager':>8} "
-          f"{'stylize':>8} {'ratio':>6}  CPU")  # fmt: skip
+    print(f"{'model':<14} {'path':<30} {'runtime':<11} {'temporal':<8} {'size':>9} {'at once':>7} "
+          f"{'frames/s':>9} {'x eager':>8} {'stylize':>8} {'ratio':>6}  CPU")  # fmt: skip
     for size in args.sizes:
         width, height = map(int, size.split("x"))
         clip = folder / f"clip-{size}.mp4"
@@ -134,12 +150,13 @@ def main() -> None:
             except FstError as e:
                 print(f"{name:<14} skipped: {e}")
                 continue
-            for temporal in [False] if fast is None else temporal_modes:
-                end_to_end, stylize_only, ran = measure(stylizer, clip, folder / "out.mp4", temporal)
+            parallel_modes = [False, True] if args.compare_streams and runtime == "openvino" else [True]
+            for temporal, parallel in itertools.product([False] if fast is None else temporal_modes, parallel_modes):
+                end_to_end, stylize_only, ran, at_once = measure(stylizer, clip, folder / "out.mp4", temporal, parallel)
                 baseline = end_to_end if fast is None else baseline
                 ran = "eager fp32 (baseline)" if fast is None else ran
                 print(f"{name:<14} {ran:<30} {runtime or 'pytorch':<11} {'yes' if temporal else 'no':<8} {size:>9} "
-                      f"{end_to_end:>9.2f} {end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} "
+                      f"{at_once:>7} {end_to_end:>9.2f} {end_to_end / baseline:>7.2f}x {stylize_only:>8.2f} "
                       f"{end_to_end / stylize_only:>6.2f}  {capability}", flush=True)  # fmt: skip
 
 

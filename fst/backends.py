@@ -173,19 +173,24 @@ class OnnxBackend:
         """Whether frames() runs here: in OpenVINO, for a graph of any size."""
         return self.runtime == "openvino" and fixed_size(self.session) is None
 
-    def frames(self, image: np.ndarray) -> np.ndarray:
+    def frames(self, image: np.ndarray, streamed: bool = False) -> np.ndarray:
         """The network on an H x W x 3 uint8 RGB frame, giving uint8, with the conversions inside the compiled
-        graph (fst.ovsession); padded by reflection to the side multiple and cropped back here, as run_onnx does."""
+        graph (fst.ovsession); padded by reflection to the side multiple and cropped back here, as run_onnx does.
+        streamed: on one of OpenVINO's streams, from any of frame_streams() threads at once."""
         height, width = image.shape[:2]
         bottom, right = (-height) % SIDE_MULTIPLE, (-width) % SIDE_MULTIPLE
         padded = np.pad(image, ((0, bottom), (0, right), (0, 0)), mode="reflect") if bottom or right else image
         try:
-            out, finite = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds)
+            out, finite = self.session.frames(np.ascontiguousarray(padded)[None], self.feeds, streamed)
         except Exception as e:  # as run_onnx: OpenVINO's own types, MemoryError
             raise run_failed(e, width, height) from None
         if not finite:  # a damaged or diverged network: not a black picture written as a success
             raise FstError(f"{self.path} gave NaN or infinite values for a {width}x{height} image")
         return out[0, :height, :width]
+
+    def frame_streams(self) -> int:
+        """How many frames run at once on streams (fst.ovsession), where frames() runs; else 1."""
+        return self.session.stream_count() if self.takes_frames else 1
 
     @functools.cached_property
     def proto(self):

@@ -7,10 +7,12 @@ and nothing is ever written over one of the inputs.
 
 from __future__ import annotations
 
+import collections
 import glob
 import queue
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -171,10 +173,26 @@ def transform_animation(
 _DONE = object()
 
 
-def pipeline(items: Iterable[T], transform: Callable[[T], U], consume: Callable[[U], None], depth: int = 4) -> None:
-    """consume(transform(item)) for every item in order, with `items` drawn in one thread, `transform` run in this
-    one and `consume` in a third: a video's decoding and encoding overlap the stylizing of its frames, and at most
-    `depth` items wait between two stages. An exception in any stage stops all three and is raised here."""
+def in_order(items: Iterable[T], transform: Callable[[T], U], workers: int = 1) -> Iterator[U]:
+    """transform(item) for every item, in order, with up to `workers` of them running at once in threads of their
+    own (1: each in turn, in this thread)."""
+    if workers == 1:
+        yield from map(transform, items)
+        return
+    with ThreadPoolExecutor(workers) as pool:
+        running: collections.deque = collections.deque()
+        for item in items:
+            running.append(pool.submit(transform, item))
+            if len(running) == workers:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+
+
+def pipeline(items: Iterable[T], transform: Callable[[T], U], consume: Callable[[U], None], depth=4, workers=1) -> None:
+    """consume(transform(item)) for every item in order, `items` drawn in one thread, `transform` run in this one
+    (`workers` at once: in_order) and `consume` in a third, so a video's decoding and encoding overlap its stylizing;
+    at most `depth` items wait between stages. An exception in any stage stops all three and is raised here."""
     stop = threading.Event()
     errors: list[BaseException] = []
     inbox: queue.Queue = queue.Queue(depth)
@@ -219,8 +237,8 @@ def pipeline(items: Iterable[T], transform: Callable[[T], U], consume: Callable[
     for thread in threads:
         thread.start()
     try:
-        while (item := take(inbox)) is not _DONE:
-            if not put(outbox, transform(item)):
+        for result in in_order(iter(lambda: take(inbox), _DONE), transform, workers):
+            if not put(outbox, result):
                 break
         put(outbox, _DONE)
     except BaseException:

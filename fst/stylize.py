@@ -11,6 +11,7 @@ order, stabilized over time: with the style's stable variant where one is shippe
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import math
@@ -155,16 +156,23 @@ class Stylizer:
             raise FstError(f"not enough memory to stylize a {photo.width}x{photo.height} image: resize it, or "
                            "give a smaller memory budget (--max-memory) for smaller tiles") from None  # fmt: skip
 
-    def video(self, temporal: bool = True) -> VideoStylizer:
+    def video(self, temporal: bool = True, parallel: bool = False) -> VideoStylizer:
         """A stylizer for the frames of one video, fed in order: see VideoStylizer. Stabilized (`temporal`), a
         style's network gives way to its stable variant where one is beside it (NAME-stable.onnx, fine-tuned with
         the temporal term: fst.catalogue.stable_sibling), which runs frame by frame: its strokes hold still by
         themselves, and the filter on top would cost more style than the flicker it removes (docs/video.md). Any
-        other network gets the filter (fst.temporal). temporal=False: this network frame by frame, no filter."""
-        if not temporal:
-            return VideoStylizer(self, None)
-        stable, blend = self.stabilized
-        return VideoStylizer(stable or self, blend)
+        other network gets the filter (fst.temporal). temporal=False: this network frame by frame, no filter.
+        parallel: the frames of a file, which may be stylized several at a time (fst.video.transform_video): frame
+        by frame in OpenVINO, they run on its streams, VideoStylizer.parallel of them at once; not for a live
+        camera, where one frame at a time on every core comes back soonest."""
+        stylizer, blend = (self, None) if not temporal else (self.stabilized[0] or self, self.stabilized[1])
+        on_streams = parallel and blend is None and stylizer.runtime == "openvino" and stylizer.frames is not None
+        streams = stylizer.backend.frame_streams() if on_streams else 1
+        if streams == 1:
+            return VideoStylizer(stylizer, blend)
+        streamed = copy.copy(stylizer)  # the same loaded network, its uint8 path on the streams
+        streamed.frames = functools.partial(stylizer.backend.frames, streamed=True)
+        return VideoStylizer(streamed, None, streams)
 
     @functools.cached_property
     def stabilized(self) -> tuple[Stylizer | None, float | None]:
@@ -236,12 +244,14 @@ class VideoStylizer:
             show(video.stylize(frame))
 
     blend: the temporal filter's (fst.temporal); None stylizes each frame on its own, exactly as Stylizer.stylize
-    does (what a stable network needs). `stylizer.path` is the file that runs. Call reset() at a cut.
+    does (what a stable network needs). `stylizer.path` is the file that runs. Call reset() at a cut. parallel:
+    how many frames stylize() may be given at once from as many threads (1: one after the other).
     """
 
-    def __init__(self, stylizer: Stylizer, blend: float | None = BLEND) -> None:
+    def __init__(self, stylizer: Stylizer, blend: float | None = BLEND, parallel: int = 1) -> None:
         self.stylizer = stylizer
         self.filter = TemporalFilter(blend) if blend is not None else None
+        self.parallel = parallel
 
     def stylize(self, frame: Image.Image) -> Image.Image:
         if self.filter is None:

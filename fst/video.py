@@ -137,10 +137,12 @@ def transform_video(
     transform: Callable[[Image.Image], Image.Image],
     on_frame: Callable[[], None],
     replace: bool = True,
+    workers: int = 1,
 ) -> int:
     """Re-encode `source` into `target` (codecs by its suffix) with every frame passed through `transform`, at its
     own timestamp; the audio is kept. Returns the number of frames written. A file FFmpeg cannot decode or encode
-    is a one-line FstError, and nothing is written. replace=False: as fst.media.save_image."""
+    is a one-line FstError, and nothing is written. replace=False: as fst.media.save_image. workers: how many
+    frames `transform` takes at once, from threads of their own (VideoStylizer.parallel); the order is kept."""
     import av
 
     try:
@@ -175,7 +177,7 @@ def transform_video(
                     else:
                         writer.add_audio(content)
 
-                pipeline(decoded(), stylized, encode)
+                pipeline(decoded(), stylized, encode, workers=workers)
                 try:
                     writer.close()
                 except FstError:

@@ -408,7 +408,7 @@ def test_the_webcam_runs_the_fast_variant_where_there_is_one(models, monkeypatch
     import fst.cli.infer
 
     asked = []
-    video = lambda self, temporal: type("V", (), {"stylizer": self})()
+    video = lambda self, temporal, parallel: type("V", (), {"stylizer": self, "parallel": 1})()
     fake = type("S", (), {"choice": "", "runtime": "onnxruntime", "runtime_reason": "asked for", "video": video,
                           "styles": [], "path": Path("wave-fast.onnx")})  # fmt: skip
     monkeypatch.setattr(fst.cli.infer, "Stylizer", lambda *args, **options: asked.append(options["fast"]) or fake())

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from fst.errors import FstError
-from fst.media import Job, pipeline, plan_jobs, save_image
+from fst.media import Job, in_order, pipeline, plan_jobs, save_image
 
 
 @pytest.fixture
@@ -91,8 +91,31 @@ def test_pipeline_stages_overlap():
     assert seen == [True, True]
 
 
+def test_pipeline_workers_run_items_at_once_and_keep_their_order():
+    """Three workers: item 0 waits until items 1 and 2 have started, so one at a time would time out; the results
+    still come out in the items' order though item 0 finishes last."""
+    started = [threading.Event() for _ in range(9)]
+    waited = []
+
+    def transform(i):
+        started[i].set()
+        if i == 0:
+            waited.append(started[1].wait(timeout=10) and started[2].wait(timeout=10))
+        return i * i
+
+    out = []
+    pipeline(iter(range(9)), transform, out.append, depth=2, workers=3)
+    assert waited == [True] and out == [i * i for i in range(9)]
+
+
+def test_in_order_with_one_worker_runs_in_the_callers_thread():
+    caller = threading.get_ident()
+    assert list(in_order(range(4), lambda i: (i, threading.get_ident() == caller))) == [(i, True) for i in range(4)]
+
+
+@pytest.mark.parametrize("workers", [1, 3])
 @pytest.mark.parametrize("stage", ["produce", "transform", "consume"])
-def test_pipeline_raises_the_error_of_any_stage_and_ends_its_threads(stage):
+def test_pipeline_raises_the_error_of_any_stage_and_ends_its_threads(stage, workers):
     threads = threading.active_count()
 
     def fail_at_3(i):
@@ -107,5 +130,5 @@ def test_pipeline_raises_the_error_of_any_stage_and_ends_its_threads(stage):
     transform = fail_at_3 if stage == "transform" else (lambda i: i)
     consume = fail_at_3 if stage == "consume" else (lambda i: None)
     with pytest.raises(ValueError, match=f"{stage} failed"):
-        pipeline(produce(), transform, consume, depth=2)
+        pipeline(produce(), transform, consume, depth=2, workers=workers)
     assert threading.active_count() == threads

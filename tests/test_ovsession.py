@@ -109,3 +109,29 @@ def test_compiled_models_are_kept_in_a_private_cache_and_give_the_same_picture(m
     (tmp_path / "blocked" / "fst").mkdir(parents=True)
     (tmp_path / "blocked" / "fst" / "openvino").write_text("a file where the folder would be")
     assert compile_cache() == {}
+
+
+def test_frames_on_streams_give_the_same_pictures_from_several_threads_at_once(models):
+    """Frames run on OpenVINO's streams, several at once from threads of their own (a video's frames), give the
+    picture each gives alone: no request is shared between two frames. A stylizer of a file's video says how many
+    it takes at once; a live camera's, and any with the temporal filter, take one."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fst.stylize import Stylizer
+
+    stylizer = Stylizer(models[1], "cpu", runtime="openvino")
+    photo = Image.open(DEMO_PHOTOS / "chelsea.jpg").convert("RGB")
+    frames = [np.asarray(photo.resize((64 + 8 * i, 48))) for i in range(6)]
+    alone = [stylizer.stylize(frame) for frame in frames]
+    streams = stylizer.backend.frame_streams()
+    assert streams >= 1 and streams == stylizer.backend.session.stream_count()
+    with ThreadPoolExecutor(4) as pool:
+        streamed = list(pool.map(lambda f: stylizer.backend.frames(f, streamed=True), frames * 3))
+    for picture, expected in zip(streamed, alone * 3):
+        assert picture.shape == expected.shape and np.abs(picture.astype(int) - expected).max() <= 1
+    video = stylizer.video(temporal=False, parallel=True)
+    assert video.parallel == streams and video.stylizer.backend is stylizer.backend
+    assert stylizer.video(temporal=False).parallel == 1 and stylizer.video(parallel=True).parallel == 1  # filtered
+    with ThreadPoolExecutor(video.parallel) as pool:
+        pictures = list(pool.map(lambda f: np.asarray(video.stylize(Image.fromarray(f))), frames))
+    assert all(np.abs(a.astype(int) - b).max() <= 1 for a, b in zip(pictures, alone))

@@ -46,7 +46,8 @@ def test_the_wheel_holds_every_shipped_model_and_the_page(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     index = json.loads((REPO / "exports" / "models.json").read_text())
     assert {f"fst/share/exports/{m['file']}" for m in index["models"]} <= names
-    assert {"fst/share/exports/models.json", "fst/share/web/index.html", "fst/share/web/app.js"} <= names
+    page = {f"fst/share/web/{path.name}" for path in (REPO / "web").iterdir() if path.suffix in (".js", ".onnx", ".html")}
+    assert {"fst/share/exports/models.json", "fst/share/web/guided.onnx"} | page <= names  # all the page loads
     assert not any(name.startswith("fst/share/exports/demo") for name in names)  # a user's own exports stay out
     assert wheel.stat().st_size < 100 * 2**20  # the package index's limit on a file (101.4 MB in December 2026)
 

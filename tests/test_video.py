@@ -58,6 +58,33 @@ def test_a_variable_frame_rate_video_keeps_every_frame_at_its_time(tmp_path, suf
     assert len(set(np.round(got, 4))) == FRAMES  # no two frames at one instant, which players drop
 
 
+def test_frames_stylized_several_at_once_are_written_in_order_at_their_times(tmp_path):
+    """Three workers, each frame's transform taking longer the earlier the frame (so they finish out of order):
+    the file holds the frames in order, at their times, as one worker writes it, the audio kept."""
+    import time
+
+    make_video(tmp_path / "clip.mp4", 64, 48, frames=12, audio=True)
+    count = iter(range(100))
+
+    def slow_first(image: Image.Image) -> Image.Image:
+        time.sleep(0.02 * (3 - next(count) % 3))
+        return image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+
+    for workers in (1, 3):
+        count = iter(range(100))
+        written = transform_video(tmp_path / "clip.mp4", tmp_path / f"out{workers}.mp4", slow_first, lambda: None,
+                                  workers=workers)  # fmt: skip
+        assert written == 12
+    (times_1, frames_1, _), (times_3, frames_3, _) = frames_of(tmp_path / "out1.mp4"), frames_of(tmp_path / "out3.mp4")
+    _, source, _ = frames_of(tmp_path / "clip.mp4")
+    assert times_3 == times_1 and all(np.array_equal(a, b) for a, b in zip(frames_3, frames_1))
+    assert np.abs(frames_3[5].astype(int) - source[5][:, ::-1]).mean() < 3  # frame 5 in place 5, flipped
+    import av
+
+    with av.open(str(tmp_path / "out3.mp4")) as container:
+        assert {s.type for s in container.streams} == {"video", "audio"}
+
+
 def test_a_portrait_phone_video_comes_out_upright(tmp_path):
     make_phone_video(tmp_path / "portrait.mp4", rotation=-90)  # stored landscape, shown turned 90 clockwise
     transform_video(tmp_path / "portrait.mp4", tmp_path / "out.mp4", lambda image: image, lambda: None)

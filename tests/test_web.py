@@ -169,7 +169,8 @@ def test_a_user_picks_a_painting_blends_styles_and_downloads_the_result(served, 
 @no_web_runtime
 def test_the_webcam_view_runs_the_fast_steady_network_and_shows_its_frame_rate(served, tmp_path):
     """Chromium's fake camera (a moving test pattern, 640x480) as the user's webcam: the page switches to the
-    style's fast network, steady from frame to frame, and the caption counts frames per second."""
+    style's fast network, steady from frame to frame, shows the frame at its size with the network on a smaller
+    copy, and the caption counts frames per second."""
     with Page(tmp_path / "profile") as page:
         page.open(served)
         page.wait_for(FINISHED)
@@ -177,7 +178,8 @@ def test_the_webcam_view_runs_the_fast_steady_network_and_shows_its_frame_rate(s
         caption = page.wait_for(f"{CAPTION}.includes('frames/s') && {CAPTION}", timeout=60)
         assert page.evaluate("document.getElementById('webcam').textContent") == "Stop the webcam"
         page.evaluate("document.getElementById('webcam').click()")
-    assert caption.startswith("starry night (fast, steady for video): 512x384 in "), caption
+    # Shown at the camera's 640x480, the network on a copy whose long side the rate decides (512 at the start).
+    assert caption.startswith("starry night (fast, steady for video): 640x480 from "), caption
     assert float(caption.split(", ")[-1].split()[0]) > 0
 
 
@@ -328,3 +330,25 @@ def test_the_pages_runtime_is_the_version_web_package_json_names():
     assert f'="{version}"' in bundle  # the version the bundle reports as ort.env.versions.web
     wasm = (WEB_RUNTIME / "ort-wasm-simd-threaded.wasm").read_bytes()
     assert wasm[:4] == b"\0asm" and len(wasm) > 10 * 2**20  # whole, not a Git LFS pointer or a cut file
+
+
+@no_chromium
+@no_web_runtime
+def test_the_page_brings_the_networks_picture_of_a_small_copy_up_as_python_does(tmp_path):
+    """What the webcam view shows: the network on a copy 320 pixels long, brought to the 640x360 frame along its
+    edges; the same as fst.guided on the page's own small copy and Python onnxruntime's picture of it."""
+    from fst.guided import guided_upsample
+
+    frame = tmp_path / "frame.png"
+    full = Image.open(DEMO_PHOTOS / "astronaut.jpg").convert("RGB").resize((640, 360))
+    full.save(frame)
+    result = run_page(frame, tmp_path, "runs=4&work=320")
+    small = np.frombuffer(base64.b64decode(result["small"]), np.uint8).reshape(180, 320, 4)[..., :3]
+    network = run_onnx(onnx_session(REPO / "exports" / result["style"]), to_array(Image.fromarray(small)))[0]
+    expected = np.asarray(guided_upsample(full, Image.fromarray(small), network), dtype=int)
+    canvas = np.frombuffer(base64.b64decode(result["canvas"]), np.uint8).reshape(360, 640, 4)[..., :3]
+    difference = np.abs(canvas.astype(int) - expected)
+    ms = float(np.median(result["times"][1:]))
+    print(f"\nweb demo ({result['backend']}, {result['threads']} threads): 640x360 from 320x180 {result['style']} in "
+          f"{ms:.0f} ms, {1000 / ms:.1f} frames/s; {difference.mean():.2f} levels from Python on average")  # fmt: skip
+    assert difference.mean() < 1.5 and np.percentile(difference, 99) <= 8  # the network's floats differ a little

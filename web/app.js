@@ -1,7 +1,8 @@
 // The browser demo: a photo or webcam frame -> an fst network (web/model.js, onnxruntime-web) -> a canvas, all on
 // this device. The page opens on a painted photo; a tile per painting picks the style, the network menu its
 // variants (full or fast, steady for video, int8), a divider compares before and after, and the result downloads.
-import { fromTensor, ort, paintingFeeds, PAINTING_SIDE, sameOrigin, sessionFor, toTensor } from "./model.js";
+import { applyFits } from "./guided.js";
+import { cropped, fromTensor, ort, paintingFeeds, PAINTING_SIDE, sameOrigin, sessionFor, toTensor } from "./model.js";
 
 const params = new URLSearchParams(location.search);
 const $ = (id) => document.getElementById(id);
@@ -13,6 +14,7 @@ let painting = null;  // for the model of any painting (kind "arbitrary"): {name
 let video = null;     // the webcam's <video> while it runs
 let result = null;    // the last picture's {style, name}, for the download's file name
 let frame = null;     // the output's pixels, an ImageData reused while the size stays
+let small = null;     // the webcam frame's small copy, which the network runs on, a canvas reused likewise
 
 function setStatus(text, error = false) {
   $("status").textContent = text;
@@ -127,18 +129,30 @@ async function usePainting(image, name) {
   $("painting-caption").textContent = `painting: ${name}`;
 }
 
-// Draws `source` into the input canvas with its long side at most `longSide` (0: as it is), then stylizes it.
-async function stylize(source, sourceWidth, sourceHeight, longSide) {
-  const scale = longSide ? Math.min(1, longSide / Math.max(sourceWidth, sourceHeight)) : 1;
-  const width = Math.max(8, Math.round(sourceWidth * scale)), height = Math.max(8, Math.round(sourceHeight * scale));
+// Draws `source` into the input canvas with its long side at most `longSide` (0: as it is), then stylizes it. With
+// a larger `shownSide` (the webcam) the network runs on a copy at `longSide` and its picture is brought to the
+// shown size along the frame's own edges (guided upsampling): fewer pixels through the network, the edges still sharp.
+async function stylize(source, sourceWidth, sourceHeight, longSide, shownSide = longSide) {
+  const fit = (side) => {
+    const scale = side ? Math.min(1, side / Math.max(sourceWidth, sourceHeight)) : 1;
+    return [Math.max(8, Math.round(sourceWidth * scale)), Math.max(8, Math.round(sourceHeight * scale))];
+  };
+  const [width, height] = fit(longSide), [shownWidth, shownHeight] = fit(shownSide);
+  const guided = shownWidth > width;
   const input = $("input"), output = $("output");
   const context = input.getContext("2d", { willReadFrequently: true });
-  if (input.width !== width || input.height !== height) {
-    input.width = output.width = width;
-    input.height = output.height = height;
+  if (input.width !== shownWidth || input.height !== shownHeight) {
+    input.width = output.width = shownWidth;
+    input.height = output.height = shownHeight;
   }
-  context.drawImage(source, 0, 0, width, height);
-  const pixels = context.getImageData(0, 0, width, height).data;
+  context.drawImage(source, 0, 0, shownWidth, shownHeight);
+  const shown = context.getImageData(0, 0, shownWidth, shownHeight).data;
+  if (guided) {
+    if (!small) small = new OffscreenCanvas(width, height);
+    if (small.width !== width || small.height !== height) [small.width, small.height] = [width, height];
+    small.getContext("2d", { willReadFrequently: true }).drawImage(source, 0, 0, width, height);
+  }
+  const pixels = guided ? small.getContext("2d").getImageData(0, 0, width, height).data : shown;
   const model = chosen();
   const session = await sessionFor(sameOrigin(model.file, modelsUrl).href);
   const start = performance.now();
@@ -151,16 +165,28 @@ async function stylize(source, sourceWidth, sourceHeight, longSide) {
     strength = 1;
   }
   const tensor = (await session.run(feeds, [index.io.output]))[index.io.output];
+  const networkMs = performance.now() - start;
+  if (!frame || frame.width !== shownWidth || frame.height !== shownHeight) {
+    frame = new ImageData(shownWidth, shownHeight);
+  }
+  let planes = null;
+  if (guided) {  // fitted to the small copy in web/guided.onnx (fst.guided_graph), applied at full size in guided.js
+    const fitting = await sessionFor(new URL("guided.onnx", import.meta.url).href);
+    const copies = { small: cropped(feeds[index.io.input], width, height), stylized: cropped(tensor, width, height) };
+    const fits = (await fitting.run(copies)).fits.data;
+    applyFits(fits, width, height, shown, shownWidth, shownHeight, strength, frame.data);
+  } else {
+    planes = fromTensor(tensor, pixels, width, height, strength, frame, params.has("test"));
+  }
   const ms = performance.now() - start;
-  if (!frame || frame.width !== width || frame.height !== height) frame = new ImageData(width, height);
-  const planes = fromTensor(tensor, pixels, width, height, strength, frame, params.has("test"));
   output.getContext("2d").putImageData(frame, 0, 0);
   const style = model.kind === "arbitrary" ? painting.name : model.style;
   const time = ms >= 1 ? ` in ${ms.toFixed(0)} ms` : "";  // none under a test's virtual clock
+  const size = guided ? `${shownWidth}x${shownHeight} from ${width}x${height}` : `${width}x${height}`;
   $("output-caption").textContent =
-    `${spaced(style)} (${networkLabel(model)}): ${width}x${height}${time}, ${ort.env.wasm.numThreads} thread(s)`;
+    `${spaced(style)} (${networkLabel(model)}): ${size}${time}, ${ort.env.wasm.numThreads} thread(s)`;
   result = { style, name: photo ? photo.name : "webcam" };
-  return { planes, rgba: frame, ms, width, height };
+  return { planes, rgba: frame, ms, networkMs, width, height, small: guided ? pixels : null };
 }
 
 const NEEDS_PAINTING = "choose a painting above, or drop one on the grey box: any painting, no training";
@@ -192,13 +218,15 @@ function loadImage(url) {
 }
 
 // The webcam: each frame stylized as soon as the last is done, so the picture is the camera's newest frame (no
-// queue builds up); the caption shows frames per second, a moving average over the last frames. With the long side
-// on "auto" the frames are stylized at the largest size that keeps LIVE_FPS on this device: smaller while the rate
-// is under it, larger again (up to AUTO_SIDE) while it is well over, checked every ADAPT_EVERY frames.
-const AUTO_SIDE = 512, MIN_SIDE = 192, LIVE_FPS = 10, ADAPT_EVERY = 8;
+// queue builds up); the caption shows frames per second, a moving average over the last frames. Frames are shown at
+// LIVE_SIDE on the long side (the camera's own size where smaller); the network runs on a copy at the long side
+// chosen, brought up along the frame's edges. On "auto" that copy is the largest that keeps LIVE_FPS on this
+// device: smaller while the rate is under it, larger again (up to LIVE_SIDE) while it is well over, checked every
+// ADAPT_EVERY frames.
+const AUTO_SIDE = 512, LIVE_SIDE = 640, MIN_SIDE = 192, LIVE_FPS = 10, ADAPT_EVERY = 8;
 
 async function webcamLoop() {
-  let last = null, interval = null, side = AUTO_SIDE, frames = 0;
+  let last = null, interval = null, side = AUTO_SIDE, frames = 0;  // the network's long side, on "auto"
   while (video) {
     // A frame's work resolves as microtasks only: wait for the next paint, or no frame is shown and no click heard.
     await new Promise((resolve) => requestAnimationFrame(resolve));
@@ -208,7 +236,8 @@ async function webcamLoop() {
     } else if (video.readyState >= 2) {
       if ($("status").textContent === NEEDS_PAINTING) setStatus("webcam: painting frame after frame");
       const auto = $("size").value === "auto";
-      await stylize(video, video.videoWidth, video.videoHeight, auto ? side : Number($("size").value));
+      const working = auto ? side : Number($("size").value);
+      await stylize(video, video.videoWidth, video.videoHeight, working, Math.max(LIVE_SIDE, working));
       const now = performance.now();
       if (last !== null) interval = interval === null ? now - last : 0.9 * interval + 0.1 * (now - last);
       last = now;
@@ -217,7 +246,7 @@ async function webcamLoop() {
         const rate = 1000 / interval;
         const smaller = Math.min(side - 32, Math.floor((side * Math.sqrt(rate / LIVE_FPS)) / 32) * 32);
         if (rate < LIVE_FPS) side = Math.max(MIN_SIDE, smaller);  // the time a frame takes goes with its pixels
-        else if (rate > 1.5 * LIVE_FPS) side = Math.min(AUTO_SIDE, side + 32);
+        else if (rate > 1.5 * LIVE_FPS) side = Math.min(LIVE_SIDE, side + 32);
       }
     } else {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -279,8 +308,9 @@ function toBase64(bytes) {
   return btoa(text);
 }
 
-// ?test=PHOTO[&style=FILE]: stylize PHOTO at its own size `runs` times with FILE (default: what the webcam view
-// runs) and POST the output to the serving test.
+// ?test=PHOTO[&style=FILE][&work=SIDE]: stylize PHOTO at its own size `runs` times with FILE (default: what the
+// webcam view runs), the network on a copy SIDE pixels long where given (as the webcam), and POST the output to the
+// serving test.
 async function runTest() {
   const image = await loadImage(sameOrigin(params.get("test")).href);
   const file = params.get("style") || preferred(groups()[0], true).file;
@@ -292,16 +322,18 @@ async function runTest() {
     const [name, weight] = item.split("=");
     for (const [i, other] of model.styles.entries()) if (other === name) $(`blend-${i}`).value = Number(weight);
   }
-  const times = [];
+  const times = [], networkTimes = [];
   let last;
   for (let run = 0; run < Number(params.get("runs") || 3); run++) {
-    last = await stylize(image, image.naturalWidth, image.naturalHeight, 0);
+    last = await stylize(image, image.naturalWidth, image.naturalHeight, Number(params.get("work") || 0), 0);
     times.push(last.ms);
+    networkTimes.push(last.networkMs);
   }
   return {
     style: $("style").value, width: last.width, height: last.height, backend: "wasm",
-    threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, times,
-    output: toBase64(new Uint8Array(last.planes.buffer)), canvas: toBase64(new Uint8Array(last.rgba.data.buffer)),
+    threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, times, networkTimes,
+    output: last.planes && toBase64(new Uint8Array(last.planes.buffer)), small: last.small && toBase64(last.small),
+    canvas: toBase64(new Uint8Array(last.rgba.data.buffer)),
   };
 }
 

@@ -50,6 +50,19 @@ export function toTensor(pixels, width, height, multiple) {
   return new ort.Tensor("float32", data, [1, 3, ph, pw]);
 }
 
+// A (1, 3, H, W) tensor's top-left width x height, as a tensor of its own (itself where nothing is cut).
+export function cropped(tensor, width, height) {
+  const [, , ph, pw] = tensor.dims;
+  if (ph === height && pw === width) return tensor;
+  const data = new Float32Array(3 * width * height);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < height; y++) {
+      data.set(tensor.data.subarray((c * ph + y) * pw, (c * ph + y) * pw + width), (c * height + y) * width);
+    }
+  }
+  return new ort.Tensor("float32", data, [1, 3, height, width]);
+}
+
 // The model's output, cropped to width x height, as RGBA pixels blended with the photo (into `rgba`, an ImageData
 // of that size, reused from frame to frame), and as float32 RGB planes where `planes` is asked for (tests).
 export function fromTensor(output, pixels, width, height, strength, rgba, planes = false) {

@@ -161,20 +161,20 @@ def main(argv: list[str] | None = None) -> int:
         with TileBar(name) as bar:  # shown for an image stylized in tiles
             return stylizer.stylize(resized(image), bar)
 
-    def frames_transform() -> Callable[[Image.Image], Image.Image]:
-        """A fresh transform for the frames of one video or animation, stabilized over time unless --no-temporal."""
-        video = stylizer.video(temporal=not args.no_temporal)
+    def frames_transform(parallel: bool = False) -> tuple[Callable[[Image.Image], Image.Image], int]:
+        """A fresh transform for the frames of one video or animation, stabilized unless --no-temporal, and how
+        many frames it takes at once (parallel: a file's frames, see Stylizer.video)."""
+        video = stylizer.video(temporal=not args.no_temporal, parallel=parallel)
         if video.stylizer is not stylizer and not said:  # the style's stable variant runs: say so once
             said.append(f"videos: running {video.stylizer.path}, fine-tuned to hold its strokes still "
                         f"(--no-temporal: {stylizer.path} frame by frame)" if args.verbose else
                         f"videos: running {what_runs(video.stylizer, None)}")  # fmt: skip
             tqdm.write(said[0], file=sys.stderr)  # above the progress bar, not through it
-        return lambda image: video.stylize(resized(image))
+        return (lambda image: video.stylize(resized(image))), video.parallel
 
     said: list[str] = []
-
     if webcam:
-        recorded = run_webcam(int(webcam[0][7:]), frames_transform(), record, args.overwrite)
+        recorded = run_webcam(int(webcam[0][7:]), frames_transform()[0], record, args.overwrite)
         if record is not None:
             print(f"recorded {recorded} frames -> {record}")
         return 0
@@ -194,7 +194,8 @@ def stylize_videos(jobs: list[Job], frames_transform, overwrite: bool) -> tuple[
         try:
             expected = count_frames(job.source)
             with tqdm(total=expected, unit="frame", dynamic_ncols=True, desc=job.source.name) as bar:
-                written = transform_video(job.source, job.target, frames_transform(), lambda: bar.update(1), overwrite)
+                transform, workers = frames_transform(parallel=True)
+                written = transform_video(job.source, job.target, transform, lambda: bar.update(1), overwrite, workers)
         except FstError as e:
             print(f"error: {job.source}: {e}; skipped", file=sys.stderr)
             failed += 1
@@ -280,7 +281,7 @@ def stylize_images(jobs: list[Job], transform, frames_transform, overwrite: bool
                         )
                     with tqdm(total=frames, unit="frame", dynamic_ncols=True, desc=job.source.name) as frame_bar:
                         transform_animation(
-                            job.source, job.target, frames_transform(), lambda: frame_bar.update(1), overwrite
+                            job.source, job.target, frames_transform()[0], lambda: frame_bar.update(1), overwrite
                         )
                     continue
                 save_image(transform(image, job.source.name), job.target, overwrite)
