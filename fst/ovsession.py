@@ -10,9 +10,9 @@ For video frames a second compiled model takes and gives uint8 H x W x 3 (`frame
 the layout change and the rounding back to 8 bits run inside the compiled graph (OpenVINO's preprocessing), where
 numpy's copies cost 5 ms of a 22 ms 640x360 frame. Frames that do not depend on each other (a video frame by frame)
 can also run several at once, each on a stream of its own (OpenVINO's throughput hint: one stream per core or
-group of cores): on two cores, two frames at a time, each on one core, pass 5 to 10% more frames a second than one
-at a time on both, and far more while decoding and encoding threads take cycles from one core, since a frame on one
-core does not wait for the other at every layer.
+group of cores). On two cores, two realtime-network frames at a time, each on one core, pass about as many frames
+a second as one at a time on both when nothing else runs, and 16% more in a video at 640x360, where decoding and
+encoding threads take cycles from the cores: a frame on one core does not wait at every layer for the other.
 
 Compiling takes 0.12 to 0.15 s a model; OpenVINO keeps what it compiled in fst's cache folder (compile_cache) and
 reads it back the next time in 0.02 to 0.04 s, so a run's start-up pays it once per model and machine.
