@@ -66,6 +66,14 @@ def folded(width: int, blocks: int, separable_blocks: bool, half_size_block: boo
     ])  # fmt: skip
 
 
+def replace_layers(network: nn.Module, kind: type, make) -> None:
+    """Every layer of `kind` in `network` replaced by make(layer)."""
+    for module in list(network.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, kind):
+                setattr(module, name, make(child))
+
+
 class ZeroPadded(TransformerNet):
     """The realtime network with zero padding inside (folded into each convolution by the runtimes) and one
     reflection pad of `margin` pixels around the input, cropped off the output."""
@@ -73,10 +81,7 @@ class ZeroPadded(TransformerNet):
     def __init__(self, margin: int = 4) -> None:
         super().__init__(architecture="realtime")
         self.margin = margin
-        for module in list(self.modules()):
-            for name, child in module.named_children():
-                if isinstance(child, nn.ReflectionPad2d):
-                    setattr(module, name, nn.ZeroPad2d(child.padding))
+        replace_layers(self, nn.ReflectionPad2d, lambda pad: nn.ZeroPad2d(pad.padding))
 
     def stylize_padded(self, image: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         m = self.margin
@@ -89,10 +94,7 @@ class HeldNorms(TransformerNet):
 
     def __init__(self) -> None:
         super().__init__(architecture="realtime")
-        for module in list(self.modules()):
-            for name, child in module.named_children():
-                if isinstance(child, nn.InstanceNorm2d):
-                    setattr(module, name, FixedNorm(child.num_features))
+        replace_layers(self, nn.InstanceNorm2d, lambda norm: FixedNorm(norm.num_features))
 
 
 class FixedNorm(nn.Module):

@@ -166,7 +166,7 @@ class Stylizer:
         by frame in OpenVINO, they run on its streams, VideoStylizer.parallel of them at once; not for a live
         camera, where one frame at a time on every core comes back soonest."""
         stylizer, blend = (self, None) if not temporal else (self.stabilized[0] or self, self.stabilized[1])
-        on_streams = parallel and blend is None and stylizer.runtime == "openvino" and stylizer.frames is not None
+        on_streams = parallel and blend is None and stylizer.runtime == "openvino"  # else frame_streams() is 1 too
         streams = stylizer.backend.frame_streams() if on_streams else 1
         if streams == 1:
             return VideoStylizer(stylizer, blend)

@@ -147,12 +147,14 @@ async function stylize(source, sourceWidth, sourceHeight, longSide, shownSide = 
   }
   context.drawImage(source, 0, 0, shownWidth, shownHeight);
   const shown = context.getImageData(0, 0, shownWidth, shownHeight).data;
+  let pixels = shown;
   if (guided) {
     if (!small) small = new OffscreenCanvas(width, height);
     if (small.width !== width || small.height !== height) [small.width, small.height] = [width, height];
-    small.getContext("2d", { willReadFrequently: true }).drawImage(source, 0, 0, width, height);
+    const smallContext = small.getContext("2d", { willReadFrequently: true });
+    smallContext.drawImage(source, 0, 0, width, height);
+    pixels = smallContext.getImageData(0, 0, width, height).data;
   }
-  const pixels = guided ? small.getContext("2d").getImageData(0, 0, width, height).data : shown;
   const model = chosen();
   const session = await sessionFor(sameOrigin(model.file, modelsUrl).href);
   const start = performance.now();
@@ -165,7 +167,6 @@ async function stylize(source, sourceWidth, sourceHeight, longSide, shownSide = 
     strength = 1;
   }
   const tensor = (await session.run(feeds, [index.io.output]))[index.io.output];
-  const networkMs = performance.now() - start;
   if (!frame || frame.width !== shownWidth || frame.height !== shownHeight) {
     frame = new ImageData(shownWidth, shownHeight);
   }
@@ -186,7 +187,7 @@ async function stylize(source, sourceWidth, sourceHeight, longSide, shownSide = 
   $("output-caption").textContent =
     `${spaced(style)} (${networkLabel(model)}): ${size}${time}, ${ort.env.wasm.numThreads} thread(s)`;
   result = { style, name: photo ? photo.name : "webcam" };
-  return { planes, rgba: frame, ms, networkMs, width, height, small: guided ? pixels : null };
+  return { planes, rgba: frame, ms, width, height, small: guided ? pixels : null };
 }
 
 const NEEDS_PAINTING = "choose a painting above, or drop one on the grey box: any painting, no training";
@@ -322,16 +323,15 @@ async function runTest() {
     const [name, weight] = item.split("=");
     for (const [i, other] of model.styles.entries()) if (other === name) $(`blend-${i}`).value = Number(weight);
   }
-  const times = [], networkTimes = [];
+  const times = [];
   let last;
   for (let run = 0; run < Number(params.get("runs") || 3); run++) {
     last = await stylize(image, image.naturalWidth, image.naturalHeight, Number(params.get("work") || 0), 0);
     times.push(last.ms);
-    networkTimes.push(last.networkMs);
   }
   return {
     style: $("style").value, width: last.width, height: last.height, backend: "wasm",
-    threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, times, networkTimes,
+    threads: ort.env.wasm.numThreads, isolated: self.crossOriginIsolated, times,
     output: last.planes && toBase64(new Uint8Array(last.planes.buffer)), small: last.small && toBase64(last.small),
     canvas: toBase64(new Uint8Array(last.rgba.data.buffer)),
   };
