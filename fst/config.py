@@ -47,6 +47,9 @@ class LossConfig:
     vgg_weights: str = "bundled"
     content_layer: str = "relu2_2"
     content_weight: float = field(default=1.0, metadata={"min": 0.0})
+    # The share of the content term placed along the photo's edges, the rest spread evenly (fst.losses.edge_weights):
+    # 0 the classic uniform term; more keeps outlines and faces while flat regions take the style.
+    content_edges: float = field(default=0.0, metadata={"min": 0.0, "max": 1.0})
     style_layers: dict[str, float] = field(
         default_factory=lambda: {"relu1_2": 1.0, "relu2_2": 1.0, "relu3_3": 1.0, "relu4_3": 1.0}
     )

@@ -5,6 +5,9 @@ smears or haloes around the photo's strong edges, and the size of its strokes. n
 - structure: the correlation of the photo's and the picture's edge strength (the gradient magnitude of their
   luminance, both blurred by STRUCTURE_SIGMA so that strokes smaller than that do not count): 1 where every edge
   of the photo is drawn where it was, 0 where none is.
+- subject structure: the same correlation over the part of the photo where its edges are densest (DETAIL_SHARE of
+  its pixels: faces, buildings, the subject), so that strokes painted over a flat sky, which is the style's work,
+  do not count against the picture as they do in structure.
 - halo: around the photo's strongest edges (EDGE_SHARE of its pixels), the blurred gradient a band of pixels off the
   edge carries against the gradient on it, in the picture over the same in the photo: 1 as sharp as the photo, 2
   twice the smear or ghost beside each edge.
@@ -18,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 STRUCTURE_SIGMA = 2.0  # pixels at 512: finer than this is brushwork, not the subject's structure
+DETAIL_SHARE, DETAIL_SIGMA = 0.3, 8.0  # the subject: the 30% of pixels densest in edges, at the scale of a feature
 EDGE_SHARE = 0.05  # the photo's strongest edges: this share of its pixels
 BAND = (3, 8)  # the halo band: from 3 to 8 pixels off an edge
 
@@ -49,6 +53,16 @@ def structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STRUCTURE_S
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def subject_structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STRUCTURE_SIGMA) -> float:
+    """structure over the photo's most detailed DETAIL_SHARE of pixels (its edge strength blurred by DETAIL_SIGMA)."""
+    a, b = edge_strength(photo, sigma), edge_strength(picture, sigma)
+    density = blur(a, DETAIL_SIGMA)
+    detailed = density >= np.quantile(density, 1 - DETAIL_SHARE)
+    if a[detailed].std() == 0 or b[detailed].std() == 0:
+        return 0.0
+    return float(np.corrcoef(a[detailed], b[detailed])[0, 1])
 
 
 def grow(mask: np.ndarray, steps: int) -> np.ndarray:

@@ -7,6 +7,8 @@ Normalization. Each term is divided by the size of its target, so it is a relati
     tv      = mean |y(i+1, j) - y(i, j)| + mean |y(i, j+1) - y(i, j)|   on the [0, 1] output image
 
 each computed per image and averaged over the batch, so a batch split across processes averages to the same loss.
+With loss.content_edges the content distance is weighted position by position, more along the photo's edges
+(edge_weights, of mean 1, so the term keeps its scale).
 
 An optional temporal term (loss.temporal_weight) asks the network to commute with small camera motions: for a
 random shift, rotation and zoom M and sensor noise n, f(M(x) + n) should equal M(f(x)) (Gupta et al. 2017,
@@ -45,10 +47,30 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
     return flat @ flat.transpose(1, 2) / (c * h * w)
 
 
-def content_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Per image, squared feature distance relative to the target's energy; mean over the batch."""
-    distance = (output - target).pow(2).flatten(1).sum(1)
+def content_loss(output: torch.Tensor, target: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Per image, squared feature distance relative to the target's energy; mean over the batch. `weights`
+    (N, 1, H, W), of mean 1 (edge_weights), says where the distance counts more."""
+    squared = (output - target).pow(2)
+    distance = (squared if weights is None else squared * weights).flatten(1).sum(1)
     return (distance / target.pow(2).flatten(1).sum(1).clamp_min(1e-12)).mean()
+
+
+def edge_weights(photos: torch.Tensor, size: tuple[int, int], share: float) -> torch.Tensor:
+    """(N, 1, *size) weights of mean 1 for the content term: `share` of it along the photos' edges, the rest even.
+
+    Uniform content weight trades the subject against the strokes everywhere alike, so a style strong enough to
+    fill a flat sky also dissolves the faces and buildings (loss.content_edges). Here the content term follows the
+    luminance gradient (central differences, averaged down to the content layer's size and blurred over 3x3 of
+    it): a flat region is left to the style, an outline held. A flat photo gets weight 1 everywhere."""
+    luma = (photos * photos.new_tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    padded = F.pad(luma, (1, 1, 1, 1), mode="replicate")
+    dx = (padded[..., 1:-1, 2:] - padded[..., 1:-1, :-2]) / 2
+    dy = (padded[..., 2:, 1:-1] - padded[..., :-2, 1:-1]) / 2
+    edges = F.interpolate((dx.pow(2) + dy.pow(2)).sqrt(), size=size, mode="area")
+    edges = F.avg_pool2d(F.pad(edges, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
+    eps = 1e-3  # half the gradient of one grey level's step: below it, a photo counts as flat
+    relative = (edges + eps) / (edges.mean((2, 3), keepdim=True) + eps)
+    return (1 - share) + share * relative
 
 
 def style_distance(output_gram: torch.Tensor, target_gram: torch.Tensor) -> torch.Tensor:
@@ -115,6 +137,7 @@ class PerceptualLoss(nn.Module):
         self.content_layer = config.content_layer
         self.style_weights = {layer: w for layer, w in config.style_layers.items() if w > 0}
         self.content_weight = config.content_weight
+        self.content_edges = config.content_edges
         self.style_weight = config.style_weight
         self.tv_weight = config.tv_weight
         self.output_layers = tuple(sorted({self.content_layer, *self.style_weights}, key=lambda name: RELU_INDEX[name]))
@@ -137,20 +160,28 @@ class PerceptualLoss(nn.Module):
         VGG runs in whatever autocast precision the caller chose; Gram matrices and every reduction run in float32,
         where bf16's 8-bit mantissa would lose the small differences the loss is made of.
         """
-        return self.against(output, self.content_target(photo), styles)
+        target = self.content_target(photo)
+        return self.against(output, target, styles, self.content_weights(photo, target))
 
     @torch.no_grad()
     def content_target(self, photo: torch.Tensor) -> torch.Tensor:
         """The photo's activations at the content layer (VGG runs only that far)."""
         return self.vgg(photo, (self.content_layer,))[self.content_layer]
 
+    @torch.no_grad()
+    def content_weights(self, photo: torch.Tensor, target: torch.Tensor) -> torch.Tensor | None:
+        """The photo's edge_weights at the content target's size; None (uniform) without loss.content_edges."""
+        return edge_weights(photo, target.shape[-2:], self.content_edges) if self.content_edges else None
+
     def against(
-        self, output: torch.Tensor, target: torch.Tensor, styles: torch.Tensor | None = None
-    ) -> dict[str, torch.Tensor]:
-        """forward() with the content target already computed: optimizing one image reuses it every iteration."""
+        self, output: torch.Tensor, target: torch.Tensor, styles: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        """forward() with the content target (and its edge_weights) already computed: optimizing one image reuses
+        it every iteration."""
         features = self.vgg(output, self.output_layers)
         with torch.autocast(output.device.type, enabled=False):
-            content = content_loss(features[self.content_layer].float(), target.float())
+            content = content_loss(features[self.content_layer].float(), target.float(), weights)
             grams = {layer: getattr(self, f"gram_{layer}") for layer in self.style_weights}
             if styles is not None:
                 grams = {layer: gram[styles] for layer, gram in grams.items()}

@@ -118,6 +118,7 @@ def optimize_image(
     if lr is not None and not 0 < lr < math.inf:
         raise UsageError(f"--lr {lr:g}: expected a number > 0")
     target = loss_fn.content_target(photo)
+    weights = loss_fn.content_weights(photo, target)
     start = photo if init is None else init
     image = start.detach().clone(memory_format=torch.contiguous_format).requires_grad_(True)
     opt = pixel_optimizer(optimizer, image, lr)
@@ -130,7 +131,7 @@ def optimize_image(
         with torch.no_grad():
             image.clamp_(0, 1)
         opt.zero_grad()
-        terms = loss_fn.against(image, target)
+        terms = loss_fn.against(image, target, None, weights)
         terms["total"].backward()
         last.update({k: v.item() for k, v in terms.items()})
         if last["total"] < best["total"]:  # the image as evaluated, before the step this evaluation leads to
@@ -145,13 +146,14 @@ def optimize_image(
         if on_iteration is not None:
             on_iteration(iteration, last, image.detach())
     final_image = image.detach().clamp(0, 1)
-    final = evaluate(loss_fn, final_image, target)
+    final = evaluate(loss_fn, final_image, target, weights)
     if final["total"] <= best["total"]:
         return final_image, final
-    return best_image, evaluate(loss_fn, best_image, target)
+    return best_image, evaluate(loss_fn, best_image, target, weights)
 
 
 @torch.no_grad()
-def evaluate(loss_fn: PerceptualLoss, image: torch.Tensor, target: torch.Tensor) -> dict[str, float]:
-    """Loss terms of `image` against a content target, as floats."""
-    return {k: v.item() for k, v in loss_fn.against(image, target).items()}
+def evaluate(loss_fn: PerceptualLoss, image: torch.Tensor, target: torch.Tensor,
+             weights: torch.Tensor | None = None) -> dict[str, float]:  # fmt: skip
+    """Loss terms of `image` against a content target (and its content_weights), as floats."""
+    return {k: v.item() for k, v in loss_fn.against(image, target, None, weights).items()}

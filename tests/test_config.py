@@ -70,6 +70,7 @@ def test_overrides_are_typed(tmp_path):
          "c.yaml: loss.style_layers.relu5_1: unknown layer; expected one of relu1_1, relu1_2, relu2_1, relu2_2, "
          "relu3_1, relu3_2, relu3_3, relu4_1, relu4_2, relu4_3 (the bundled weights stop at relu4_3)"),
         (BASE + "loss: {style_layers: {relu1_2: -1}}\n", [], "c.yaml: loss.style_layers.relu1_2 = -1: expected a finite number >= 0"),
+        (BASE, ["loss.content_edges=1.5"], "--set loss.content_edges=1.5: loss.content_edges = 1.5: expected a number from 0.0 to 1.0"),
         (BASE + "train: {compile: yes please}\n", [], "c.yaml: train.compile = 'yes please': expected true, false or auto"),
         (BASE + "train: {precision: fp8}\n", [], "c.yaml: train.precision = 'fp8': expected one of auto, fp32, bf16, fp16"),
         (BASE + "model: {architecture: mobile}\n", [], "c.yaml: model.architecture = 'mobile': expected one of johnson, realtime, decoder"),

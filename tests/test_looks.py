@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from fst.looks import blur, grow, halo, luminance, stroke_size, structure
+from fst.looks import blur, grow, halo, luminance, stroke_size, structure, subject_structure
 
 
 def square(size: int = 128) -> np.ndarray:
@@ -33,6 +33,18 @@ def test_structure_is_one_for_the_photo_and_falls_as_its_edges_go():
     assert structure(photo, moved) < 0.3
     noise = np.random.default_rng(0).random(photo.shape)
     assert structure(photo, photo + 0.2 * noise) > structure(photo, photo + 0.6 * noise) > 0.2
+
+
+def test_subject_structure_leaves_strokes_over_a_flat_ground_out():
+    photo = square()
+    photo[40:88, 40:88] += 0.1 * np.sin(2 * np.pi * np.arange(48) / 12)[None, :]  # the subject's own detail
+    assert subject_structure(photo, photo) == pytest.approx(1)
+    painted = photo + 0.2 * np.sin(2 * np.pi * np.arange(128) / 12)[:, None]  # strokes over the ground
+    painted[28:100, 28:100] = photo[28:100, 28:100]  # but not over the subject
+    assert structure(photo, painted) < 0.6  # which structure counts against the picture
+    assert subject_structure(photo, painted) > 0.9  # strokes only where the ground meets the subject
+    assert subject_structure(photo, np.full_like(photo, 0.5)) == 0.0
+    assert subject_structure(photo, np.roll(photo, (20, 20), axis=(0, 1))) < 0.5
 
 
 def test_halo_is_one_for_the_photo_and_grows_with_a_ghost_beside_its_edges():

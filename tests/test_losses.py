@@ -8,6 +8,7 @@ from fst.config import LossConfig
 from fst.losses import (
     PerceptualLoss,
     content_loss,
+    edge_weights,
     gram_matrix,
     load_style_image,
     move,
@@ -32,6 +33,50 @@ def test_content_loss_by_hand():
     target = torch.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, 2.0]])  # energies 9 and 4
     output = torch.tensor([[1.0, 3.0, 0.0], [0.0, 1.0, 2.0]])  # squared distances 5 and 1
     assert content_loss(output, target).item() == pytest.approx((5 / 9 + 1 / 4) / 2, rel=1e-6)
+
+
+def test_weighted_content_loss_by_hand():
+    target = torch.tensor([[[[1.0, 2.0], [2.0, 0.0]]]])  # energy 9
+    output = torch.tensor([[[[1.0, 3.0], [0.0, 0.0]]]])  # squared distances 0, 1, 4, 0
+    weights = torch.tensor([[[[0.5, 0.5], [1.5, 1.5]]]])  # mean 1
+    assert content_loss(output, target, weights).item() == pytest.approx((0.5 * 1 + 1.5 * 4) / 9, rel=1e-6)
+    assert content_loss(output, target, torch.ones_like(weights)).item() == content_loss(output, target).item()
+
+
+def test_edge_weights_by_hand():
+    """A grey step between columns 3 and 4 of 8: central differences of 0.5 on both, area-averaged to 4 columns
+    (0, 0.25, 0.25, 0), blurred over 3 with the border repeated (1/12, 1/6, 1/6, 1/12: mean 1/8), over the mean."""
+    photo = torch.zeros(1, 3, 8, 8)
+    photo[..., 4:] = 1.0
+    eps = 1e-3
+    edge, flat = (1 / 6 + eps) / (1 / 8 + eps), (1 / 12 + eps) / (1 / 8 + eps)
+    expected = torch.tensor([flat, edge, edge, flat]).expand(1, 1, 4, 4)
+    assert torch.allclose(edge_weights(photo, (4, 4), 1.0), expected, atol=1e-6)
+    assert torch.allclose(edge_weights(photo, (4, 4), 0.25), 0.75 + 0.25 * expected, atol=1e-6)
+
+
+def test_edge_weights_of_a_flat_photo_are_one_and_any_photo_averages_one():
+    assert torch.allclose(edge_weights(torch.full((1, 3, 16, 16), 0.4), (8, 8), 0.9), torch.ones(1, 1, 8, 8))
+    photos = torch.rand(2, 3, 40, 24, generator=torch.Generator().manual_seed(0))
+    weights = edge_weights(photos, (20, 12), 0.7)
+    assert weights.shape == (2, 1, 20, 12)
+    assert torch.allclose(weights.mean((2, 3)), torch.ones(2, 1), atol=1e-5)
+
+
+def test_content_edges_weight_the_content_term_by_the_photo_s_edges():
+    vgg = load_vgg16("bundled", "relu2_2")
+    generator = torch.Generator().manual_seed(0)
+    style, photo, output = (torch.rand(1, 3, 32, 32, generator=generator) for _ in range(3))
+    config = LossConfig(style_layers={"relu1_2": 1.0}, content_edges=0.6)
+    loss = PerceptualLoss(vgg, config, style)
+    target = loss.content_target(photo)
+    weighted = loss(output, photo)["content"].item()
+    assert torch.equal(loss.content_weights(photo, target), edge_weights(photo, (16, 16), 0.6))
+    by_hand = loss.against(output, target, None, edge_weights(photo, (16, 16), 0.6))["content"].item()
+    assert weighted == pytest.approx(by_hand)
+    plain = PerceptualLoss(vgg, LossConfig(style_layers={"relu1_2": 1.0}), style)(output, photo)["content"].item()
+    assert plain == pytest.approx(content_loss(vgg(output, ("relu2_2",))["relu2_2"], target).item(), rel=1e-5)
+    assert abs(weighted - plain) > 1e-3 * plain
 
 
 def test_style_loss_by_hand():

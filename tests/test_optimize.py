@@ -69,6 +69,17 @@ def test_optimization_starts_from_init_and_is_judged_against_the_photo(loss_fn):
     assert final["content"] == pytest.approx(loss_fn(init, photo)["content"].item(), rel=1e-5) and final["content"] > 0
 
 
+def test_optimization_weights_the_content_term_by_the_photo_s_edges_as_training_does():
+    config = LossConfig(style_layers={"relu1_2": 1.0}, style_size=64, content_edges=0.8)
+    edges = perceptual_loss(config, load_style_image(str(STARRY_NIGHT), 64), torch.device("cpu"))
+    photo = to_tensor(resize_long_side(load_rgb(DEMO_PHOTOS / "chelsea.jpg"), 40)).unsqueeze(0)
+    init = torch.full_like(photo, 0.5)
+    _, final = optimize_image(photo, edges, 1, "adam", lr=1e-9, init=init)
+    weighted = edges(init, photo)["content"].item()
+    assert final["content"] == pytest.approx(weighted, rel=1e-5)
+    assert abs(weighted - edges.against(init, edges.content_target(photo))["content"].item()) > 1e-3 * weighted
+
+
 @pytest.mark.parametrize("lr", [float("nan"), float("inf"), -1.0, 0.0])
 def test_a_learning_rate_that_is_not_a_positive_number_is_refused(loss_fn, lr):
     photo = torch.rand(1, 3, 16, 16)
