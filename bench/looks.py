@@ -34,7 +34,7 @@ from fst.config import LossConfig  # noqa: E402
 from fst.data import to_tensor  # noqa: E402
 from fst.grid import image_grid, labelled  # noqa: E402
 from fst.images import load_rgb, resize_long_side  # noqa: E402
-from fst.looks import subject_structure, halo, luminance, stroke_size, structure  # noqa: E402
+from fst.looks import halo, luminance, stroke_size, structure, subject_structure  # noqa: E402
 from fst.losses import load_style_image, perceptual_loss  # noqa: E402
 from fst.onnxfile import onnx_metadata  # noqa: E402
 from fst.stylize import Stylizer  # noqa: E402
