@@ -1,6 +1,6 @@
 """What the eye sees of each shipped style, measured apart from the training loss (fst.looks): structure kept,
-subject structure, halo and smear around strong edges, stroke size against the painting's; on portraits, buildings, animals and
-held-out BSDS photos at 512 px, with grids to look at.
+subject structure, halo and smear around strong edges, stroke size against the painting's; on portraits,
+buildings, animals and held-out BSDS photos at 512 px, with grids to look at.
 
     python bench/looks.py [--styles starry_night the_scream wave udnie] [--size 512] [--fast]
         [--models LABEL=FILE ...] [--grid docs/looks.jpg]
@@ -79,21 +79,22 @@ def main() -> None:
             picture = stylizer.stylize(photo)
             a, b = luminance(photo), luminance(picture)
             closed = 1 - losses[style](picture) / losses[style](photo)  # of the photo's distance to the painting
-            found.setdefault((style, kind), []).append((structure(a, b), subject_structure(a, b), halo(a, b), stroke_size(b),
-                                                        closed))  # fmt: skip
+            measures = (structure(a, b), subject_structure(a, b), halo(a, b), stroke_size(b), closed)
+            found.setdefault((style, kind), []).append(measures)
             row.append(labelled(shrunk(picture), style))
             crop_row.append(labelled(centre(picture), f"{style}, 100%"))
         if path.is_relative_to(REPO):  # ../shared's photos are measured, never drawn into the repository's grids
             rows.append(row)
             crops.append(crop_row)
     print(f"\n{'fast' if args.fast else 'default'} networks, {args.size} px: the mean over each kind's photos")
-    print(f"| style | kind | photos | structure kept | subject structure | halo | stroke size px | the painting's | style "
-          f"closed at {args.style_size} |")
+    print(f"| style | kind | photos | structure kept | subject structure | halo | stroke size px | the painting's "
+          f"| style closed at {args.style_size} |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for (style, kind), values in found.items():
         painting = stroke_size(luminance(resize_long_side(load_rgb(paintings[style]), 512)))
         means = [statistics.mean(v[i] for v in values) for i in range(5)]
-        figures = f"{means[0]:.3f} | {means[1]:.3f} | {means[2]:.2f} | {means[3]:.1f} | {painting:.1f} | {means[4]:.3f}"
+        figures = (f"{means[0]:.3f} | {means[1]:.3f} | {means[2]:.2f} | {means[3]:.1f} | {painting:.1f} | "
+                   f"{means[4]:.3f}")
         print(f"| {style} | {kind} | {len(values)} | {figures} |")
     if args.grid:
         image_grid(rows).save(args.grid, quality=88)

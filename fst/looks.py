@@ -47,12 +47,16 @@ def edge_strength(values: np.ndarray, sigma: float) -> np.ndarray:
     return np.hypot(dx, dy)
 
 
-def structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STRUCTURE_SIGMA) -> float:
-    """The correlation of the two luminances' edge strength: 1 the photo's structure kept, 0 none of it."""
-    a, b = edge_strength(photo, sigma).ravel(), edge_strength(picture, sigma).ravel()
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two 1-D arrays; 0 where either is constant (nothing drawn, or a flat photo)."""
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STRUCTURE_SIGMA) -> float:
+    """The correlation of the two luminances' edge strength: 1 the photo's structure kept, 0 none of it."""
+    return correlation(edge_strength(photo, sigma).ravel(), edge_strength(picture, sigma).ravel())
 
 
 def subject_structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STRUCTURE_SIGMA) -> float:
@@ -60,9 +64,7 @@ def subject_structure(photo: np.ndarray, picture: np.ndarray, sigma: float = STR
     a, b = edge_strength(photo, sigma), edge_strength(picture, sigma)
     density = blur(a, DETAIL_SIGMA)
     detailed = density >= np.quantile(density, 1 - DETAIL_SHARE)
-    if a[detailed].std() == 0 or b[detailed].std() == 0:
-        return 0.0
-    return float(np.corrcoef(a[detailed], b[detailed])[0, 1])
+    return correlation(a[detailed], b[detailed])
 
 
 def grow(mask: np.ndarray, steps: int) -> np.ndarray:
